@@ -1,0 +1,305 @@
+"""The Bot: wiring and lifecycle, and the one path every interaction takes.
+
+platform event -> neutral interaction -> `Bot.dispatch` (role check, one engagement
+event, the cog's handler) -> Cards -> the platform renders them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.cards import Card, notice
+from bot.clock import Clock, iso
+from bot.commands import (
+    Command,
+    Registry,
+    build_args,
+    resolve_name,
+    resolve_text,
+    validate_args,
+)
+from bot.config import CommunitySettings, Settings
+from bot.errors import UserError
+from bot.model import (
+    ButtonPressed,
+    CommandInvoked,
+    Community,
+    EngagementEvent,
+    Interaction,
+    Member,
+    MemberJoined,
+    MemberLeft,
+    MessagePosted,
+    MessageRef,
+    Place,
+    Role,
+)
+from bot.platforms.base import Platform, Responder
+from bot.scheduler import Scheduler
+from storage.db import Database
+from storage.engagement import EngagementLog
+from storage.settings import SettingsStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COGS = ("cogs.help", "cogs.follow", "cogs.settings", "cogs.privacy")
+SORRY = "Something went wrong on our side; it has been logged. Please try again."
+
+ForgetHook = Callable[[Member], Awaitable[int]]
+
+
+class Context:
+    """What a handler knows about the interaction it answers."""
+
+    def __init__(
+        self, event: Interaction, responder: Responder, now: datetime, tz: ZoneInfo,
+        config: CommunitySettings,
+    ) -> None:  # fmt: skip
+        self.event = event
+        self.member = event.member
+        self.place = event.place
+        self.community = event.place.community
+        self.now = now
+        self.tz = tz
+        self.config = config
+        self._responder = responder
+
+    async def respond(self, card: Card) -> MessageRef | None:
+        return await self._responder.respond(card)
+
+
+class CommunityConfig:
+    """Per-community settings with a read-through cache (they change rarely)."""
+
+    def __init__(self, store: SettingsStore, settings: Settings) -> None:
+        self.store = store
+        self.default_tz = settings.bot_timezone
+        self._cache: dict[Community, CommunitySettings] = {}
+
+    async def get(self, community: Community) -> CommunitySettings:
+        if community not in self._cache:
+            self._cache[community] = CommunitySettings(**await self.store.get_all(community))
+        return self._cache[community]
+
+    async def set(self, community: Community, key: str, value: str | None, by: Member, at: datetime) -> CommunitySettings:
+        """Validate and store one setting (None clears it); raises UserError when bad."""
+        current = (await self.get(community)).model_dump()
+        if key not in current:
+            raise UserError(f"There is no setting {key}; settings are {', '.join(current)}.")
+        current[key] = value
+        try:
+            updated = CommunitySettings(**current)
+        except ValueError as exc:
+            raise UserError(f"{key}: {_first_error(exc)}.") from None
+        if value is None:
+            await self.store.unset(community, key)
+        else:
+            await self.store.set(community, key, value, by.id, at)
+        self._cache[community] = updated
+        return updated
+
+    def timezone(self, config: CommunitySettings) -> ZoneInfo:
+        return ZoneInfo(config.timezone or self.default_tz)
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        return str(errors()[0]["msg"]).removeprefix("Value error, ")
+    return str(exc)
+
+
+class Bot:
+    def __init__(self, settings: Settings, db: Database, clock: Clock) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.registry = Registry()
+        self.scheduler = Scheduler(db, clock)
+        self.engagement = EngagementLog(db)
+        self.config = CommunityConfig(SettingsStore(db), settings)
+        self.platforms: dict[str, Platform] = {}
+        self.forget_hooks: dict[str, ForgetHook] = {"engagement": self.engagement.forget_member}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._scheduler_task: asyncio.Task[None] | None = None
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def add_cog(self, cog: object) -> None:
+        name = self.registry.collect(cog)
+        for job_name, (cog_name, handler) in self.registry.jobs.items():
+            if cog_name == name:
+                self.scheduler.register(job_name, handler)
+        forget = getattr(cog, "forget_member", None)
+        if forget is not None:
+            self.forget_hooks[name] = forget
+
+    def load_cogs(self, modules: tuple[str, ...] = DEFAULT_COGS) -> None:
+        """Each cog module has `setup(bot)`, which builds the cog with what it needs."""
+        for module in modules:
+            importlib.import_module(module).setup(self)
+
+    def add_platform(self, platform: Platform) -> None:
+        self.platforms[platform.name] = platform
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open storage and recover the scheduler; platforms start separately."""
+        await self.db.open()
+        interrupted = await self.scheduler.recover()
+        if interrupted:
+            log.warning("marked %d interrupted job(s); they will not run twice", interrupted)
+
+    def start_scheduler(self) -> None:
+        self._scheduler_task = asyncio.create_task(self.scheduler.run_forever(), name="scheduler")
+
+    async def close(self) -> None:
+        """Stop taking work, finish what is in flight, flush writes, close connections."""
+        for platform in list(self.platforms.values()):
+            try:
+                await platform.close()
+            except Exception:
+                log.exception("closing platform %s failed", platform.name)
+        await self.idle()
+        if self._scheduler_task is not None:
+            self._scheduler_task.cancel()
+            await asyncio.gather(self._scheduler_task, return_exceptions=True)
+            self._scheduler_task = None
+        await self.db.close()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run work in the background, tracked so shutdown and the console can wait for it."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def idle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- sending outside an interaction -----------------------------------------------------
+
+    async def send(self, place: Place, card: Card) -> MessageRef | None:
+        return await self.platforms[place.platform].send(place, card)
+
+    async def edit(self, ref: MessageRef, card: Card) -> None:
+        await self.platforms[ref.platform].edit(ref, card)
+
+    async def follow_perk(self, ctx: Context, following: bool) -> str | None:
+        """Let the platform add its own touch to a follow (a Discord role, a Slack channel)."""
+        perk = getattr(self.platforms.get(ctx.community.platform), "follow_perk", None)
+        return await perk(ctx.member, ctx.community, ctx.config, following) if perk else None
+
+    async def forget_member(self, member: Member) -> dict[str, int]:
+        """Run every cog's delete-my-data hook; returns what each removed."""
+        return {name: await hook(member) for name, hook in self.forget_hooks.items()}
+
+    # -- the one path in -------------------------------------------------------------------
+
+    async def dispatch(self, event: Interaction, responder: Responder) -> None:
+        started = time.perf_counter()
+        now = self.clock.now()
+        kind, cog, subject = _kind_of(event), None, None
+        try:
+            config = await self.config.get(event.community)
+            ctx = Context(event, responder, now, self.config.timezone(config), config)
+            try:
+                cog, subject, run = self._route(ctx, event)
+            finally:  # logged before the handler runs, so forget-me also forgets this event
+                self._record(event, now, kind, cog, subject)
+            await run()
+        except UserError as exc:
+            await self._safe_respond(responder, notice(str(exc)))
+        except Exception:
+            log.exception(
+                "handler failed platform=%s community=%s member=%s kind=%s subject=%s",
+                event.community.platform, event.community.id, event.member.id, kind, subject,
+            )
+            await self._safe_respond(responder, notice(SORRY))
+        log.debug(
+            "dispatched platform=%s community=%s member=%s kind=%s subject=%s ms=%.1f",
+            event.community.platform, event.community.id, event.member.id, kind, subject,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    def _route(
+        self, ctx: Context, event: Interaction
+    ) -> tuple[str | None, str | None, Callable[[], Awaitable[None]]]:
+        """Which cog handles the event, under what name, and the call that runs it."""
+        if isinstance(event, CommandInvoked):
+            if event.name:
+                command, tokens = resolve_name(self.registry, event.name), []
+            else:
+                command, tokens = resolve_text(self.registry, event.text)
+            return command.cog, command.spec.name, lambda: self._run_command(ctx, event, command, tokens)
+        if isinstance(event, ButtonPressed):
+            action, _, raw = event.custom_id.partition(":")
+            route = self.registry.buttons.get(action)
+            if route is None:
+                raise UserError("That button no longer does anything.")
+            args = route.convert(raw.split(":") if raw else [])
+            return route.cog, action, lambda: self._run_button(ctx, route.handler, args)
+        listeners = self.registry.listeners.get(type(event), [])
+        return None, None, lambda: self._run_listeners(ctx, [handler for _, handler in listeners])
+
+    async def _run_button(self, ctx: Context, handler: Callable[..., Any], args: list[Any]) -> None:
+        await self._deliver(ctx, await handler(ctx, *args))
+
+    async def _run_listeners(self, ctx: Context, handlers: list[Callable[..., Any]]) -> None:
+        for handler in handlers:
+            await self._deliver(ctx, await handler(ctx))
+
+    def _record(self, event: Interaction, now: datetime, kind: str, cog: str | None, subject: str | None) -> None:
+        self.engagement.saw(event.community, event.member, now)
+        self.engagement.record(EngagementEvent(
+            iso(now), event.community.platform, event.community.id, event.member.id,
+            kind, cog, subject,
+        ))  # fmt: skip
+
+    async def _run_command(
+        self, ctx: Context, event: CommandInvoked, command: Command, tokens: list[str]
+    ) -> None:
+        spec = command.spec
+        allowed = ctx.member.role >= spec.role
+        if spec.role > Role.MEMBER:
+            await self.engagement.audit(ctx.community, ctx.member, f"/{spec.name}", allowed, ctx.now)
+        if not allowed:
+            log.warning("refused member=%s command=/%s role=%s", ctx.member.id, spec.name, ctx.member.role.label)
+            raise UserError(f"Only {spec.role.label}s can use /{spec.name}.")
+        parse_context = {"now": ctx.now, "tz": ctx.tz}
+        if event.options is not None:
+            args = validate_args(spec, dict(event.options), parse_context)
+        else:
+            args = build_args(spec, tokens, parse_context)
+        await self._deliver(ctx, await command.handler(ctx, args))
+
+    async def _deliver(self, ctx: Context, result: Card | list[Card] | None) -> None:
+        cards = [result] if isinstance(result, Card) else list(result or [])
+        for card in cards:
+            await ctx.respond(card)
+
+    async def _safe_respond(self, responder: Responder, card: Card) -> None:
+        try:
+            await responder.respond(card)
+        except Exception:
+            log.exception("could not deliver an error notice")
+
+
+def _kind_of(event: Interaction) -> str:
+    return {
+        CommandInvoked: "command",
+        ButtonPressed: "button",
+        MessagePosted: "message",
+        MemberJoined: "member_joined",
+        MemberLeft: "member_left",
+    }.get(type(event), type(event).__name__.lower())
+

@@ -1,0 +1,204 @@
+"""`alcts-bot`: shell, run, report, db upgrade, db backup (the CLI contract)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.model import Role
+
+log = logging.getLogger("bot")
+
+NO_PLATFORM = (
+    "No chat platform is configured: set DISCORD_TOKEN or SLACK_BOT_TOKEN (see .env.example), "
+    "or try the console with: alcts-bot shell"
+)
+PLATFORM_MODULES = {  # module -> the setting that switches it on
+    "bot.platforms.discord": "discord_token",
+    "bot.platforms.slack": "slack_bot_token",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="alcts-bot", description="ALCTS community engagement bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    shell = sub.add_parser("shell", help="chat with the bot in a console community")
+    shell.add_argument("--db", type=Path, help="SQLite file (default: BOT_DATABASE)")
+    shell.add_argument("--as", dest="member", default="you", help="your member name")
+    shell.add_argument("--role", choices=[r.label for r in Role], default="member")
+
+    sub.add_parser("run", help="serve every platform whose credentials are set")
+
+    report = sub.add_parser("report", help="engagement and follower growth for organizers")
+    report.add_argument("--days", type=int, default=30)
+    report.add_argument("--format", choices=["html", "csv", "json"], default="html")
+    report.add_argument("--out", type=Path, help="file to write (default: standard output)")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply pending migrations")
+    backup = db_sub.add_parser("backup", help="copy the live database (online backup)")
+    backup.add_argument("path", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(*exc.lines, sep="\n", file=sys.stderr)
+        return 2
+    commands: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+        "shell": cmd_shell,
+        "run": cmd_run,
+        "report": cmd_report,
+        "db": cmd_db,
+    }
+    return commands[args.command](args, settings)
+
+
+# -- shell --------------------------------------------------------------------------------
+
+
+def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import logs
+
+    db_path = args.db or settings.bot_database
+    logs.configure(settings.bot_log_level, settings.secrets(), file=Path(db_path).with_suffix(".log"))
+    return asyncio.run(_shell(settings, Path(db_path), args.member, Role.parse(args.role)))
+
+
+async def _shell(settings: Settings, db_path: Path, member: str, role: Role) -> int:
+    from bot.app import Bot
+    from bot.clock import OffsetClock
+    from bot.platforms.console import ConsolePlatform
+    from storage.db import Database
+
+    clock = OffsetClock()
+    bot = Bot(settings, Database(db_path), clock)
+    bot.load_cogs()
+    console = ConsolePlatform(bot, clock, sys.stdout, member=member, role=role)
+    bot.add_platform(console)
+    await bot.open()
+    bot.start_scheduler()
+    console.welcome(str(db_path))
+    stop = _stop_on_signals()
+    try:
+        await console.run(sys.stdin, stop)
+    finally:
+        await bot.close()
+    return 0
+
+
+# -- run ----------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import logs
+
+    wanted = [module for module, secret in PLATFORM_MODULES.items() if getattr(settings, secret)]
+    if not wanted:
+        print(NO_PLATFORM, file=sys.stderr)
+        return 2
+    logs.configure(settings.bot_log_level, settings.secrets())
+    return asyncio.run(_run(settings, wanted))
+
+
+async def _run(settings: Settings, modules: list[str]) -> int:
+    from bot.app import Bot
+    from bot.clock import SystemClock
+    from storage.db import Database
+
+    bot = Bot(settings, Database(settings.bot_database), SystemClock())
+    bot.load_cogs()
+    await bot.open()
+    stop = _stop_on_signals()
+    try:
+        for module in modules:  # platform libraries are imported only when they start
+            platform = importlib.import_module(module).create(bot, settings)
+            bot.add_platform(platform)
+            await platform.start()
+            log.info("platform started name=%s", platform.name)
+        bot.start_scheduler()
+        await stop.wait()
+        log.info("shutting down: finishing work in flight")
+    finally:
+        await bot.close()
+    return 0
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """First SIGINT/SIGTERM: stop gracefully. A second one: exit at once."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            os._exit(130)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    return stop
+
+
+# -- report -------------------------------------------------------------------------------
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.report import build_report, render
+
+    async def go() -> str:
+        from storage.db import Database
+
+        db = Database(settings.bot_database)
+        await db.open()
+        try:
+            report = await build_report(db, days=args.days, brand=settings.bot_brand)
+        finally:
+            await db.close()
+        return render(report, args.format)
+
+    text = asyncio.run(go())
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+        print(f"Wrote {args.format} report to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# -- db -----------------------------------------------------------------------------------
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import Database
+
+    async def go() -> str:
+        db = Database(settings.bot_database)
+        if args.db_command == "upgrade":
+            await db.open()  # open() migrates
+            version = await db.schema_version()
+            await db.close()
+            done = f"applied {', '.join(map(str, db.applied))}" if db.applied else "nothing to apply"
+            return f"Database {db.path} is at schema version {version} ({done})."
+        await db.open()
+        try:
+            await db.backup(args.path)
+        finally:
+            await db.close()
+        return f"Backed up {db.path} to {args.path}."
+
+    print(asyncio.run(go()))
+    return 0

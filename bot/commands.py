@@ -1,0 +1,339 @@
+"""The command catalogue: decorators that record metadata, typed argument models, the
+registry the Bot collects from cogs, and the one text grammar every platform shares.
+
+Grammar: shell-like tokens; positionals in the order the model lists them (a list field
+takes the rest), `name=value` for any field, quotes for spaces. On Discord, where options
+arrive typed, a list field is one string split on `;`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Annotated, Any, ClassVar, get_args, get_origin
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic_core.core_schema import ValidationInfo
+from rapidfuzz import process
+
+from bot.errors import UsageError
+from bot.model import Role
+from bot.timeparse import parse_duration, parse_when
+
+# -- argument models and types --------------------------------------------------------
+
+
+class Args(BaseModel):
+    """Base of every command's arguments. `positional` names the fields typed in order."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    positional: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_lists(cls, data: Any) -> Any:
+        """A list given as one string (a Discord option, or `name=a;b`) splits on `;`."""
+        if not isinstance(data, dict):
+            return data
+        for name, value in data.items():
+            info = cls.model_fields.get(name)
+            if info is not None and _is_list(info.annotation) and isinstance(value, str):
+                data[name] = [item.strip() for item in value.split(";") if item.strip()]
+        return data
+
+
+class NoArgs(Args):
+    pass
+
+
+def _duration(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+def _when(value: Any, info: ValidationInfo) -> Any:
+    if not isinstance(value, str):
+        return value
+    context = info.context or {}
+    now: datetime = context["now"]
+    tz: tzinfo = context["tz"]
+    return parse_when(value, now=now, tz=tz)
+
+
+def _yes_no(value: Any) -> Any:
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in {"yes", "y", "true", "on", "1"}:
+            return True
+        if lowered in {"no", "n", "false", "off", "0"}:
+            return False
+        raise ValueError(f"{value!r} should be yes or no")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+When = Annotated[datetime, BeforeValidator(_when)]
+YesNo = Annotated[bool, BeforeValidator(_yes_no)]
+
+
+def _is_list(annotation: Any) -> bool:
+    return get_origin(annotation) is list
+
+
+# -- decorators: they only record metadata ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    args: type[Args]
+    role: Role
+    help: str
+    usage: str
+
+    @property
+    def group(self) -> str:
+        return self.name.split()[0]
+
+
+def command(
+    name: str, *, args: type[Args] = NoArgs, role: Role = Role.MEMBER, help: str = "",
+    usage: str | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # fmt: skip
+    """Mark a cog method as the handler of `/name`: `async def h(self, ctx, args)`."""
+
+    def mark(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.__bot_command__ = CommandSpec(name, args, role, help, usage or usage_of(name, args))  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def button(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a cog method as the handler of buttons whose id starts with `action:`."""
+
+    def mark(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.__bot_button__ = action  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def on(event_type: type) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a cog method as a listener for a neutral event (MessagePosted, MemberJoined...)."""
+
+    def mark(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.__bot_listener__ = event_type  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def job(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a cog method as the runner of durable scheduler jobs called `name`."""
+
+    def mark(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.__bot_job__ = name  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def usage_of(name: str, args: type[Args]) -> str:
+    parts = [f"/{name}"]
+    for field_name in args.positional:
+        info = args.model_fields[field_name]
+        label = field_name.upper()
+        if _is_list(info.annotation):
+            single = label[:-1] if label.endswith("S") else label
+            parts.append(f"{single} {single}...")
+        elif info.is_required():
+            parts.append(label)
+        else:
+            parts.append(f"[{field_name}]")
+    for field_name, info in args.model_fields.items():
+        if field_name in args.positional:
+            continue
+        if info.is_required():
+            parts.append(f"{field_name}=VALUE")
+        else:
+            default = info.get_default()
+            shown = "" if default is None else str(default).lower() if isinstance(default, bool) else str(default)
+            parts.append(f"[{field_name}={shown}]")
+    return " ".join(parts)
+
+
+# -- the registry -----------------------------------------------------------------------
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Command:
+    spec: CommandSpec
+    handler: Handler
+    cog: str
+
+
+@dataclass(frozen=True)
+class ButtonRoute:
+    action: str
+    handler: Handler
+    cog: str
+
+    def convert(self, raw_args: list[str]) -> list[Any]:
+        """Turn `poll.vote:3:2` args into the handler's annotated types (int or str)."""
+        params = list(inspect.signature(self.handler).parameters.values())[1:]  # after ctx
+        if len(raw_args) != len(params):
+            raise UsageError("That button is out of date; it has no effect now.")
+        hints = inspect.get_annotations(self.handler, eval_str=True)
+        converted = []
+        for raw, param in zip(raw_args, params, strict=True):
+            kind = hints.get(param.name, str)
+            try:
+                converted.append(kind(raw))
+            except ValueError:
+                raise UsageError("That button is out of date; it has no effect now.") from None
+        return converted
+
+
+@dataclass
+class Registry:
+    commands: dict[str, Command] = field(default_factory=dict)
+    buttons: dict[str, ButtonRoute] = field(default_factory=dict)
+    listeners: dict[type, list[tuple[str, Handler]]] = field(default_factory=dict)
+    jobs: dict[str, tuple[str, Handler]] = field(default_factory=dict)
+    cog_titles: dict[str, str] = field(default_factory=dict)
+
+    def collect(self, cog: object) -> str:
+        """Register every marked method of `cog`; returns the cog's name."""
+        cog_name = cog_name_of(cog)
+        doc = inspect.getdoc(cog) or ""
+        self.cog_titles[cog_name] = doc.splitlines()[0].rstrip(".") if doc else cog_name
+        for _, method in inspect.getmembers(cog, inspect.ismethod):
+            func = method.__func__
+            if spec := getattr(func, "__bot_command__", None):
+                if spec.name in self.commands:
+                    raise ValueError(f"command /{spec.name} is registered twice")
+                self.commands[spec.name] = Command(spec, method, cog_name)
+            if action := getattr(func, "__bot_button__", None):
+                self.buttons[action] = ButtonRoute(action, method, cog_name)
+            if event_type := getattr(func, "__bot_listener__", None):
+                self.listeners.setdefault(event_type, []).append((cog_name, method))
+            if job_name := getattr(func, "__bot_job__", None):
+                self.jobs[job_name] = (cog_name, method)
+        return cog_name
+
+    def find(self, words: list[str]) -> tuple[Command | None, int]:
+        """The command named by the first one or two words, and how many words it used."""
+        if len(words) >= 2 and (found := self.commands.get(f"{words[0]} {words[1]}")):
+            return found, 2
+        if words and (found := self.commands.get(words[0])):
+            return found, 1
+        return None, 0
+
+    def suggest(self, typed: str) -> str | None:
+        names = list(self.commands)
+        groups = {name.split()[0] for name in names}
+        match = process.extractOne(typed, [*names, *sorted(groups)], score_cutoff=70)
+        return match[0] if match else None
+
+    def groups(self) -> dict[str, list[Command]]:
+        result: dict[str, list[Command]] = {}
+        for cmd in self.commands.values():
+            result.setdefault(cmd.spec.group, []).append(cmd)
+        return result
+
+
+def cog_name_of(cog: object) -> str:
+    return getattr(cog, "name", None) or type(cog).__name__.lower()
+
+
+# -- the text grammar -------------------------------------------------------------------
+
+SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
+OPTION = re.compile(r"^([a-z_][a-z0-9_-]*)=(.*)$", re.DOTALL)
+
+
+def tokenize(text: str) -> list[str]:
+    try:
+        return shlex.split(text.translate(SMART_QUOTES))
+    except ValueError:
+        raise UsageError('A quote is not closed; put text with spaces in "double quotes".') from None
+
+
+def resolve_text(registry: Registry, text: str) -> tuple[Command, list[str]]:
+    """Find the command `poll create "Q?" A B` names; returns it and its argument tokens."""
+    tokens = tokenize(text.strip().removeprefix("/"))
+    if not tokens:
+        raise UsageError("Type a command, e.g. /help.")
+    found, used = registry.find([t.lower() for t in tokens[:2]])
+    if found is None:
+        typed = " ".join(tokens[:2]) if tokens[0].lower() in registry.groups() else tokens[0]
+        raise UnknownCommand(typed, registry.suggest(typed.lower()))
+    return found, tokens[used:]
+
+
+def resolve_name(registry: Registry, name: str) -> Command:
+    """The command a platform with typed options (Discord) names directly."""
+    found = registry.commands.get(name)
+    if found is None:
+        raise UnknownCommand(name, registry.suggest(name))
+    return found
+
+
+def build_args(spec: CommandSpec, tokens: list[str], context: dict[str, Any]) -> Args:
+    model = spec.args
+    data: dict[str, Any] = {}
+    positionals: list[str] = []
+    for token in tokens:
+        match = OPTION.match(token)
+        if match and match.group(1).replace("-", "_") in model.model_fields:
+            data[match.group(1).replace("-", "_")] = match.group(2)
+        else:
+            positionals.append(token)
+    for name in model.positional:
+        if not positionals:
+            break
+        if name in data:
+            continue
+        if _is_list(model.model_fields[name].annotation):
+            data[name], positionals = positionals, []
+        else:
+            data[name] = positionals.pop(0)
+    if positionals:
+        extra = " ".join(shlex.quote(p) for p in positionals)
+        raise UsageError(f"{spec.name}: unexpected {extra}; put text with spaces in quotes. Usage: {spec.usage}")
+    return validate_args(spec, data, context)
+
+
+def validate_args(spec: CommandSpec, data: dict[str, Any], context: dict[str, Any]) -> Args:
+    try:
+        return spec.args.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise UsageError(f"{spec.name}: {describe(exc)}. Usage: {spec.usage}") from None
+
+
+def describe(exc: ValidationError) -> str:
+    """The first problem as a short phrase that names the argument."""
+    error = exc.errors(include_url=False)[0]
+    name = ".".join(str(part) for part in error["loc"] if not isinstance(part, int)) or "input"
+    kind, message = error["type"], error["msg"]
+    if kind == "value_error":
+        return message.removeprefix("Value error, ")
+    if kind == "missing":
+        return f"{name.upper()} is missing"
+    if kind == "extra_forbidden":
+        return f"there is no option {name}="
+    if kind == "int_parsing":
+        return f"{name} must be a whole number (got {error.get('input')!r})"
+    return re.sub(r"^(Input|Value|String|List)( should| must)", rf"{name}\2", message)
+
+
+class UnknownCommand(UsageError):
+    def __init__(self, typed: str, suggestion: str | None) -> None:
+        hint = f" Did you mean /{suggestion}?" if suggestion else ""
+        super().__init__(f"Unknown command /{typed}.{hint} Try /help.")

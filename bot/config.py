@@ -1,0 +1,136 @@
+"""Configuration: the process environment and `.env` (contract names), plus the typed
+per-community settings that organizers change with `/config set`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone; use a name like America/Chicago") from None
+    return value
+
+
+def split_commas(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything the process reads from its environment; `.env.example` lists it all."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_database: Path = Path("data/alcts-bot.sqlite3")
+    bot_timezone: str = "America/Chicago"
+    bot_http_host: str = "127.0.0.1"
+    bot_http_port: int = Field(3000, ge=1, le=65535)
+    bot_log_level: str = "INFO"
+    bot_brand: str = "ALCTS"
+    bot_poll_secret: SecretStr | None = None
+
+    discord_token: SecretStr | None = None
+    discord_guild_ids: Annotated[list[int], NoDecode] = []
+    discord_api_base: str = "https://discord.com/api/v10"
+    discord_gateway_url: str | None = None
+    discord_shards: int | None = Field(None, ge=1)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_command: str = "/alcts"
+    slack_moderators: Annotated[list[str], NoDecode] = []
+    slack_organizers: Annotated[list[str], NoDecode] = []
+
+    @field_validator("bot_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("bot_log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level; use one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
+
+    @field_validator("discord_guild_ids", "slack_moderators", "slack_organizers", mode="before")
+    @classmethod
+    def _commas(cls, value: Any) -> Any:
+        return split_commas(value)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"  # slack-sdk drops /api without it
+
+    @field_validator("slack_command")
+    @classmethod
+    def _slash(cls, value: str) -> str:
+        return value if value.startswith("/") else "/" + value
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.bot_timezone)
+
+    def secrets(self) -> list[str]:
+        """Every token value, so logging can redact it wherever it appears."""
+        values = [self.discord_token, self.slack_bot_token, self.slack_signing_secret,
+                  self.slack_app_token, self.bot_poll_secret]  # fmt: skip
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+class ConfigError(Exception):
+    """Bad configuration: one line per problem, for the person starting the bot."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_url=False):
+            name = "_".join(str(part) for part in error["loc"][:1]).upper()
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"config: {name}: {message} (got {error.get('input')!r})")
+        raise ConfigError(lines) from None
+
+
+class CommunitySettings(BaseModel):
+    """What organizers set per community with `/config set KEY VALUE`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    timezone: str | None = Field(None, description="time zone for daily trivia and webinars")
+    moderator_role: str | None = Field(None, description="platform role whose holders moderate")
+    organizer_role: str | None = Field(None, description="platform role whose holders organize")
+    follower_role: str | None = Field(None, description="Discord role granted on /follow")
+    announcements_channel: str | None = Field(None, description="channel followers are invited to")
+    jobs_channel: str | None = Field(None, description="where job posts go")
+    webinars_channel: str | None = Field(None, description="where webinar reminders go")
+    trivia_channel: str | None = Field(None, description="where the daily question goes")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        return list(cls.model_fields)

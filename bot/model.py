@@ -1,0 +1,133 @@
+"""Small frozen types shared by the core, the cogs and every platform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+
+class Role(IntEnum):
+    """Who may do what; each role may do everything the roles below it may."""
+
+    MEMBER = 1
+    MODERATOR = 2
+    ORGANIZER = 3
+
+    @classmethod
+    def parse(cls, text: str) -> Role:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown role {text!r}: use member, moderator or organizer") from None
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Community:
+    """A Discord guild, a Slack workspace or the console's single community."""
+
+    platform: str
+    id: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Place:
+    """A channel in a community."""
+
+    community: Community
+    channel_id: str
+    channel_name: str = ""
+
+    @property
+    def platform(self) -> str:
+        return self.community.platform
+
+
+@dataclass(frozen=True)
+class Member:
+    """A person as a platform sees them, with the role the platform granted."""
+
+    platform: str
+    id: str
+    display_name: str
+    role: Role = Role.MEMBER
+
+    @property
+    def mention(self) -> str:
+        return f"@{self.display_name}"
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a sent message lives, so it can be edited later (even after a restart)."""
+
+    platform: str
+    channel_id: str
+    message_id: str
+
+    def encode(self) -> str:
+        return f"{self.platform}:{self.channel_id}:{self.message_id}"
+
+    @classmethod
+    def decode(cls, text: str) -> MessageRef:
+        platform, channel_id, message_id = text.split(":", 2)
+        return cls(platform, channel_id, message_id)
+
+
+# -- interactions: what a platform hands to Bot.dispatch ---------------------------------
+
+
+@dataclass(frozen=True)
+class Interaction:
+    member: Member
+    place: Place
+
+    @property
+    def community(self) -> Community:
+        return self.place.community
+
+
+@dataclass(frozen=True)
+class CommandInvoked(Interaction):
+    """A command, either as text (`poll create "Q?" A B`) or as typed options (Discord)."""
+
+    text: str = ""
+    name: str | None = None
+    options: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ButtonPressed(Interaction):
+    custom_id: str = ""
+    message: MessageRef | None = None
+
+
+@dataclass(frozen=True)
+class MessagePosted(Interaction):
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class MemberJoined(Interaction):
+    pass
+
+
+@dataclass(frozen=True)
+class MemberLeft(Interaction):
+    pass
+
+
+@dataclass(frozen=True)
+class EngagementEvent:
+    at: str
+    platform: str
+    community_id: str
+    member_id: str | None
+    kind: str
+    cog: str | None
+    subject: str | None = None

@@ -1,0 +1,254 @@
+"""The console community: stdin/stdout, through the same `Bot.dispatch` as Discord and Slack.
+
+Lines: `/group sub args` is a command; `:as`, `:channel`, `:click`, `:wait`, `:quit` are
+console controls; anything else is a chat message in the current channel. Piped input
+runs without a prompt and exits at end of input once pending work is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TextIO
+
+from bot.app import Bot
+from bot.cards import Card
+from bot.clock import OffsetClock
+from bot.model import ButtonPressed, CommandInvoked, Community, Member, MessagePosted, MessageRef, Place, Role
+from bot.timeparse import parse_duration
+
+PLATFORM = "console"
+CONTROLS = ":as NAME [member|moderator|organizer], :channel NAME, :click N|LABEL, :wait SECONDS, :quit"
+
+
+@dataclass
+class Shown:
+    """A message the console printed, kept so `:click` can press its buttons."""
+
+    ref: MessageRef
+    card: Card
+    owner: str | None  # the member an ephemeral message was shown to
+
+
+class ConsolePlatform:
+    name = PLATFORM
+
+    def __init__(self, bot: Bot, clock: OffsetClock, out: TextIO, *, member: str, role: Role) -> None:
+        self.bot = bot
+        self.clock = clock
+        self.out = out
+        self.community = Community(PLATFORM, "local", "local")
+        self.roles: dict[str, Role] = {}
+        self.member = self._member(member, role)
+        self.place = self._place("general")
+        self.shown: list[Shown] = []
+        self._next_id = 1
+
+    # -- Platform --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        pass
+
+    async def send(self, place: Place, card: Card) -> MessageRef:
+        return self._show(place, card, owner=None)
+
+    async def edit(self, ref: MessageRef, card: Card) -> None:
+        """Edits are not reprinted (a live tally would flood the screen); buttons update."""
+        for shown in self.shown:
+            if shown.ref == ref:
+                shown.card = card
+
+    async def close(self) -> None:
+        pass
+
+    # -- the read loop ---------------------------------------------------------------------
+
+    def welcome(self, db_path: str) -> None:
+        self._print(f'{self.bot.settings.bot_brand} community bot, console community "local" (SQLite: {db_path})')
+        self._print(f"{self._whoami()} /help lists commands; :as, :channel, :click, :wait, :quit.")
+
+    async def run(self, stdin: TextIO, stop: asyncio.Event) -> None:
+        """Read lines until end of input, `:quit` or `stop`; each line finishes before the next."""
+        interactive = stdin.isatty()
+        lines = _read_lines_in_background(stdin)
+        while not stop.is_set():
+            if interactive:
+                self.out.write("> ")
+                self.out.flush()
+            getter = asyncio.ensure_future(lines.get())
+            stopper = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            stopper.cancel()
+            line = getter.result()
+            if line is None or not await self.handle(line.rstrip("\r\n")):
+                break
+            await self.bot.idle()
+
+    async def handle(self, line: str) -> bool:
+        """Act on one line; returns False when the session should end."""
+        text = line.strip()
+        if not text:
+            return True
+        if text.startswith(":"):
+            return await self._control(text)
+        if text.startswith("/"):
+            await self.bot.dispatch(CommandInvoked(self.member, self.place, text=text[1:]), self._responder())
+        else:
+            await self.bot.dispatch(MessagePosted(self.member, self.place, text=text), self._responder())
+        return True
+
+    async def _control(self, text: str) -> bool:
+        word, _, rest = text.partition(" ")
+        rest = rest.strip()
+        if word == ":quit":
+            return False
+        if word == ":as":
+            parts = rest.split()
+            if not parts or len(parts) > 2:
+                self._print("Usage: :as NAME [member|moderator|organizer]")
+                return True
+            try:
+                role = Role.parse(parts[1]) if len(parts) == 2 else self.roles.get(parts[0].lower(), Role.MEMBER)
+            except ValueError as exc:
+                self._print(f"{exc}.")
+                return True
+            self.member = self._member(parts[0], role)
+            self._print(self._whoami())
+        elif word == ":channel":
+            if not rest:
+                self._print("Usage: :channel NAME")
+                return True
+            self.place = self._place(rest)
+            self._print(self._whoami())
+        elif word == ":click":
+            await self._click(rest)
+        elif word == ":wait":
+            try:
+                delta = parse_duration(rest)
+            except ValueError as exc:
+                self._print(f"Usage: :wait SECONDS ({exc}).")
+                return True
+            await self.wait(delta)
+        else:
+            self._print(f"Unknown control {word}. Controls: {CONTROLS}.")
+        return True
+
+    async def wait(self, delta: timedelta) -> None:
+        """Jump the clock forward, running every job that falls due on the way, in order."""
+        target = self.clock.now() + delta
+        while (due := await self.bot.scheduler.next_due()) is not None and due <= target:
+            self.clock.set(due)
+            await self.bot.scheduler.run_due()
+            await self.bot.idle()
+        self.clock.set(target)
+        await self.bot.scheduler.run_due()
+        await self.bot.idle()
+
+    async def _click(self, which: str) -> None:
+        target = next(
+            (s for s in reversed(self.shown)
+             if s.card.buttons and s.ref.channel_id == self.place.channel_id
+             and s.owner in (None, self.member.id)),
+            None,
+        )  # fmt: skip
+        if target is None:
+            self._print("There is no message with buttons here to click.")
+            return
+        buttons = target.card.buttons
+        chosen = None
+        if which.isdigit() and 1 <= int(which) <= len(buttons):
+            chosen = buttons[int(which) - 1]
+        else:
+            chosen = next((b for b in buttons if b.label.lower() == which.lower()), None)
+        if chosen is None:
+            labels = " ".join(f"[{i} {b.label}]" for i, b in enumerate(buttons, 1))
+            self._print(f"No button {which!r} on the latest message: {labels}")
+            return
+        event = ButtonPressed(self.member, self.place, custom_id=chosen.custom_id, message=target.ref)
+        await self.bot.dispatch(event, self._responder())
+
+    # -- output ------------------------------------------------------------------------------
+
+    def _responder(self) -> ConsoleResponder:
+        return ConsoleResponder(self, self.place, self.member)
+
+    def _show(self, place: Place, card: Card, owner: str | None) -> MessageRef:
+        ref = MessageRef(PLATFORM, place.channel_id, str(self._next_id))
+        self._next_id += 1
+        self.shown = [*self.shown[-199:], Shown(ref, card, owner)]
+        prefix = "" if place.channel_id == self.place.channel_id else f"[#{place.channel_name}] "
+        self._print(prefix + render(card))
+        return ref
+
+    def _print(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def _member(self, name: str, role: Role) -> Member:
+        name = name.lstrip("@")
+        self.roles[name.lower()] = role
+        return Member(PLATFORM, name.lower(), name, role)
+
+    def _place(self, name: str) -> Place:
+        name = name.lstrip("#").lower()
+        return Place(self.community, name, name)
+
+    def _whoami(self) -> str:
+        return f"You are @{self.member.display_name} ({self.member.role.label}) in #{self.place.channel_name}."
+
+
+class ConsoleResponder:
+    def __init__(self, console: ConsolePlatform, place: Place, member: Member) -> None:
+        self.console = console
+        self.place = place
+        self.member = member
+
+    async def respond(self, card: Card) -> MessageRef:
+        return self.console._show(self.place, card, owner=self.member.id if card.ephemeral else None)
+
+
+def render(card: Card) -> str:
+    """A card as console text: title, text, aligned fields, footer, then `[1 Label]` buttons."""
+    lines: list[str] = []
+    if card.title:
+        lines.append(card.title)
+    if card.text:
+        lines.extend(card.text.splitlines())
+    if card.fields:
+        width = max(len(f.name) for f in card.fields)
+        for f in card.fields:
+            value_lines = f.value.splitlines() or [""]
+            lines.append(f"  {f.name.ljust(width)}  {value_lines[0]}".rstrip())
+            lines.extend(f"  {' ' * width}  {extra}" for extra in value_lines[1:])
+    if card.image is not None:
+        lines.append(f"  (chart: {card.image.alt or card.image.filename})")
+    if card.footer:
+        lines.append(card.footer)
+    if card.buttons:
+        lines.append(" ".join(f"[{i} {b.label}]" for i, b in enumerate(card.buttons, 1)))
+    if card.ephemeral and lines:
+        lines[0] = "(only you) " + lines[0]
+    return "\n".join(lines)
+
+
+def _read_lines_in_background(stdin: TextIO) -> asyncio.Queue[str | None]:
+    """stdin is read on a daemon thread, so a pending read never blocks shutdown."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def pump() -> None:
+        try:
+            for line in iter(stdin.readline, ""):
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+        except RuntimeError:  # the loop closed first: the session is over
+            pass
+
+    threading.Thread(target=pump, name="console-stdin", daemon=True).start()
+    return queue
+

@@ -1,0 +1,54 @@
+"""/follow and /unfollow: members opt in to the association's updates, and we count them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.app import Bot, Context
+from bot.cards import Card, notice
+from bot.commands import command
+from bot.model import Community, Member
+from storage.engagement import EngagementLog
+from storage.follows import FollowStore
+
+FollowPerk = Callable[[Context, bool], Awaitable[str | None]]
+
+
+class Follow:
+    """Follow association updates"""
+
+    name = "follow"
+
+    def __init__(self, follows: FollowStore, engagement: EngagementLog, brand: str, perk: FollowPerk) -> None:
+        self.follows = follows
+        self.engagement = engagement
+        self.brand = brand
+        self.perk = perk
+
+    @command("follow", help="Follow the association's updates in this community")
+    async def follow(self, ctx: Context, args: object) -> Card:
+        added = await self.follows.follow(ctx.community, ctx.member, ctx.now)
+        lead = f"You now follow {self.brand} here." if added else f"You already follow {self.brand} here."
+        extra = await self.perk(ctx, True)
+        return notice(" ".join(filter(None, [lead, extra, await self.share(ctx.community)])), ephemeral=False)
+
+    @command("unfollow", help="Stop following the association's updates here")
+    async def unfollow(self, ctx: Context, args: object) -> Card:
+        removed = await self.follows.unfollow(ctx.community, ctx.member)
+        if not removed:
+            return notice(f"You were not following {self.brand} here.")
+        extra = await self.perk(ctx, False)
+        return notice(" ".join(filter(None, [f"You no longer follow {self.brand} here.", extra])))
+
+    async def share(self, community: Community) -> str:
+        followers = await self.follows.count(community)
+        members = max(await self.engagement.member_count(community), followers)
+        percent = round(100 * followers / members) if members else 0
+        return f"{followers} of {members} members follow ({percent}%)."
+
+    async def forget_member(self, member: Member) -> int:
+        return await self.follows.forget_member(member)
+
+
+def setup(bot: Bot) -> None:
+    bot.add_cog(Follow(FollowStore(bot.db), bot.engagement, bot.settings.bot_brand, bot.follow_perk))

@@ -1,0 +1,215 @@
+"""The SQLite connection: WAL, pragmas, numbered migrations, one writer.
+
+All writes go through one connection guarded by one lock, so a burst of concurrent
+interactions queues instead of failing with "database is locked". Reads use a second
+connection that sees committed data only. Append-only rows that nobody waits for
+(engagement events) are buffered by `enqueue` and written in batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+Params = Sequence[Any] | dict[str, Any]
+
+FLUSH_EVERY_ROWS = 500
+FLUSH_EVERY_SECONDS = 0.5
+
+
+class Database:
+    """An embedded SQLite store with a single serialised writer."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._pending: dict[str, list[Params]] = {}
+        self._pending_rows = 0
+        self._flusher: asyncio.Task[None] | None = None
+        self._wake_flusher = asyncio.Event()
+        self.applied: list[int] = []
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        self.applied = await self.migrate()
+        self._reader = await self._connect()
+        self._flusher = asyncio.create_task(self._flush_loop(), name="db-flush")
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        return conn
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            try:
+                await self._flusher
+            except asyncio.CancelledError:
+                pass
+            self._flusher = None
+        if self._writer is not None:
+            await self.flush()
+            await self._writer.close()
+            self._writer = None
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
+
+    # -- migrations ---------------------------------------------------------------------
+
+    async def migrate(self) -> list[int]:
+        """Apply every migration newer than the database; returns the versions applied."""
+        conn = self._require_writer()
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL"
+            " DEFAULT CURRENT_TIMESTAMP)"
+        )
+        async with conn.execute("SELECT version FROM schema_migrations") as cur:
+            done = {row[0] for row in await cur.fetchall()}
+        applied = []
+        async with self._write_lock:
+            for migration in MIGRATIONS:
+                if migration.version in done:
+                    continue
+                await conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in migration.statements():
+                        await conn.execute(statement)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                        (migration.version, migration.name),
+                    )
+                    await conn.execute("COMMIT")
+                except BaseException:
+                    await conn.execute("ROLLBACK")
+                    raise
+                log.info("applied migration %04d_%s", migration.version, migration.name)
+                applied.append(migration.version)
+        return applied
+
+    async def schema_version(self) -> int:
+        row = await self.fetchone("SELECT MAX(version) AS v FROM schema_migrations")
+        return int(row["v"] or 0) if row else 0
+
+    # -- reads --------------------------------------------------------------------------
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self._require_reader().execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self._require_reader().execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def scalar(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    # -- writes -------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run several statements atomically; nothing is half-written on error."""
+        conn = self._require_writer()
+        async with self._write_lock:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """One statement in its own transaction; returns how many rows it changed."""
+        async with self.transaction() as conn, conn.execute(sql, params) as cur:
+            return cur.rowcount
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """One INSERT in its own transaction; returns the new row's id."""
+        async with self.transaction() as conn, conn.execute(sql, params) as cur:
+            return int(cur.lastrowid or 0)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)
+
+    def enqueue(self, sql: str, params: Params) -> None:
+        """Buffer an append-only row; written within FLUSH_EVERY_SECONDS or by the next write."""
+        self._pending.setdefault(sql, []).append(params)
+        self._pending_rows += 1
+        if self._pending_rows >= FLUSH_EVERY_ROWS:
+            self._wake_flusher.set()
+
+    async def flush(self) -> None:
+        """Write every buffered row in one transaction; on failure they stay buffered."""
+        if not self._pending_rows:
+            return
+        conn = self._require_writer()
+        async with self._write_lock:
+            pending, self._pending, self._pending_rows = self._pending, {}, 0
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, rows in pending.items():
+                    await conn.executemany(sql, rows)
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                for sql, rows in pending.items():
+                    self._pending.setdefault(sql, []).extend(rows)
+                    self._pending_rows += len(rows)
+                raise
+            await conn.execute("COMMIT")
+
+    async def _flush_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake_flusher.wait(), FLUSH_EVERY_SECONDS)
+            except TimeoutError:
+                pass
+            self._wake_flusher.clear()
+            try:
+                await self.flush()
+            except Exception:  # keep flushing later; the rows stay lost only if the disk is gone
+                log.exception("engagement flush failed")
+
+    async def backup(self, target: str | Path) -> None:
+        """Copy the live database with SQLite's online backup API."""
+        await self.flush()
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        dest = await aiosqlite.connect(target)
+        try:
+            async with self._write_lock:
+                await self._require_writer().backup(dest)
+        finally:
+            await dest.close()
+
+    def _require_writer(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        return self._writer
+
+    def _require_reader(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise RuntimeError("database is not open")
+        return self._reader

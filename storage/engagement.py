@@ -1,0 +1,101 @@
+"""Engagement events, members seen, member-count snapshots and the audit log.
+
+Events are buffered (see `Database.enqueue`) so logging never slows a reply down.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.clock import iso
+from bot.model import Community, EngagementEvent, Member
+from storage.db import Database
+
+INSERT_EVENT = (
+    "INSERT INTO engagement_events (at, platform, community_id, member_id, kind, cog, subject)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+UPSERT_MEMBER = (
+    "INSERT INTO members_seen (platform, community_id, member_id, display_name, first_seen, last_seen)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, community_id, member_id)"
+    " DO UPDATE SET display_name = excluded.display_name, last_seen = excluded.last_seen"
+)
+
+
+class EngagementLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record(self, event: EngagementEvent) -> None:
+        self.db.enqueue(
+            INSERT_EVENT,
+            (event.at, event.platform, event.community_id, event.member_id, event.kind,
+             event.cog, event.subject),
+        )  # fmt: skip
+
+    def saw(self, community: Community, member: Member, at: datetime) -> None:
+        stamp = iso(at)
+        self.db.enqueue(
+            UPSERT_MEMBER,
+            (community.platform, community.id, member.id, member.display_name, stamp, stamp),
+        )
+
+    async def record_member_count(self, community: Community, members: int, at: datetime) -> None:
+        await self.db.insert(
+            "INSERT INTO member_counts (platform, community_id, at, members) VALUES (?, ?, ?, ?)",
+            (community.platform, community.id, iso(at), members),
+        )
+
+    async def member_count(self, community: Community) -> int:
+        """The platform's latest snapshot, or else how many members the bot has seen."""
+        await self.db.flush()
+        latest = await self.db.scalar(
+            "SELECT members FROM member_counts WHERE platform = ? AND community_id = ?"
+            " ORDER BY at DESC, id DESC LIMIT 1",
+            (community.platform, community.id),
+        )
+        if latest is not None:
+            return int(latest)
+        seen = await self.db.scalar(
+            "SELECT COUNT(*) FROM members_seen WHERE platform = ? AND community_id = ?",
+            (community.platform, community.id),
+        )
+        return int(seen or 0)
+
+    async def count_for_member(self, member: Member) -> dict[str, int]:
+        await self.db.flush()
+        rows = await self.db.fetchall(
+            "SELECT kind, COUNT(*) AS n FROM engagement_events WHERE platform = ? AND member_id = ?"
+            " GROUP BY kind",
+            (member.platform, member.id),
+        )
+        return {row["kind"]: int(row["n"]) for row in rows}
+
+    async def audit(
+        self, community: Community, member: Member, action: str, allowed: bool, at: datetime,
+        detail: str = "",
+    ) -> None:  # fmt: skip
+        await self.db.insert(
+            "INSERT INTO audit_log (at, platform, community_id, member_id, action, allowed, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (iso(at), community.platform, community.id, member.id, action, int(allowed), detail),
+        )
+
+    async def forget_member(self, member: Member) -> int:
+        """Keep the counts organizers rely on, but cut every event loose from the member."""
+        await self.db.flush()
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE engagement_events SET member_id = NULL WHERE platform = ? AND member_id = ?",
+                (member.platform, member.id),
+            )
+            events = cur.rowcount
+            await conn.execute(
+                "UPDATE audit_log SET member_id = NULL WHERE platform = ? AND member_id = ?",
+                (member.platform, member.id),
+            )
+            await conn.execute(
+                "DELETE FROM members_seen WHERE platform = ? AND member_id = ?",
+                (member.platform, member.id),
+            )
+        return events

@@ -1,0 +1,111 @@
+"""Numbered schema migrations, applied in order at start-up and by `alcts-bot db upgrade`.
+
+Each migration is plain, portable SQL (no SQLite-only types) so that a PostgreSQL
+backend can replay them. Never edit a released migration: add the next number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    def statements(self) -> list[str]:
+        return [part.strip() for part in self.sql.split(";") if part.strip()]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        1,
+        "core",
+        """
+        CREATE TABLE engagement_events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            member_id TEXT,
+            kind TEXT NOT NULL,
+            cog TEXT,
+            subject TEXT
+        );
+        CREATE INDEX engagement_events_by_time ON engagement_events (platform, community_id, at);
+        CREATE INDEX engagement_events_by_member ON engagement_events (platform, member_id);
+
+        CREATE TABLE follows (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            followed_at TEXT NOT NULL,
+            PRIMARY KEY (platform, community_id, member_id)
+        );
+
+        CREATE TABLE members_seen (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            PRIMARY KEY (platform, community_id, member_id)
+        );
+
+        CREATE TABLE member_counts (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            members INTEGER NOT NULL
+        );
+        CREATE INDEX member_counts_by_time ON member_counts (platform, community_id, at);
+
+        CREATE TABLE community_settings (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL,
+            PRIMARY KEY (platform, community_id, key)
+        );
+
+        CREATE TABLE scheduled_jobs (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            job_key TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            payload TEXT NOT NULL DEFAULT '{}',
+            grace_seconds INTEGER,
+            status TEXT NOT NULL DEFAULT 'pending',
+            created_at TEXT NOT NULL,
+            finished_at TEXT,
+            error TEXT,
+            UNIQUE (name, job_key)
+        );
+        CREATE INDEX scheduled_jobs_due ON scheduled_jobs (status, due_at);
+
+        CREATE TABLE seen_events (
+            platform TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (platform, event_id)
+        );
+
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            member_id TEXT,
+            action TEXT NOT NULL,
+            allowed INTEGER NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        )
+        """,
+    ),
+]
