@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["html", "csv", "json"], default="html")
     report.add_argument("--out", type=Path, help="file to write (default: standard output)")
 
+    sub.add_parser("slack-manifest", help="print the Slack app manifest (YAML) this code needs")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply pending migrations")
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         "run": cmd_run,
         "report": cmd_report,
         "db": cmd_db,
+        "slack-manifest": cmd_slack_manifest,
     }
     return commands[args.command](args, settings)
 
@@ -176,6 +179,16 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Wrote {args.format} report to {args.out}")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+# -- slack-manifest -------------------------------------------------------------------------
+
+
+def cmd_slack_manifest(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.platforms.slack_manifest import manifest_yaml
+
+    sys.stdout.write(manifest_yaml(settings))
     return 0
 
 

@@ -48,3 +48,25 @@ class OffsetClock:
         ahead = utc(when) - self.now()
         if ahead > timedelta(0):
             self._offset += ahead
+
+
+class ManualClock:
+    """Time that moves only when told: tests and benchmarks."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = utc(start)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+    def set(self, when: datetime) -> None:
+        self._now = max(self._now, utc(when))
+
+
+class MovableClock(Clock, Protocol):
+    """A clock the console's `:wait` can move forward."""
+
+    def set(self, when: datetime) -> None: ...

@@ -9,6 +9,7 @@ grace window (a reminder an hour late is noise), in which case it is marked miss
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -141,7 +142,5 @@ class Scheduler:
             wait = IDLE_POLL
             if next_due is not None:
                 wait = min(IDLE_POLL, max(timedelta(0), next_due - self.clock.now()))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait.total_seconds() + 0.01)
-            except TimeoutError:
-                pass

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +61,8 @@ class Database:
     async def close(self) -> None:
         if self._flusher is not None:
             self._flusher.cancel()
-            try:
+            with suppress(asyncio.CancelledError):
                 await self._flusher
-            except asyncio.CancelledError:
-                pass
             self._flusher = None
         if self._writer is not None:
             await self.flush()
@@ -182,10 +180,8 @@ class Database:
 
     async def _flush_loop(self) -> None:
         while True:
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake_flusher.wait(), FLUSH_EVERY_SECONDS)
-            except TimeoutError:
-                pass
             self._wake_flusher.clear()
             try:
                 await self.flush()

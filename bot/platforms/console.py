@@ -15,8 +15,17 @@ from typing import TextIO
 
 from bot.app import Bot
 from bot.cards import Card
-from bot.clock import OffsetClock
-from bot.model import ButtonPressed, CommandInvoked, Community, Member, MessagePosted, MessageRef, Place, Role
+from bot.clock import MovableClock
+from bot.model import (
+    ButtonPressed,
+    CommandInvoked,
+    Community,
+    Member,
+    MessagePosted,
+    MessageRef,
+    Place,
+    Role,
+)
 from bot.timeparse import parse_duration
 
 PLATFORM = "console"
@@ -35,7 +44,7 @@ class Shown:
 class ConsolePlatform:
     name = PLATFORM
 
-    def __init__(self, bot: Bot, clock: OffsetClock, out: TextIO, *, member: str, role: Role) -> None:
+    def __init__(self, bot: Bot, clock: MovableClock, out: TextIO, *, member: str, role: Role) -> None:
         self.bot = bot
         self.clock = clock
         self.out = out
