@@ -83,6 +83,9 @@ class CommunityConfig:
         self.default_tz = settings.bot_timezone
         self._cache: dict[Community, CommunitySettings] = {}
 
+    def cached(self, community: Community) -> CommunitySettings | None:
+        return self._cache.get(community)
+
     async def get(self, community: Community) -> CommunitySettings:
         if community not in self._cache:
             self._cache[community] = CommunitySettings(**await self.store.get_all(community))
@@ -208,9 +211,9 @@ class Bot:
     async def dispatch(self, event: Interaction, responder: Responder) -> None:
         started = time.perf_counter()
         now = self.clock.now()
-        kind, cog, subject = _kind_of(event), None, None
+        kind, cog, subject = KINDS.get(type(event), "event"), None, None
         try:
-            config = await self.config.get(event.community)
+            config = self.config.cached(event.community) or await self.config.get(event.community)
             ctx = Context(event, responder, now, self.config.timezone(config), config)
             try:
                 cog, subject, run = self._route(ctx, event)
@@ -225,11 +228,12 @@ class Bot:
                 event.community.platform, event.community.id, event.member.id, kind, subject,
             )
             await self._safe_respond(responder, notice(SORRY))
-        log.debug(
-            "dispatched platform=%s community=%s member=%s kind=%s subject=%s ms=%.1f",
-            event.community.platform, event.community.id, event.member.id, kind, subject,
-            (time.perf_counter() - started) * 1000,
-        )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "dispatched platform=%s community=%s member=%s kind=%s subject=%s ms=%.1f",
+                event.community.platform, event.community.id, event.member.id, kind, subject,
+                (time.perf_counter() - started) * 1000,
+            )
 
     def _route(
         self, ctx: Context, event: Interaction
@@ -294,12 +298,10 @@ class Bot:
             log.exception("could not deliver an error notice")
 
 
-def _kind_of(event: Interaction) -> str:
-    return {
-        CommandInvoked: "command",
-        ButtonPressed: "button",
-        MessagePosted: "message",
-        MemberJoined: "member_joined",
-        MemberLeft: "member_left",
-    }.get(type(event), type(event).__name__.lower())
-
+KINDS: dict[type, str] = {
+    CommandInvoked: "command",
+    ButtonPressed: "button",
+    MessagePosted: "message",
+    MemberJoined: "member_joined",
+    MemberLeft: "member_left",
+}

@@ -13,7 +13,7 @@ def utc(dt: datetime) -> datetime:
 
 def iso(dt: datetime) -> str:
     """The one text form of a time in the database: UTC, ISO 8601, sortable."""
-    return utc(dt).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc(dt).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def from_iso(text: str) -> datetime:

@@ -213,8 +213,10 @@ class Registry:
         cog_name = cog_name_of(cog)
         doc = inspect.getdoc(cog) or ""
         self.cog_titles[cog_name] = doc.splitlines()[0].rstrip(".") if doc else cog_name
-        for _, method in inspect.getmembers(cog, inspect.ismethod):
-            func = method.__func__
+        for attr, func in vars(type(cog)).items():  # definition order, so /help reads as written
+            if not callable(func):
+                continue
+            method = getattr(cog, attr)
             if spec := getattr(func, "__bot_command__", None):
                 if spec.name in self.commands:
                     raise ValueError(f"command /{spec.name} is registered twice")
@@ -255,10 +257,13 @@ def cog_name_of(cog: object) -> str:
 # -- the text grammar -------------------------------------------------------------------
 
 SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
+NEEDS_SHLEX = re.compile("[\"'\\\\\u201c\u201d\u2018\u2019]")
 OPTION = re.compile(r"^([a-z_][a-z0-9_-]*)=(.*)$", re.DOTALL)
 
 
 def tokenize(text: str) -> list[str]:
+    if not NEEDS_SHLEX.search(text):
+        return text.split()  # what shlex would give, ten times faster
     try:
         return shlex.split(text.translate(SMART_QUOTES))
     except ValueError:

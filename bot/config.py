@@ -30,7 +30,9 @@ def split_commas(value: Any) -> Any:
 class Settings(BaseSettings):
     """Everything the process reads from its environment; `.env.example` lists it all."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     bot_database: Path = Path("data/alcts-bot.sqlite3")
     bot_timezone: str = "America/Chicago"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Role(IntEnum):
@@ -122,8 +122,9 @@ class MemberLeft(Interaction):
     pass
 
 
-@dataclass(frozen=True)
-class EngagementEvent:
+class EngagementEvent(NamedTuple):
+    """One row of the engagement log; a tuple so it goes to SQLite as it is."""
+
     at: str
     platform: str
     community_id: str

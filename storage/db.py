@@ -22,7 +22,7 @@ from storage.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
-Params = Sequence[Any] | dict[str, Any]
+Params = Sequence[Any] | dict[str, Any]  # a tuple, NamedTuple, list or mapping
 
 FLUSH_EVERY_ROWS = 500
 FLUSH_EVERY_SECONDS = 0.5

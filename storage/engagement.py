@@ -5,7 +5,7 @@ Events are buffered (see `Database.enqueue`) so logging never slows a reply down
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.clock import iso
 from bot.model import Community, EngagementEvent, Member
@@ -22,18 +22,24 @@ UPSERT_MEMBER = (
 )
 
 
+SEEN_REFRESH = timedelta(minutes=5)
+
+
 class EngagementLog:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._last_saw: dict[tuple[str, str, str], datetime] = {}
 
     def record(self, event: EngagementEvent) -> None:
-        self.db.enqueue(
-            INSERT_EVENT,
-            (event.at, event.platform, event.community_id, event.member_id, event.kind,
-             event.cog, event.subject),
-        )  # fmt: skip
+        self.db.enqueue(INSERT_EVENT, event)
 
     def saw(self, community: Community, member: Member, at: datetime) -> None:
+        """Note the member as seen; refreshed at most every few minutes, not every event."""
+        key = (community.platform, community.id, member.id)
+        last = self._last_saw.get(key)
+        if last is not None and at - last < SEEN_REFRESH:
+            return
+        self._last_saw[key] = at
         stamp = iso(at)
         self.db.enqueue(
             UPSERT_MEMBER,
@@ -98,4 +104,5 @@ class EngagementLog:
                 "DELETE FROM members_seen WHERE platform = ? AND member_id = ?",
                 (member.platform, member.id),
             )
+        self._last_saw = {k: v for k, v in self._last_saw.items() if k[0] != member.platform or k[2] != member.id}
         return events

@@ -1,0 +1,136 @@
+"""The CLI contract, run as a new user would: a real subprocess with piped input."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def alcts(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "BOT_"))}
+    clean.update({"BOT_DATABASE": str(tmp_path / "bot.sqlite3"), "PYTHONPATH": str(ROOT), **env})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
+        cwd=tmp_path, env=clean, timeout=60,
+    )  # fmt: skip
+
+
+def test_piped_console_prints_help_and_follow(tmp_path: Path) -> None:
+    result = alcts(tmp_path, "shell", stdin="/help\n/follow\n")
+    assert result.returncode == 0, result.stderr
+    assert "Commands you can use" in result.stdout
+    assert "You now follow ALCTS here. 1 of 1 members follow (100%)." in result.stdout
+    assert "> " not in result.stdout  # no prompt when piped
+    assert result.stderr == ""
+
+
+def test_console_session_with_members_channels_and_quit(tmp_path: Path) -> None:
+    script = "\n".join([
+        ":as ann", "/follow", ":channel random", ":as ben moderator", "/follow",
+        ":click 1", ":wait 90s", ":frobnicate", ":as", ":quit", "/follow",
+    ])  # fmt: skip
+    result = alcts(tmp_path, "shell", "--as", "zed", stdin=script)
+    out = result.stdout
+    assert result.returncode == 0
+    assert "You are @zed (member) in #general." in out
+    assert "You are @ann (member) in #general." in out
+    assert "You are @ann (member) in #random." in out
+    assert "You are @ben (moderator) in #random." in out
+    assert "2 of 2 members follow" in out
+    assert "There is no message with buttons here to click." in out
+    assert "Unknown control :frobnicate." in out
+    assert "Usage: :as NAME" in out
+    assert out.count("follow (") == 2  # nothing after :quit
+
+
+def test_console_state_persists_across_sessions(tmp_path: Path) -> None:
+    alcts(tmp_path, "shell", "--as", "ann", stdin="/follow\n")
+    result = alcts(tmp_path, "shell", "--as", "ann", stdin="/follow\n")
+    assert "You already follow ALCTS here." in result.stdout
+
+
+def test_run_without_credentials_exits_2_with_one_line(tmp_path: Path) -> None:
+    result = alcts(tmp_path, "run")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "DISCORD_TOKEN" in lines[0] and "SLACK_BOT_TOKEN" in lines[0] and "alcts-bot shell" in lines[0]
+
+
+def test_bad_configuration_prints_one_line_per_problem_and_exits_2(tmp_path: Path) -> None:
+    result = alcts(tmp_path, "shell", BOT_HTTP_PORT="http", BOT_TIMEZONE="Mars/Base")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2
+    assert any(line.startswith("config: BOT_HTTP_PORT:") for line in lines)
+    assert any("BOT_TIMEZONE" in line and "is not a time zone" in line for line in lines)
+
+
+def test_dotenv_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("BOT_BRAND=NASIG\n")
+    result = alcts(tmp_path, "shell", stdin="/follow\n")
+    assert "You now follow NASIG here." in result.stdout
+
+
+def test_db_upgrade_and_backup(tmp_path: Path) -> None:
+    first = alcts(tmp_path, "db", "upgrade")
+    assert first.returncode == 0 and "(applied 1" in first.stdout
+    second = alcts(tmp_path, "db", "upgrade")
+    assert "nothing to apply" in second.stdout
+    alcts(tmp_path, "shell", stdin="/follow\n")
+    backup = alcts(tmp_path, "db", "backup", str(tmp_path / "backups" / "copy.sqlite3"))
+    assert backup.returncode == 0
+    with sqlite3.connect(tmp_path / "backups" / "copy.sqlite3") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM follows").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "html"])
+def test_report_formats(tmp_path: Path, fmt: str) -> None:
+    alcts(tmp_path, "shell", stdin="/follow\n:as ann\n/help\n")
+    result = alcts(tmp_path, "report", "--format", fmt, "--days", "7")
+    assert result.returncode == 0, result.stderr
+    if fmt == "json":
+        data = json.loads(result.stdout)
+        assert data["communities"] == [
+            {"platform": "console", "community_id": "local", "followers": 1, "members": 2, "follow_share": 50.0}
+        ]
+        assert sum(day["events"] for day in data["daily"]) == 2
+        assert sum(day["follows"] for day in data["daily"]) == 1
+    elif fmt == "csv":
+        header, row = result.stdout.strip().splitlines()
+        assert header == "day,platform,events,active_members,follows,unfollows"
+        assert row.endswith(",console,2,2,1,0")
+    else:
+        assert "<td>console / local</td><td>1</td><td>2</td><td>50.0%</td>" in result.stdout
+
+
+def test_report_to_a_file(tmp_path: Path) -> None:
+    result = alcts(tmp_path, "report", "--out", str(tmp_path / "out" / "report.html"))
+    assert result.returncode == 0
+    assert "No community has used the bot yet." in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_shell_start_up_does_not_import_platform_libraries(tmp_path: Path) -> None:
+    code = (
+        "import sys, bot.cli, bot.app, bot.platforms.console, cogs.help;"
+        "print([m for m in ('discord', 'slack_bolt', 'slack_sdk', 'matplotlib') if m in sys.modules])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_example_env_file_works_as_a_dotenv(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
+    result = alcts(tmp_path, "run")
+    assert result.returncode == 2, result.stderr  # empty tokens mean no platform
+    result = alcts(tmp_path, "shell", stdin="/follow\n", BOT_DATABASE="")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "data" / "alcts-bot.sqlite3").exists()

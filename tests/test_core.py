@@ -1,0 +1,150 @@
+"""The one dispatch path: roles, engagement logging, errors, and the first cogs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.app import Bot, Context
+from bot.cards import Card
+from bot.commands import button, command
+from bot.model import Role
+from tests.harness import TestBot
+
+
+async def test_help_lists_only_what_the_caller_may_use(testbot: TestBot) -> None:
+    out = await testbot.push("/help")
+    assert "/follow, /unfollow" in out and "/privacy forget-me" in out
+    assert "/config" not in out
+    out = await testbot.push(":as olga organizer", "/help")
+    assert "/config show|set" in out
+
+
+async def test_help_for_one_group_shows_usage(testbot: TestBot) -> None:
+    out = await testbot.push(":as olga organizer", "/help config")
+    assert "/config set KEY VALUE" in out
+    assert "No commands called /nope" in await testbot.push("/help nope")
+
+
+async def test_unknown_command_suggests_and_points_to_help(testbot: TestBot) -> None:
+    out = await testbot.push("/folow")
+    assert out.strip() == "(only you) Unknown command /folow. Did you mean /follow? Try /help."
+
+
+async def test_follow_is_stored_once_and_counted(testbot: TestBot) -> None:
+    out = await testbot.push("/follow", ":as ann", "/help", "/follow", "/follow")
+    assert "You now follow ALCTS here. 2 of 2 members follow (100%)." in out
+    assert "You already follow ALCTS here. 2 of 2 members follow (100%)." in out
+    out = await testbot.push(":as ben", "/help", "/follow")
+    assert "3 of 3 members follow (100%)" in out
+    out = await testbot.push("/unfollow", "/unfollow")
+    assert "You no longer follow ALCTS here." in out
+    assert "You were not following ALCTS here." in out
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM follows") == 2
+
+
+async def test_every_interaction_records_one_engagement_event(testbot: TestBot) -> None:
+    await testbot.push("/help", "/follow", "/nonsense", "hello there")
+    await testbot.db.flush()
+    rows = await testbot.db.fetchall(
+        "SELECT platform, community_id, member_id, kind, cog, subject FROM engagement_events ORDER BY id"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("console", "local", "you", "command", "help", "help"),
+        ("console", "local", "you", "command", "follow", "follow"),
+        ("console", "local", "you", "command", None, None),
+        ("console", "local", "you", "message", None, None),
+    ]
+
+
+async def test_member_refused_moderator_command_is_audited_and_changes_nothing(testbot: TestBot) -> None:
+    out = await testbot.push("/config set timezone Europe/London")
+    assert out.strip() == "(only you) Only organizers can use /config set."
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM community_settings") == 0
+    row = await testbot.db.fetchone("SELECT member_id, action, allowed FROM audit_log")
+    assert tuple(row) == ("you", "/config set", 0)
+
+
+async def test_config_set_validates_and_persists(testbot: TestBot) -> None:
+    out = await testbot.push(":as olga organizer", "/config set timezone Mars/Base", "/config set colour red")
+    assert "timezone: 'Mars/Base' is not a time zone" in out
+    assert "There is no setting colour" in out
+    out = await testbot.push("/config set timezone Europe/London", "/config show")
+    assert "timezone is now Europe/London." in out
+    assert "Europe/London" in out.split("Community settings")[1]
+    out = await testbot.push("/config set timezone none")
+    assert "timezone is cleared." in out
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM community_settings") == 0
+
+
+async def test_forget_me_asks_then_removes_the_members_data(testbot: TestBot) -> None:
+    await testbot.push(":as ann", "/follow", "/help")
+    out = await testbot.push("/privacy forget-me")
+    assert "[1 Forget me]" in out
+    out = await testbot.push(":as ben", ":click 1")
+    assert "no message with buttons" in out  # ann's confirmation is hers alone
+    out = await testbot.push(":as ann", ":click 1")
+    assert "Done: your data is gone" in out and "follow 1" in out
+    await testbot.db.flush()
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM follows WHERE member_id = 'ann'") == 0
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM engagement_events WHERE member_id = 'ann'") == 0
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM engagement_events WHERE member_id IS NULL") == 4  # follow, help, forget-me, click
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM members_seen WHERE member_id = 'ann'") == 0
+
+
+class Broken:
+    """Misbehaving on purpose"""
+
+    @command("explode")
+    async def explode(self, ctx: Context, args: object) -> Card:
+        raise RuntimeError("secret internals")
+
+    @button("broken.slow")
+    async def slow(self, ctx: Context, n: int) -> Card:
+        return Card(text=f"n={n + 1}")
+
+
+async def test_a_crashing_handler_never_shows_a_traceback(tmp_path: Path) -> None:
+    bot = await TestBot(tmp_path).start()
+    bot.bot.add_cog(Broken())
+    out = await bot.push("/explode")
+    assert out.strip() == "(only you) Something went wrong on our side; it has been logged. Please try again."
+    assert "Traceback" not in out and "secret internals" not in out
+    await bot.stop()
+
+
+async def test_buttons_route_by_id_with_typed_arguments(tmp_path: Path) -> None:
+    testbot = await TestBot(tmp_path).start()
+    testbot.bot.add_cog(Broken())
+    from bot.model import ButtonPressed
+
+    console = testbot.console
+    await testbot.bot.dispatch(
+        ButtonPressed(console.member, console.place, custom_id="broken.slow:41"), console._responder()
+    )
+    await testbot.bot.dispatch(
+        ButtonPressed(console.member, console.place, custom_id="broken.slow:x"), console._responder()
+    )
+    await testbot.bot.dispatch(
+        ButtonPressed(console.member, console.place, custom_id="gone.away:1"), console._responder()
+    )
+    out = testbot.out.getvalue()
+    assert "n=42" in out
+    assert "That button is out of date" in out
+    assert "That button no longer does anything." in out
+    await testbot.stop()
+
+
+async def test_roles_are_ordered() -> None:
+    assert Role.MEMBER < Role.MODERATOR < Role.ORGANIZER
+    assert Role.parse("Moderator") is Role.MODERATOR
+
+
+def test_cogs_are_plain_classes_loaded_by_setup(tmp_path: Path) -> None:
+    from bot.clock import SystemClock
+    from storage.db import Database
+    from tests.harness import make_settings
+
+    bot = Bot(make_settings(tmp_path), Database(tmp_path / "x.sqlite3"), SystemClock())
+    bot.load_cogs()
+    assert {"help", "follow", "unfollow", "config show", "config set", "privacy forget-me"} <= set(bot.registry.commands)
+    assert set(bot.forget_hooks) == {"engagement", "follow"}
