@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.cards import Card, notice
@@ -26,6 +26,7 @@ from bot.commands import (
     validate_args,
 )
 from bot.config import CommunitySettings, Settings
+from bot.edits import CardSource, EditCoalescer
 from bot.errors import UserError
 from bot.model import (
     ButtonPressed,
@@ -49,7 +50,7 @@ from storage.settings import SettingsStore
 
 log = logging.getLogger(__name__)
 
-DEFAULT_COGS = ("cogs.help", "cogs.follow", "cogs.settings", "cogs.privacy")
+DEFAULT_COGS = ("cogs.help", "cogs.follow", "cogs.polls", "cogs.settings", "cogs.privacy")
 SORRY = "Something went wrong on our side; it has been logged. Please try again."
 
 ForgetHook = Callable[[Member], Awaitable[int]]
@@ -73,6 +74,14 @@ class Context:
 
     async def respond(self, card: Card) -> MessageRef | None:
         return await self._responder.respond(card)
+
+
+class Messenger(Protocol):
+    """How cogs post outside an interaction; the Bot is one."""
+
+    async def send(self, place: Place, card: Card) -> MessageRef | None: ...
+
+    def edit(self, ref: MessageRef, card: CardSource) -> None: ...
 
 
 class CommunityConfig:
@@ -120,7 +129,7 @@ def _first_error(exc: ValueError) -> str:
 
 
 class Bot:
-    def __init__(self, settings: Settings, db: Database, clock: Clock) -> None:
+    def __init__(self, settings: Settings, db: Database, clock: Clock, *, edit_interval: float = 1.0) -> None:
         self.settings = settings
         self.db = db
         self.clock = clock
@@ -131,6 +140,7 @@ class Bot:
         self.platforms: dict[str, Platform] = {}
         self.forget_hooks: dict[str, ForgetHook] = {"engagement": self.engagement.forget_member}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.edits = EditCoalescer(self._edit_now, self.spawn, min_interval=edit_interval)
         self._scheduler_task: asyncio.Task[None] | None = None
 
     # -- wiring ---------------------------------------------------------------------------
@@ -194,8 +204,16 @@ class Bot:
     async def send(self, place: Place, card: Card) -> MessageRef | None:
         return await self.platforms[place.platform].send(place, card)
 
-    async def edit(self, ref: MessageRef, card: Card) -> None:
-        await self.platforms[ref.platform].edit(ref, card)
+    def edit(self, ref: MessageRef, card: CardSource) -> None:
+        """Update a message soon; edits of one message are coalesced (see bot/edits.py)."""
+        self.edits.submit(ref, card)
+
+    async def _edit_now(self, ref: MessageRef, card: Card) -> None:
+        platform = self.platforms.get(ref.platform)
+        if platform is None:
+            log.warning("no platform %s to edit message %s", ref.platform, ref.encode())
+            return
+        await platform.edit(ref, card)
 
     async def follow_perk(self, ctx: Context, following: bool) -> str | None:
         """Let the platform add its own touch to a follow (a Discord role, a Slack channel)."""

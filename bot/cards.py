@@ -49,12 +49,22 @@ class Image:
 
 
 @dataclass(frozen=True)
+class File:
+    """A file for the member to download (a CSV export)."""
+
+    filename: str
+    data: bytes = field(repr=False)
+    mime: str = "text/csv"
+
+
+@dataclass(frozen=True)
 class Card:
     title: str = ""
     text: str = ""
     fields: tuple[Field, ...] = ()
     buttons: tuple[Button, ...] = ()
     image: Image | None = None
+    file: File | None = None
     footer: str = ""
     ephemeral: bool = False
     """Shown only to the member who acted ("only you")."""

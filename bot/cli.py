@@ -90,7 +90,9 @@ async def _shell(settings: Settings, db_path: Path, member: str, role: Role) -> 
     clock = OffsetClock()
     bot = Bot(settings, Database(db_path), clock)
     bot.load_cogs()
-    console = ConsolePlatform(bot, clock, sys.stdout, member=member, role=role)
+    console = ConsolePlatform(
+        bot, clock, sys.stdout, member=member, role=role, files_dir=db_path.parent / "files"
+    )
     bot.add_platform(console)
     await bot.open()
     bot.start_scheduler()
@@ -114,7 +116,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(NO_PLATFORM, file=sys.stderr)
         return 2
     logs.configure(settings.bot_log_level, settings.secrets())
-    return asyncio.run(_run(settings, wanted))
+    try:
+        return asyncio.run(_run(settings, wanted))
+    except ConfigError as exc:  # a platform refused its settings: a missing secret, a rejected token
+        print(*exc.lines, sep="\n", file=sys.stderr)
+        return 2
 
 
 async def _run(settings: Settings, modules: list[str]) -> int:

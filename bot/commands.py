@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Annotated, Any, ClassVar, get_origin
+from typing import Annotated, Any, ClassVar, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 from pydantic_core.core_schema import ValidationInfo
@@ -155,15 +155,24 @@ def usage_of(name: str, args: type[Args]) -> str:
         else:
             parts.append(f"[{field_name}]")
     for field_name, info in args.model_fields.items():
-        if field_name in args.positional:
-            continue
-        if info.is_required():
-            parts.append(f"{field_name}=VALUE")
-        else:
-            default = info.get_default()
-            shown = "" if default is None else str(default).lower() if isinstance(default, bool) else str(default)
-            parts.append(f"[{field_name}={shown}]")
+        if field_name not in args.positional:
+            shown = _placeholder(field_name, info.annotation, info.get_default())
+            parts.append(f"{field_name}={shown}" if info.is_required() else f"[{field_name}={shown}]")
     return " ".join(parts)
+
+
+def _placeholder(name: str, annotation: Any, default: Any) -> str:
+    """What to show after `name=` in a usage line: the default, or the kind of value."""
+    if isinstance(default, bool):
+        return "yes"
+    if default is not None and not isinstance(default, list):
+        return str(default)
+    kinds = {timedelta: "DURATION", datetime: "TIME", int: "N"}
+    for kind in (annotation, *get_args(annotation)):
+        for candidate in (kind, *get_args(kind)):
+            if candidate in kinds:
+                return kinds[candidate]
+    return name.upper()
 
 
 # -- the registry -----------------------------------------------------------------------
@@ -319,7 +328,9 @@ def validate_args(spec: CommandSpec, data: dict[str, Any], context: dict[str, An
     try:
         return spec.args.model_validate(data, context=context)
     except ValidationError as exc:
-        raise UsageError(f"{spec.name}: {describe(exc)}. Usage: {spec.usage}") from None
+        own_sentence = exc.errors()[0]["type"] == "value_error"
+        usage = "" if own_sentence else f". Usage: {spec.usage}"
+        raise UsageError(f"{spec.name}: {describe(exc)}{usage}") from None
 
 
 def describe(exc: ValidationError) -> str:
@@ -327,7 +338,7 @@ def describe(exc: ValidationError) -> str:
     error = exc.errors(include_url=False)[0]
     name = ".".join(str(part) for part in error["loc"] if not isinstance(part, int)) or "input"
     kind, message = error["type"], error["msg"]
-    if kind == "value_error":
+    if kind == "value_error":  # our own validators write whole sentences with examples
         return message.removeprefix("Value error, ")
     if kind == "missing":
         return f"{name.upper()} is missing"

@@ -108,4 +108,44 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        2,
+        "polls",
+        """
+        CREATE TABLE polls (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            channel_name TEXT NOT NULL DEFAULT '',
+            creator_id TEXT,
+            creator_name TEXT NOT NULL DEFAULT '',
+            question TEXT NOT NULL,
+            multi INTEGER NOT NULL DEFAULT 1,
+            anonymous INTEGER NOT NULL DEFAULT 0,
+            hidden INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            closes_at TEXT,
+            closed_at TEXT,
+            message_ref TEXT
+        );
+        CREATE INDEX polls_open ON polls (platform, community_id, closed_at);
+
+        CREATE TABLE poll_options (
+            poll_id INTEGER NOT NULL REFERENCES polls (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            label TEXT NOT NULL,
+            PRIMARY KEY (poll_id, position)
+        );
+
+        CREATE TABLE poll_votes (
+            poll_id INTEGER NOT NULL REFERENCES polls (id) ON DELETE CASCADE,
+            voter TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            voted_at TEXT,
+            PRIMARY KEY (poll_id, voter, position),
+            FOREIGN KEY (poll_id, position) REFERENCES poll_options (poll_id, position)
+        ) WITHOUT ROWID
+        """,
+    ),
 ]

@@ -35,10 +35,12 @@ class TestBot:
         self.clock = ManualClock(START)
         self.settings = make_settings(tmp_path, **settings)
         self.db = Database(self.settings.bot_database)
-        self.bot = Bot(self.settings, self.db, self.clock)
+        self.bot = Bot(self.settings, self.db, self.clock, edit_interval=0)
         self.bot.load_cogs(cogs)
         self.out = io.StringIO()
-        self.console = ConsolePlatform(self.bot, self.clock, self.out, member=member, role=role)
+        self.console = ConsolePlatform(
+            self.bot, self.clock, self.out, member=member, role=role, files_dir=tmp_path / "files"
+        )
         self.bot.add_platform(self.console)
 
     async def start(self) -> TestBot:

@@ -11,6 +11,7 @@ import asyncio
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import TextIO
 
 from bot.app import Bot
@@ -29,6 +30,7 @@ from bot.model import (
 from bot.timeparse import parse_duration
 
 PLATFORM = "console"
+SHOW_FILES_UP_TO = 8192  # bytes of a text file (a CSV export) printed inline
 CONTROLS = ":as NAME [member|moderator|organizer], :channel NAME, :click N|LABEL, :wait SECONDS, :quit"
 
 
@@ -44,8 +46,11 @@ class Shown:
 class ConsolePlatform:
     name = PLATFORM
 
-    def __init__(self, bot: Bot, clock: MovableClock, out: TextIO, *, member: str, role: Role) -> None:
+    def __init__(
+        self, bot: Bot, clock: MovableClock, out: TextIO, *, member: str, role: Role, files_dir: Path,
+    ) -> None:  # fmt: skip
         self.bot = bot
+        self.files_dir = files_dir
         self.clock = clock
         self.out = out
         self.community = Community(PLATFORM, "local", "local")
@@ -189,10 +194,21 @@ class ConsolePlatform:
     def _show(self, place: Place, card: Card, owner: str | None) -> MessageRef:
         ref = MessageRef(PLATFORM, place.channel_id, str(self._next_id))
         self._next_id += 1
-        self.shown = [*self.shown[-199:], Shown(ref, card, owner)]
+        self.shown.append(Shown(ref, card, owner))
         prefix = "" if place.channel_id == self.place.channel_id else f"[#{place.channel_name}] "
-        self._print(prefix + render(card))
+        self._print(prefix + render(card, self._save_attachments(card)))
         return ref
+
+    def _save_attachments(self, card: Card) -> dict[str, Path]:
+        """Charts and exports go to files the person can open; their paths are printed."""
+        saved = {}
+        for item in (card.image, card.file):
+            if item is not None:
+                self.files_dir.mkdir(parents=True, exist_ok=True)
+                path = self.files_dir / item.filename
+                path.write_bytes(item.data)
+                saved[item.filename] = path
+        return saved
 
     def _print(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -221,8 +237,9 @@ class ConsoleResponder:
         return self.console._show(self.place, card, owner=self.member.id if card.ephemeral else None)
 
 
-def render(card: Card) -> str:
+def render(card: Card, saved: dict[str, Path] | None = None) -> str:
     """A card as console text: title, text, aligned fields, footer, then `[1 Label]` buttons."""
+    saved = saved or {}
     lines: list[str] = []
     if card.title:
         lines.append(card.title)
@@ -235,7 +252,13 @@ def render(card: Card) -> str:
             lines.append(f"  {f.name.ljust(width)}  {value_lines[0]}".rstrip())
             lines.extend(f"  {' ' * width}  {extra}" for extra in value_lines[1:])
     if card.image is not None:
-        lines.append(f"  (chart: {card.image.alt or card.image.filename})")
+        where = f", saved to {saved[card.image.filename]}" if card.image.filename in saved else ""
+        lines.append(f"  (chart: {card.image.alt or card.image.filename}{where})")
+    if card.file is not None:
+        if card.file.mime.startswith("text/") and len(card.file.data) <= SHOW_FILES_UP_TO:
+            lines.extend(card.file.data.decode("utf-8").splitlines())
+        if card.file.filename in saved:
+            lines.append(f"  (saved to {saved[card.file.filename]})")
     if card.footer:
         lines.append(card.footer)
     if card.buttons:

@@ -1,0 +1,22 @@
+"""Text hygiene for content the bot repeats from members or from outside."""
+
+from __future__ import annotations
+
+import re
+
+MASS_MENTIONS = re.compile(r"@(everyone|here|channel)\b|<!(everyone|here|channel)(\|[^>]*)?>", re.IGNORECASE)
+
+
+def strip_mass_mentions(text: str) -> str:
+    """`@everyone`, `@here`, `<!channel>` and friends lose their power to ping everyone."""
+    return MASS_MENTIONS.sub(lambda m: (m.group(1) or m.group(2)).lower(), text)
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "\u2026"
+
+
+def bar(share: float, width: int = 20) -> str:
+    """A text bar for a share between 0 and 1: `##########` for a half."""
+    filled = round(max(0.0, min(1.0, share)) * width)
+    return "#" * filled

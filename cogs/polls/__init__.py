@@ -1,0 +1,243 @@
+"""Quick polls: create, vote by button, live tallies, close on a deadline, results and CSV."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from bot.app import Bot, Context, Messenger
+from bot.cards import Card, notice
+from bot.clock import Clock
+from bot.commands import Args, Duration, YesNo, button, command, job
+from bot.errors import UserError
+from bot.model import Member, Role
+from bot.scheduler import Scheduler
+from bot.text import strip_mass_mentions
+from bot.timeparse import format_duration
+from cogs.polls.render import chart_png, export_csv, live_card, results_card
+from storage.polls import Poll, PollStore, Tally
+
+MAX_OPTIONS = 25
+LONGEST_POLL = timedelta(days=32)
+SHORTEST_POLL = timedelta(minutes=1)
+EXAMPLE = '/poll create "Question?" "Yes" "No"'
+
+
+class CreatePoll(Args):
+    positional = ("question", "options")
+    question: str = Field(min_length=1)
+    options: list[str] = []
+    multi: int = Field(1, ge=1)
+    anonymous: YesNo = False
+    hidden: YesNo = False
+    closes: Duration | None = None
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, value: str) -> str:
+        if len(value) > 300:
+            raise ValueError(f"the question is {len(value)} characters; keep it to 300")
+        return value
+
+    @model_validator(mode="after")
+    def _options(self) -> CreatePoll:
+        options = [o.strip() for o in self.options]
+        if len(options) < 2:
+            raise ValueError(f"needs at least 2 options, e.g. {EXAMPLE}")
+        if len(options) > MAX_OPTIONS:
+            raise ValueError(f"has {len(options)} options; a poll takes at most {MAX_OPTIONS}")
+        for option in options:
+            if not option:
+                raise ValueError("an option is empty")
+            if len(option) > 75:
+                raise ValueError(f"option {option[:20]!r}... is {len(option)} characters; keep options to 75")
+        if len({o.casefold() for o in options}) != len(options):
+            raise ValueError("two options are the same; make each option different")
+        if self.multi > len(options):
+            raise ValueError(f"multi={self.multi} is more than the {len(options)} options")
+        if self.closes is not None and not SHORTEST_POLL <= self.closes <= LONGEST_POLL:
+            raise ValueError("closes must be between 1 minute and 32 days, e.g. closes=2h or closes=3d")
+        return self
+
+
+class PollId(Args):
+    positional = ("id",)
+    id: int = Field(ge=1)
+
+
+class Polls:
+    """Quick polls"""
+
+    name = "polls"
+
+    def __init__(self, store: PollStore, scheduler: Scheduler, messenger: Messenger, clock: Clock, secret: bytes) -> None:
+        self.store = store
+        self.scheduler = scheduler
+        self.messenger = messenger
+        self.clock = clock
+        self.secret = secret
+
+    # -- commands ----------------------------------------------------------------------------
+
+    @command("poll create", args=CreatePoll, help="Ask a question with 2 to 25 options")
+    async def create(self, ctx: Context, args: CreatePoll) -> None:
+        closes_at = ctx.now + args.closes if args.closes else None
+        poll_id = await self.store.create(
+            ctx.place, ctx.member.id, ctx.member.display_name, strip_mass_mentions(args.question),
+            [strip_mass_mentions(o.strip()) for o in args.options], args.multi, args.anonymous,
+            args.hidden, ctx.now, closes_at,
+        )  # fmt: skip
+        if closes_at is not None:
+            await self.scheduler.schedule("poll.close", poll_id, closes_at)
+        poll = await self._poll(ctx, poll_id)
+        ref = await ctx.respond(live_card(poll, await self._tally(poll), ctx.now))
+        if ref is not None:
+            await self.store.set_message(poll_id, ref)
+
+    @button("poll.vote")
+    async def vote(self, ctx: Context, poll_id: int, position: int) -> Card:
+        poll = await self._poll(ctx, poll_id)
+        if not 0 <= position < len(poll.options):
+            raise UserError("That option is not on this poll.")
+        voted_at = None if poll.anonymous else ctx.now
+        change = await self.store.vote(poll_id, self.voter(poll, ctx.member), position, poll.multi, voted_at)
+        if change is None:
+            return notice(f"Poll #{poll_id} is closed; votes are no longer counted.")
+        if change.refused:
+            return notice(f"You can choose up to {poll.multi}; click one of your choices to remove it first.")
+        self._refresh(poll)
+        if not change.chosen:
+            return notice(f"Vote removed. You have no vote on poll #{poll_id}.")
+        labels = ", ".join(poll.options[p] for p in change.chosen)
+        return notice(f"Your vote{'s' if len(change.chosen) > 1 else ''}: {labels}.")
+
+    @command("poll results", args=PollId, help="Show a poll's results with a chart")
+    async def results(self, ctx: Context, args: PollId) -> Card:
+        poll = await self._poll(ctx, args.id)
+        tally = await self._tally(poll)
+        if poll.is_open and poll.hidden:
+            return notice(f"Poll #{poll.id} hides its results until it closes; {tally.voters} voted so far.")
+        chart = await asyncio.to_thread(chart_png, poll, tally)
+        return results_card(poll, tally, now=ctx.now, chart=chart)
+
+    @command("poll list", help="List the open polls in this channel")
+    async def list(self, ctx: Context, args: object) -> Card:
+        ids = await self.store.open_polls(ctx.community, ctx.place.channel_id)
+        if not ids:
+            return notice("No open polls here. Start one with " + EXAMPLE)
+        lines = []
+        for poll_id in ids:
+            poll = await self._poll(ctx, poll_id)
+            tally = await self._tally(poll)
+            closing = f", closes in {format_duration(poll.closes_at - ctx.now)}" if poll.closes_at else ""
+            lines.append(f"#{poll.id} {poll.question} ({tally.voters} voted{closing})")
+        return Card(title="Open polls here", text="\n".join(lines), ephemeral=True)
+
+    @command("poll close", args=PollId, help="Close a poll now (its creator or a moderator)")
+    async def close(self, ctx: Context, args: PollId) -> Card:
+        poll = await self._poll(ctx, args.id)
+        if ctx.member.id != poll.creator_id and ctx.member.role < Role.MODERATOR:
+            raise UserError(f"Only the poll's creator or a moderator can close poll #{poll.id}.")
+        card = await self._close(poll)
+        if card is None:
+            return notice(f"Poll #{poll.id} is already closed. /poll results {poll.id} shows how it ended.")
+        return card
+
+    @command("poll export", args=PollId, role=Role.ORGANIZER, help="Download a poll's results as CSV")
+    async def export(self, ctx: Context, args: PollId) -> Card:
+        poll = await self._poll(ctx, args.id)
+        if poll.is_open and poll.hidden:
+            raise UserError(f"Poll #{poll.id} hides its results until it closes.")
+        tally = await self._tally(poll)
+        votes = [] if poll.anonymous else await self.store.votes(poll)
+        file = export_csv(poll, tally, votes)
+        return Card(text=f"Poll #{poll.id} results as CSV: {file.filename}", file=file, ephemeral=True)
+
+    # -- the deadline ------------------------------------------------------------------------
+
+    @job("poll.close")
+    async def close_due(self, key: str, payload: dict[str, Any]) -> None:
+        poll = await self.store.get(int(key))
+        if poll is None:
+            return
+        card = await self._close(poll)
+        if card is not None:
+            await self.messenger.send(poll.place, card)
+
+    async def _close(self, poll: Poll) -> Card | None:
+        """Close once: the poll message loses its buttons and shows the final bars."""
+        if not await self.store.close(poll.id, self.clock.now()):
+            return None
+        await self.scheduler.cancel("poll.close", poll.id)
+        closed = await self.store.get(poll.id)
+        assert closed is not None
+        tally = await self._tally(closed)
+        card = results_card(closed, tally)
+        if closed.message is not None:
+            self.messenger.edit(closed.message, card)
+        return card
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def voter(self, poll: Poll, member: Member) -> str:
+        """The member id, or for anonymous polls a keyed hash nobody can reverse without the key."""
+        return self.anonymous_voter(poll.id, member) if poll.anonymous else member.id
+
+    def anonymous_voter(self, poll_id: int, member: Member) -> str:
+        message = f"{poll_id}:{member.platform}:{member.id}".encode()
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+
+    def _refresh(self, poll: Poll) -> None:
+        """Update the poll message with the tally as it is when the (coalesced) edit goes out."""
+        if poll.message is None:
+            return
+
+        async def latest() -> Card:
+            current = await self.store.get(poll.id)
+            assert current is not None
+            tally = await self._tally(current)
+            return live_card(current, tally, self.clock.now()) if current.is_open else results_card(current, tally)
+
+        self.messenger.edit(poll.message, latest)
+
+    async def _poll(self, ctx: Context, poll_id: int) -> Poll:
+        poll = await self.store.get(poll_id, ctx.community)
+        if poll is None:
+            raise UserError(f"There is no poll #{poll_id} here. /poll list shows the open ones.")
+        return poll
+
+    async def _tally(self, poll: Poll) -> Tally:
+        return await self.store.tally(poll.id, len(poll.options))
+
+    async def forget_member(self, member: Member) -> int:
+        hashed = [
+            (poll_id, self.anonymous_voter(poll_id, member))
+            for poll_id in await self.store.anonymous_poll_ids(member.platform)
+        ]
+        return await self.store.forget_voter(member.platform, hashed, member.id)
+
+
+def poll_secret(configured: str | None, db_path: Path) -> bytes:
+    """BOT_POLL_SECRET, or a random key kept in a file beside (not inside) the database."""
+    if configured:
+        return configured.encode()
+    key_file = db_path.with_suffix(".poll-key")
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(os.urandom(32).hex())
+    return bytes.fromhex(key_file.read_text().strip())
+
+
+def setup(bot: Bot) -> None:
+    secret = bot.settings.bot_poll_secret
+    key = poll_secret(secret.get_secret_value() if secret else None, bot.settings.bot_database)
+    bot.add_cog(Polls(PollStore(bot.db), bot.scheduler, bot, bot.clock, key))

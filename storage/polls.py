@@ -1,0 +1,211 @@
+"""Polls, their options and votes.
+
+`poll_votes.voter` is the member id for open polls and a keyed hash of the member for
+anonymous ones (see cogs/polls), so the database never links an anonymous vote to a person.
+Anonymous votes carry no time either, and the table keeps no insertion order (WITHOUT
+ROWID), so they cannot be matched to the engagement log's click times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.clock import from_iso, iso
+from bot.model import Community, MessageRef, Place
+from storage.db import Database
+
+
+@dataclass(frozen=True)
+class Poll:
+    id: int
+    place: Place
+    creator_id: str | None
+    creator_name: str
+    question: str
+    options: tuple[str, ...]
+    multi: int
+    anonymous: bool
+    hidden: bool
+    created_at: datetime
+    closes_at: datetime | None
+    closed_at: datetime | None
+    message: MessageRef | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+@dataclass(frozen=True)
+class Tally:
+    counts: tuple[int, ...]
+    voters: int
+
+
+@dataclass(frozen=True)
+class VoteChange:
+    """What a click did, and the voter's choices afterwards (option positions)."""
+
+    chosen: tuple[int, ...]
+    removed: bool = False
+    refused: bool = False
+
+
+class PollStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self, place: Place, creator_id: str, creator_name: str, question: str,
+        options: list[str], multi: int, anonymous: bool, hidden: bool,
+        created_at: datetime, closes_at: datetime | None,
+    ) -> int:  # fmt: skip
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO polls (platform, community_id, channel_id, channel_name, creator_id,"
+                " creator_name, question, multi, anonymous, hidden, created_at, closes_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (place.platform, place.community.id, place.channel_id, place.channel_name,
+                 creator_id, creator_name, question, multi, int(anonymous), int(hidden),
+                 iso(created_at), iso(closes_at) if closes_at else None),
+            )  # fmt: skip
+            poll_id = int(cur.lastrowid or 0)
+            await conn.executemany(
+                "INSERT INTO poll_options (poll_id, position, label) VALUES (?, ?, ?)",
+                [(poll_id, position, label) for position, label in enumerate(options)],
+            )
+        return poll_id
+
+    async def get(self, poll_id: int, community: Community | None = None) -> Poll | None:
+        """The poll, if it exists (and belongs to `community`, when one is given)."""
+        row = await self.db.fetchone("SELECT * FROM polls WHERE id = ?", (poll_id,))
+        if row is None:
+            return None
+        if community is not None and (row["platform"], row["community_id"]) != (community.platform, community.id):
+            return None
+        options = await self.db.fetchall(
+            "SELECT label FROM poll_options WHERE poll_id = ? ORDER BY position", (poll_id,)
+        )
+        community = Community(row["platform"], row["community_id"])
+        return Poll(
+            id=row["id"],
+            place=Place(community, row["channel_id"], row["channel_name"]),
+            creator_id=row["creator_id"],
+            creator_name=row["creator_name"],
+            question=row["question"],
+            options=tuple(o["label"] for o in options),
+            multi=row["multi"],
+            anonymous=bool(row["anonymous"]),
+            hidden=bool(row["hidden"]),
+            created_at=from_iso(row["created_at"]),
+            closes_at=from_iso(row["closes_at"]) if row["closes_at"] else None,
+            closed_at=from_iso(row["closed_at"]) if row["closed_at"] else None,
+            message=MessageRef.decode(row["message_ref"]) if row["message_ref"] else None,
+        )
+
+    async def set_message(self, poll_id: int, ref: MessageRef) -> None:
+        await self.db.execute("UPDATE polls SET message_ref = ? WHERE id = ?", (ref.encode(), poll_id))
+
+    async def open_polls(self, community: Community, channel_id: str | None = None) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT id FROM polls WHERE platform = ? AND community_id = ? AND closed_at IS NULL"
+            " AND (? IS NULL OR channel_id = ?) ORDER BY id",
+            (community.platform, community.id, channel_id, channel_id),
+        )
+        return [row["id"] for row in rows]
+
+    async def vote(self, poll_id: int, voter: str, position: int, multi: int, at: datetime | None) -> VoteChange | None:
+        """Toggle one option for one voter, atomically; None when the poll is closed.
+
+        Clicking a chosen option removes it; another option is added while fewer than
+        `multi` are chosen, and replaces the choice in a single-choice poll.
+        """
+        async with self.db.transaction() as conn:
+            async with conn.execute("SELECT closed_at FROM polls WHERE id = ?", (poll_id,)) as cur:
+                row = await cur.fetchone()
+            if row is None or row["closed_at"] is not None:
+                return None
+            async with conn.execute(
+                "SELECT position FROM poll_votes WHERE poll_id = ? AND voter = ? ORDER BY position",
+                (poll_id, voter),
+            ) as cur:
+                chosen = [r["position"] for r in await cur.fetchall()]
+            removed = refused = False
+            if position in chosen:
+                await conn.execute(
+                    "DELETE FROM poll_votes WHERE poll_id = ? AND voter = ? AND position = ?",
+                    (poll_id, voter, position),
+                )
+                chosen.remove(position)
+                removed = True
+            elif len(chosen) < multi or multi == 1:
+                if multi == 1 and chosen:
+                    await conn.execute(
+                        "DELETE FROM poll_votes WHERE poll_id = ? AND voter = ?", (poll_id, voter)
+                    )
+                    chosen = []
+                await conn.execute(
+                    "INSERT INTO poll_votes (poll_id, voter, position, voted_at) VALUES (?, ?, ?, ?)",
+                    (poll_id, voter, position, iso(at) if at else None),
+                )
+                chosen = sorted([*chosen, position])
+            else:
+                refused = True
+        return VoteChange(tuple(chosen), removed=removed, refused=refused)
+
+    async def tally(self, poll_id: int, options: int) -> Tally:
+        rows = await self.db.fetchall(
+            "SELECT position, COUNT(*) AS n FROM poll_votes WHERE poll_id = ? GROUP BY position",
+            (poll_id,),
+        )
+        counts = [0] * options
+        for row in rows:
+            counts[row["position"]] = row["n"]
+        voters = await self.db.scalar(
+            "SELECT COUNT(DISTINCT voter) FROM poll_votes WHERE poll_id = ?", (poll_id,)
+        )
+        return Tally(tuple(counts), int(voters or 0))
+
+    async def close(self, poll_id: int, at: datetime) -> bool:
+        """True for the one call that closed it; later calls find it closed already."""
+        changed = await self.db.execute(
+            "UPDATE polls SET closed_at = ? WHERE id = ? AND closed_at IS NULL", (iso(at), poll_id)
+        )
+        return changed > 0
+
+    async def votes(self, poll: Poll) -> list[tuple[str, int, str]]:
+        """(voter's name, position, voted_at) for every vote, in the order they were cast."""
+        rows = await self.db.fetchall(
+            "SELECT COALESCE(m.display_name, v.voter) AS name, v.position, v.voted_at"
+            " FROM poll_votes v LEFT JOIN members_seen m ON m.platform = ? AND m.community_id = ?"
+            " AND m.member_id = v.voter WHERE v.poll_id = ? ORDER BY v.voted_at, name",
+            (poll.place.platform, poll.place.community.id, poll.id),
+        )
+        return [(r["name"], r["position"], r["voted_at"]) for r in rows]
+
+    async def anonymous_poll_ids(self, platform: str) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT id FROM polls WHERE platform = ? AND anonymous = 1", (platform,)
+        )
+        return [row["id"] for row in rows]
+
+    async def forget_voter(self, platform: str, voters_by_poll: list[tuple[int, str]], member_id: str) -> int:
+        """Delete a member's votes: plain ones by id, anonymous ones by their hash per poll."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "DELETE FROM poll_votes WHERE voter = ? AND poll_id IN"
+                " (SELECT id FROM polls WHERE platform = ? AND anonymous = 0)",
+                (member_id, platform),
+            )
+            removed = cur.rowcount
+            for poll_id, hashed in voters_by_poll:
+                cur = await conn.execute(
+                    "DELETE FROM poll_votes WHERE poll_id = ? AND voter = ?", (poll_id, hashed)
+                )
+                removed += cur.rowcount
+            await conn.execute(
+                "UPDATE polls SET creator_id = NULL, creator_name = '' WHERE platform = ? AND creator_id = ?",
+                (platform, member_id),
+            )
+        return removed
