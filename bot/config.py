@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     discord_api_base: str = "https://discord.com/api/v10"
     discord_gateway_url: str | None = None
     discord_shards: int | None = Field(None, ge=1)
+    discord_members_intent: bool = False  # privileged: member join/leave events
+    discord_message_content_intent: bool = False  # privileged: typed answers in channels
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

@@ -1,0 +1,434 @@
+"""Discord, through discord.py: slash commands, persistent buttons, member events.
+
+Every Discord event becomes a neutral interaction for `Bot.dispatch`; no business rule
+lives here. Slash commands are built from the registry (`discord_commands`), cards are
+rendered by `discord_render`. Button clicks are routed by `custom_id` in `on_interaction`
+without any in-memory view, so a click on a week-old message works after a restart.
+
+Seams (contract): `DISCORD_API_BASE` sets `discord.http.Route.BASE`, which every REST call
+(interaction callbacks and webhooks included) is built from; `DISCORD_GATEWAY_URL` sets
+`DiscordWebSocket.DEFAULT_GATEWAY`. HTTP proxies use the first, the e2e tests use both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+
+from bot.app import Bot
+from bot.cards import Card
+from bot.config import CommunitySettings, Settings
+from bot.model import (
+    ButtonPressed,
+    CommandInvoked,
+    Community,
+    Interaction,
+    Member,
+    MemberJoined,
+    MemberLeft,
+    MessagePosted,
+    MessageRef,
+    Place,
+    Role,
+)
+from bot.platforms.base import SilentResponder
+from bot.platforms.discord_commands import build_commands
+from bot.platforms.discord_render import NO_MENTIONS, render
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+LIBRARY_GATEWAY = DiscordWebSocket.DEFAULT_GATEWAY
+DEFER_AFTER_SECONDS = 2.0  # Discord wants an answer within 3 s
+SNAPSHOT_EVERY_SECONDS = 24 * 3600
+DRAIN_SECONDS = 10.0
+GUILD_ONLY = "This works in a server, not in direct messages."
+
+MakeEvent = Callable[[Member, Place], Interaction]
+
+
+def create(bot: Bot, settings: Settings) -> DiscordPlatform:
+    return DiscordPlatform(bot, settings)
+
+
+class DiscordPlatform:
+    name = PLATFORM
+
+    def __init__(
+        self, bot: Bot, settings: Settings, *, defer_after: float = DEFER_AFTER_SECONDS,
+        ready_timeout: float = 2.0, snapshot_every: float = SNAPSHOT_EVERY_SECONDS,
+        start_timeout: float = 60.0,
+    ) -> None:  # fmt: skip
+        if settings.discord_token is None:
+            raise ValueError("DISCORD_TOKEN is not set")
+        self.bot = bot
+        self.settings = settings
+        self.defer_after = defer_after
+        self.snapshot_every = snapshot_every
+        self.start_timeout = start_timeout
+        apply_seams(settings)
+        self.client = _client(settings, ready_timeout)
+        self.tree = app_commands.CommandTree(
+            self.client, allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=False, private_channel=False)
+        )
+        for command in build_commands(bot.registry, self._on_command):
+            self.tree.add_command(command)
+        self.tree.error(self._on_tree_error)
+        self._connected = asyncio.Event()
+        self._closing = False
+        self._in_flight = 0
+        self._drained = asyncio.Event()
+        self._drained.set()
+        self._runner: asyncio.Task[None] | None = None
+        self._snapshots: asyncio.Task[None] | None = None
+        handlers: dict[str, Callable[..., Any]] = {
+            "on_connect": self._on_connect,
+            "on_interaction": self._on_interaction,
+            "on_guild_available": self._on_guild,
+            "on_guild_join": self._on_guild,
+        }
+        if settings.discord_members_intent:
+            handlers |= {"on_member_join": self._on_member_join, "on_raw_member_remove": self._on_member_remove}
+        if settings.discord_message_content_intent:
+            handlers["on_message"] = self._on_message
+        for event, handler in handlers.items():
+            setattr(self.client, event, handler)  # Client.dispatch looks handlers up by name
+
+    # -- Platform ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Log in, sync slash commands, connect; returns once the gateway is READY."""
+        assert self.settings.discord_token is not None
+        await self.client.login(self.settings.discord_token.get_secret_value())
+        await self._sync_commands()
+        self._runner = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
+        connected = asyncio.create_task(self._connected.wait())
+        done, _ = await asyncio.wait(
+            {self._runner, connected}, timeout=self.start_timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if connected not in done:
+            connected.cancel()
+            if self._runner.done():
+                self._runner.result()  # raises why the gateway refused us
+            raise TimeoutError(f"the Discord gateway did not become ready within {self.start_timeout:.0f}s")
+        self._runner.add_done_callback(_gateway_ended)
+        self._snapshots = asyncio.create_task(self._snapshot_loop(), name="discord-member-counts")
+
+    async def send(self, place: Place, card: Card) -> MessageRef:
+        channel = self.client.get_partial_messageable(int(place.channel_id))
+        message = await channel.send(**render(card).send_kwargs())
+        return MessageRef(PLATFORM, place.channel_id, str(message.id))
+
+    async def edit(self, ref: MessageRef, card: Card) -> None:
+        """Called through the Bot's EditCoalescer (one edit in flight per message, the latest
+        card wins), so live tallies never run into Discord's rate limits."""
+        channel = self.client.get_partial_messageable(int(ref.channel_id))
+        await channel.get_partial_message(int(ref.message_id)).edit(**render(card).edit_kwargs())
+
+    async def close(self) -> None:
+        """Stop taking events, let handlers in flight answer, then disconnect."""
+        self._closing = True
+        if self._snapshots is not None:
+            self._snapshots.cancel()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._drained.wait(), DRAIN_SECONDS)
+        await self.client.close()
+        if self._runner is not None:
+            await asyncio.gather(self._runner, return_exceptions=True)
+
+    async def follow_perk(self, member: Member, community: Community, config: CommunitySettings, following: bool) -> str | None:
+        """Grant (or take back) the configured follower role; the follow itself is already stored."""
+        if not config.follower_role:
+            return None
+        guild = self.client.get_guild(int(community.id))
+        role = find_role(guild.roles, config.follower_role) if guild else None
+        if guild is None or role is None:
+            log.warning("follower role not found community=%s role=%r", community.id, config.follower_role)
+            return None
+        try:
+            target = await guild.fetch_member(int(member.id))
+            if following:
+                await target.add_roles(role, reason="followed the association (/follow)")
+            else:
+                await target.remove_roles(role, reason="unfollowed the association (/unfollow)")
+        except discord.HTTPException as exc:
+            log.warning("could not change follower role community=%s member=%s status=%s (the bot needs "
+                        "Manage Roles, above that role)", community.id, member.id, exc.status)  # fmt: skip
+            return None
+        return f"You now have the {role.name} role." if following else f"The {role.name} role was removed."
+
+    # -- gateway events ----------------------------------------------------------------------
+
+    async def _on_connect(self) -> None:
+        self._connected.set()
+
+    async def _on_command(self, interaction: discord.Interaction, name: str, options: dict[str, Any]) -> None:
+        await self._handle(interaction, lambda m, p: CommandInvoked(m, p, name=name, options=options), component=False)
+
+    async def _on_interaction(self, interaction: discord.Interaction) -> None:
+        """Buttons: every click is routed by its custom_id, whatever message it sits on."""
+        data: dict[str, Any] = dict(interaction.data or {})
+        if interaction.type is not discord.InteractionType.component or data.get("component_type") != discord.ComponentType.button.value:
+            return
+        custom_id = str(data.get("custom_id", ""))
+        message = interaction.message
+        ref = MessageRef(PLATFORM, str(interaction.channel_id), str(message.id)) if message else None
+        await self._handle(interaction, lambda m, p: ButtonPressed(m, p, custom_id=custom_id, message=ref), component=True)
+
+    async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """Only reached when Discord's copy of a command is out of date (the core handles the rest)."""
+        log.error("slash command not understood: %s", error)
+        if not interaction.response.is_done():
+            await interaction.response.send_message(
+                "That command has changed; try again in a minute.", ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+
+    async def _on_guild(self, guild: discord.Guild) -> None:
+        if guild.member_count is not None:
+            await self._record_member_count(guild, guild.member_count)
+
+    async def _on_member_join(self, user: discord.Member) -> None:
+        await self._member_event(user.guild, user, MemberJoined)
+
+    async def _on_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        guild = self.client.get_guild(payload.guild_id)
+        if guild is not None:
+            await self._member_event(guild, payload.user, MemberLeft)
+
+    async def _on_message(self, message: discord.Message) -> None:
+        """Only with the message-content intent: chat reaches the core (typed trivia answers)."""
+        if message.author.bot or message.guild is None or not message.content or self._closing:
+            return
+        with self._tracked():
+            community = self._community(message.guild)
+            config = await self.bot.config.get(community)
+            permissions = message.author.guild_permissions if isinstance(message.author, discord.Member) else discord.Permissions.none()
+            member = self._member(message.author, permissions, config)
+            place = Place(community, str(message.channel.id), getattr(message.channel, "name", "") or "")
+            event = MessagePosted(member, place, text=message.content)
+            await self.bot.dispatch(event, ChannelResponder(message.channel, place.channel_id))
+
+    # -- the one way in --------------------------------------------------------------------------
+
+    async def _handle(self, interaction: discord.Interaction, make_event: MakeEvent, *, component: bool) -> None:
+        if self._closing:
+            return
+        if interaction.guild_id is None:
+            await interaction.response.send_message(GUILD_ONLY, ephemeral=True)
+            return
+        with self._tracked():
+            guild = self.client.get_guild(interaction.guild_id)
+            community = Community(PLATFORM, str(interaction.guild_id), guild.name if guild else "")
+            config = await self.bot.config.get(community)
+            member = self._member(interaction.user, interaction.permissions, config)
+            place = Place(community, str(interaction.channel_id), getattr(interaction.channel, "name", "") or "")
+            responder = InteractionResponder(interaction, component=component, defer_after=self.defer_after)
+            try:
+                await self.bot.dispatch(make_event(member, place), responder)
+            finally:
+                await responder.finish()
+
+    async def _member_event(self, guild: discord.Guild, user: discord.User | discord.Member, kind: type[Interaction]) -> None:
+        with self._tracked():
+            community = self._community(guild)
+            config = await self.bot.config.get(community)
+            permissions = user.guild_permissions if isinstance(user, discord.Member) else discord.Permissions.none()
+            channel = guild.system_channel
+            place = Place(community, str(channel.id) if channel else "", channel.name if channel else "")
+            await self.bot.dispatch(kind(self._member(user, permissions, config), place), SilentResponder())
+
+    def _member(self, user: discord.User | discord.Member, permissions: discord.Permissions, config: CommunitySettings) -> Member:
+        roles = user.roles if isinstance(user, discord.Member) else []
+        return Member(PLATFORM, str(user.id), user.display_name, role_of(roles, permissions, config))
+
+    def _community(self, guild: discord.Guild) -> Community:
+        return Community(PLATFORM, str(guild.id), guild.name or "")
+
+    @contextlib.contextmanager
+    def _tracked(self) -> Iterator[None]:
+        """Count handlers in flight so close() can let them answer first."""
+        self._in_flight += 1
+        self._drained.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._drained.set()
+
+    # -- commands and member counts ----------------------------------------------------------------
+
+    async def _sync_commands(self) -> None:
+        """Guild commands (DISCORD_GUILD_IDS) update at once; global ones may take a while to show in clients."""
+        if self.settings.discord_guild_ids:
+            for guild_id in self.settings.discord_guild_ids:
+                guild = discord.Object(guild_id)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+                log.info("synced %d slash commands to guild=%s", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d slash commands globally", len(synced))
+
+    async def _snapshot_loop(self) -> None:
+        """A daily member count per guild feeds the growth report, intents or not."""
+        while True:
+            await asyncio.sleep(self.snapshot_every)
+            for guild in list(self.client.guilds):
+                try:
+                    count = guild.member_count
+                    if not self.settings.discord_members_intent or count is None:
+                        count = (await self.client.fetch_guild(guild.id, with_counts=True)).approximate_member_count
+                    if count is not None:
+                        await self._record_member_count(guild, count)
+                except Exception:
+                    log.exception("member count snapshot failed guild=%s", guild.id)
+
+    async def _record_member_count(self, guild: discord.Guild, count: int) -> None:
+        await self.bot.engagement.record_member_count(self._community(guild), count, self.bot.clock.now())
+
+
+def apply_seams(settings: Settings) -> None:
+    """Point discord.py's REST and gateway at DISCORD_API_BASE / DISCORD_GATEWAY_URL (process-wide)."""
+    discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
+    gateway = settings.discord_gateway_url
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway) if gateway else LIBRARY_GATEWAY
+
+
+def _client(settings: Settings, ready_timeout: float) -> discord.Client:
+    """Only the intents the bot uses; members and message content are privileged and opt-in."""
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # the bot never speaks
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.members = settings.discord_members_intent
+    intents.guild_messages = intents.message_content = settings.discord_message_content_intent
+    options: dict[str, Any] = {
+        "intents": intents,
+        "allowed_mentions": NO_MENTIONS,
+        "chunk_guilds_at_startup": False,  # interactions carry the member; no member cache needed
+        "member_cache_flags": discord.MemberCacheFlags.none(),
+        "max_messages": None,
+        "guild_ready_timeout": ready_timeout,
+    }
+    if settings.discord_shards:
+        return discord.AutoShardedClient(shard_count=settings.discord_shards, **options)
+    return discord.Client(**options)
+
+
+def _gateway_ended(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("the Discord gateway connection ended: %s", error)
+
+
+def role_of(roles: list[discord.Role], permissions: discord.Permissions, config: CommunitySettings) -> Role:
+    """Organizer: the organizer_role or Administrator. Moderator: the moderator_role or Manage Server."""
+    if permissions.administrator or find_role(roles, config.organizer_role):
+        return Role.ORGANIZER
+    if permissions.manage_guild or find_role(roles, config.moderator_role):
+        return Role.MODERATOR
+    return Role.MEMBER
+
+
+def find_role(roles: list[discord.Role], wanted: str | None) -> discord.Role | None:
+    """A configured role, by id, mention (<@&id>) or name (case-insensitive)."""
+    if not wanted:
+        return None
+    key = wanted.strip().removeprefix("<@&").removesuffix(">").lstrip("@").casefold()
+    return next((r for r in roles if str(r.id) == key or r.name.casefold() == key), None)
+
+
+class InteractionResponder:
+    """Answers one interaction: the first card replies, later ones follow up.
+
+    If the handler has not answered within `defer_after` seconds it is deferred (a command
+    shows "thinking", a click is acknowledged silently), so slow work never misses
+    Discord's 3 s limit; the first card then replaces the placeholder.
+    """
+
+    def __init__(self, interaction: discord.Interaction, *, component: bool, defer_after: float) -> None:
+        self.interaction = interaction
+        self.component = component
+        self._lock = asyncio.Lock()
+        self._thinking = False  # a public "thinking" placeholder is waiting to be replaced
+        self._deferral: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(defer_after, self._start_deferral)
+
+    async def respond(self, card: Card) -> MessageRef | None:
+        rendered = render(card)
+        async with self._lock:
+            self._timer.cancel()
+            message_id = await self._deliver(rendered.send_kwargs, rendered.edit_kwargs, card.ephemeral)
+        if message_id is None:
+            return None
+        return MessageRef(PLATFORM, str(self.interaction.channel_id), str(message_id))
+
+    async def _deliver(self, send: Callable[[], dict[str, Any]], edit: Callable[[], dict[str, Any]], ephemeral: bool) -> int | None:
+        response = self.interaction.response
+        if not response.is_done():
+            callback = await response.send_message(**send(), ephemeral=ephemeral)
+            return callback.message_id
+        if self._thinking:
+            self._thinking = False
+            if not ephemeral:
+                return (await self.interaction.edit_original_response(**edit())).id
+            await self.interaction.delete_original_response()  # the placeholder was public; this card is not
+        message = await self.interaction.followup.send(**send(), ephemeral=ephemeral, wait=True)
+        return message.id
+
+    def _start_deferral(self) -> None:
+        self._deferral = asyncio.create_task(self._defer())
+
+    async def _defer(self) -> None:
+        async with self._lock:
+            if self.interaction.response.is_done():
+                return
+            try:
+                if self.component:
+                    await self.interaction.response.defer()
+                else:
+                    await self.interaction.response.defer(thinking=True)
+                    self._thinking = True
+            except discord.HTTPException as exc:
+                log.warning("could not defer interaction=%s status=%s", self.interaction.id, exc.status)
+
+    async def finish(self) -> None:
+        """After the handler: acknowledge a click nobody answered, drop an unused placeholder."""
+        self._timer.cancel()
+        if self._deferral is not None:
+            await asyncio.gather(self._deferral, return_exceptions=True)
+        async with self._lock:
+            try:
+                if not self.interaction.response.is_done():
+                    if self.component:
+                        await self.interaction.response.defer()
+                    else:
+                        await self.interaction.response.send_message("Done.", ephemeral=True)
+                elif self._thinking:
+                    self._thinking = False
+                    await self.interaction.delete_original_response()
+            except discord.HTTPException as exc:
+                log.warning("could not close interaction=%s status=%s", self.interaction.id, exc.status)
+
+
+class ChannelResponder:
+    """Answers a chat message in its channel. Discord has no private reply to a message,
+    so ephemeral cards (meant for the author only) are not shown."""
+
+    def __init__(self, channel: discord.abc.Messageable, channel_id: str) -> None:
+        self.channel = channel
+        self.channel_id = channel_id
+
+    async def respond(self, card: Card) -> MessageRef | None:
+        if card.ephemeral:
+            log.debug("not shown on Discord: a private answer to a chat message")
+            return None
+        message = await self.channel.send(**render(card).send_kwargs())
+        return MessageRef(PLATFORM, self.channel_id, str(message.id))

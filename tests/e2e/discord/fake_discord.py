@@ -1,0 +1,701 @@
+"""A fake Discord on 127.0.0.1: enough REST and gateway for the real discord.py 2.7 to log
+in, sync slash commands, receive interactions and answer them, reconnect and resume.
+
+Used in-process by the e2e tests (the bot runs in the test's loop or as an `alcts-bot run`
+subprocess) and as a process of its own by `bench/discord_clicks.py`
+(`python -m tests.e2e.discord.fake_discord --control`), which drives it over /_control.
+
+What discord.py needs from it, learned the hard way: JSON answers with Content-Type exactly
+`application/json`; every INTERACTION_CREATE carries id, application_id, type, token,
+version and attachment_size_limit; the interaction callback (posted with_response=1)
+answers with an `interaction` object and the created message as `resource`; READY carries
+`resume_gateway_url` (and `shard` for a sharded client).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+TOKEN = "fake-bot-token.for-loopback.tests"
+APP_ID = 900000000000000001
+GUILD_ID = 800000000000000001
+CHANNEL_ID = 700000000000000001
+EPOCH = "2026-01-01T00:00:00.000000+00:00"
+ADMINISTRATOR = 1 << 3
+MANAGE_GUILD = 1 << 5
+MEMBER_PERMISSIONS = (1 << 10) | (1 << 11)  # view channel, send messages
+PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
+
+# gateway opcodes
+DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, REQUEST_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = (
+    0, 1, 2, 6, 7, 8, 9, 10, 11)  # fmt: skip
+
+
+@dataclass
+class FakeUser:
+    id: int
+    name: str
+    roles: list[int] = field(default_factory=list)
+    permissions: int = MEMBER_PERMISSIONS
+    bot: bool = False
+
+    def user(self) -> dict[str, Any]:
+        return {"id": str(self.id), "username": self.name, "discriminator": "0", "global_name": self.name,
+                "avatar": None, "bot": self.bot}  # fmt: skip
+
+    def member(self) -> dict[str, Any]:
+        return {"user": self.user(), "roles": [str(r) for r in self.roles], "joined_at": EPOCH, "deaf": False,
+                "mute": False, "flags": 0, "nick": None, "avatar": None, "pending": False,
+                "permissions": str(self.permissions)}  # fmt: skip
+
+
+@dataclass
+class FakeGuild:
+    id: int = GUILD_ID
+    name: str = "ALCTS Test Guild"
+    member_count: int = 42
+    channel_id: int = CHANNEL_ID
+    roles: dict[int, str] = field(default_factory=dict)  # id -> name, besides @everyone
+
+    def payload(self) -> dict[str, Any]:
+        roles = [_role(self.id, "@everyone", 0, MEMBER_PERMISSIONS)]
+        roles += [_role(rid, name, i + 1, 0) for i, (rid, name) in enumerate(self.roles.items())]
+        channel = {"id": str(self.channel_id), "type": 0, "name": "general", "position": 0,
+                   "guild_id": str(self.id), "permission_overwrites": [], "nsfw": False, "parent_id": None}  # fmt: skip
+        return {
+            "id": str(self.id), "name": self.name, "icon": None, "owner_id": "1", "member_count": self.member_count,
+            "approximate_member_count": self.member_count, "roles": roles, "channels": [channel],
+            "members": [], "voice_states": [], "presences": [], "threads": [], "stage_instances": [],
+            "guild_scheduled_events": [], "soundboard_sounds": [], "emojis": [], "stickers": [], "features": [],
+            "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
+            "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0, "preferred_locale": "en-US",
+            "system_channel_id": str(self.channel_id), "system_channel_flags": 0, "large": False,
+            "unavailable": False, "joined_at": EPOCH,
+        }  # fmt: skip
+
+
+def _role(role_id: int, name: str, position: int, permissions: int) -> dict[str, Any]:
+    return {"id": str(role_id), "name": name, "color": 0, "hoist": False, "position": position,
+            "permissions": str(permissions), "managed": False, "mentionable": False, "flags": 0}  # fmt: skip
+
+
+@dataclass
+class Session:
+    """A gateway session: outlives its websocket, so RESUME can replay what was missed."""
+
+    id: str
+    shard: list[int] | None
+    seq: int = 0
+    log: list[dict[str, Any]] = field(default_factory=list)
+    ws: web.WebSocketResponse | None = None
+
+
+@dataclass
+class Answer:
+    """Something the bot did to answer an interaction, in order."""
+
+    kind: str  # callback | edit_original | delete_original | followup
+    body: dict[str, Any]
+    message: dict[str, Any] | None = None
+
+    @property
+    def type(self) -> int | None:
+        return self.body.get("type")
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.body.get("data") or self.body
+
+    @property
+    def text(self) -> str:
+        return message_text(self.message or self.data)
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(self.data.get("flags", 0) & 64)
+
+    @property
+    def custom_ids(self) -> list[str]:
+        return custom_ids(self.message or self.data)
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """Content, embed titles, descriptions, fields and footers as plain lines."""
+    parts = [message.get("content") or ""]
+    for embed in message.get("embeds") or []:
+        parts += [embed.get("title", ""), embed.get("description", "")]
+        parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields", [])]
+        parts.append((embed.get("footer") or {}).get("text", ""))
+    return "\n".join(p for p in parts if p)
+
+
+def custom_ids(message: dict[str, Any]) -> list[str]:
+    return [c["custom_id"] for row in message.get("components") or [] for c in row.get("components", [])]
+
+
+class FakeDiscord:
+    def __init__(self, *, token: str = TOKEN, guilds: list[FakeGuild] | None = None,
+                 heartbeat_ms: int = 41250, host: str = "127.0.0.1") -> None:  # fmt: skip
+        self.token = token
+        self.guilds = guilds or [FakeGuild()]
+        self.heartbeat_ms = heartbeat_ms
+        self.host = host
+        self.port = 0
+        self.bot_user = FakeUser(APP_ID, "ALCTS Bot", bot=True)
+        self._ids = itertools.count(1_000_000_000_000_000_000)
+        self.requests: list[tuple[str, str]] = []
+        self.sync_bodies: list[tuple[int | None, list[dict[str, Any]]]] = []
+        self.commands: dict[int | None, list[dict[str, Any]]] = {}
+        self.messages: dict[int, dict[str, Any]] = {}
+        self.channel_posts: list[dict[str, Any]] = []
+        self.message_edits: list[tuple[int, dict[str, Any]]] = []
+        self.role_changes: list[tuple[str, int, int, int]] = []
+        self.answers: dict[int, list[Answer]] = {}
+        self.answered_at: dict[int, float] = {}
+        self.sent_at: dict[int, float] = {}
+        self.identifies: list[dict[str, Any]] = []
+        self.resumes: list[dict[str, Any]] = []
+        self.sessions: dict[str, Session] = {}
+        self.fail_roles = False  # answer role changes with 403, as Discord does without Manage Roles
+        self.privileged_allowed = True  # False: refuse privileged intents (4014), as when the portal has them off
+        self.edit_delay = 0.0  # seconds each message edit takes
+        self.edits_in_flight = 0
+        self.max_edits_in_flight = 0
+        self._tokens: dict[str, int] = {}  # interaction token -> id
+        self._interaction_types: dict[int, int] = {}
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.all_answered = asyncio.Event()
+        self.expected_answers = 0
+
+    # -- life ------------------------------------------------------------------------------
+
+    @property
+    def api_base(self) -> str:
+        return f"http://{self.host}:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/gateway"
+
+    def env(self) -> dict[str, str]:
+        return {"DISCORD_TOKEN": self.token, "DISCORD_API_BASE": self.api_base, "DISCORD_GATEWAY_URL": self.gateway_url}
+
+    async def start(self, port: int = 0, *, control: bool = False) -> FakeDiscord:
+        app = web.Application(middlewares=[self._record], client_max_size=64 * 1024 * 1024)
+        api = "/api/v10"
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_get(api + "/users/@me", self._me)
+        app.router.add_get(api + "/oauth2/applications/@me", self._application)
+        app.router.add_get(api + "/gateway/bot", self._gateway_bot)
+        app.router.add_put(api + "/applications/{app}/commands", self._sync)
+        app.router.add_put(api + "/applications/{app}/guilds/{guild}/commands", self._sync)
+        app.router.add_post(api + "/interactions/{id}/{token}/callback", self._callback)
+        app.router.add_patch(api + "/webhooks/{app}/{token}/messages/@original", self._edit_original)
+        app.router.add_delete(api + "/webhooks/{app}/{token}/messages/@original", self._delete_original)
+        app.router.add_post(api + "/webhooks/{app}/{token}", self._followup)
+        app.router.add_post(api + "/channels/{channel}/messages", self._channel_post)
+        app.router.add_patch(api + "/channels/{channel}/messages/{message}", self._channel_edit)
+        app.router.add_get(api + "/guilds/{guild}", self._guild)
+        app.router.add_get(api + "/guilds/{guild}/members/{user}", self._guild_member)
+        app.router.add_put(api + "/guilds/{guild}/members/{user}/roles/{role}", self._role_change)
+        app.router.add_delete(api + "/guilds/{guild}/members/{user}/roles/{role}", self._role_change)
+        if control:
+            app.router.add_post("/_control/burst", self._control_burst)
+            app.router.add_get("/_control/ready", self._control_ready)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        for session in self.sessions.values():
+            if session.ws is not None and not session.ws.closed:
+                await session.ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- what tests do -----------------------------------------------------------------------
+
+    async def wait_for(self, predicate: Callable[[], Any], within: float = 10.0) -> Any:
+        """Wait until `predicate()` is truthy (checked after every request and gateway frame)."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(predicate)
+        return predicate()
+
+    async def wait_connected(self, count: int = 1, within: float = 10.0) -> None:
+        await self.wait_for(lambda: sum(1 for s in self.sessions.values() if s.ws is not None) >= count, within)
+
+    async def slash(self, name: str, user: FakeUser, guild: FakeGuild | None = None, **options: Any) -> int:
+        """A member runs `/name` with options, as Discord would send it from the synced schema."""
+        guild = guild or self.guilds[0]
+        return await self._interact(2, user, guild, self._command_data(name, options, guild.id))
+
+    async def click(self, custom_id: str, user: FakeUser, message: dict[str, Any] | None = None,
+                    guild: FakeGuild | None = None) -> int:  # fmt: skip
+        """A member clicks a button; `message` is the message it sits on (any id will do)."""
+        guild = guild or self.guilds[0]
+        message = message or self._message(guild.channel_id, {"content": "old message"})
+        data = {"custom_id": custom_id, "component_type": 2}
+        return await self._interact(3, user, guild, data, message=message)
+
+    async def answers_for(self, interaction_id: int, count: int = 1, within: float = 10.0) -> list[Answer]:
+        """The first `count` answers to an interaction (callback, edits, follow-ups), in order."""
+        await self.wait_for(lambda: len(self.answers.get(interaction_id, [])) >= count, within)
+        return self.answers[interaction_id]
+
+    async def reply(self, interaction_id: int, within: float = 10.0) -> Answer:
+        return (await self.answers_for(interaction_id, 1, within))[0]
+
+    async def dispatch(self, event: str, data: dict[str, Any], guild_id: int | None = None) -> None:
+        """Send a gateway event to the session whose shard holds the guild (logged for RESUME)."""
+        for session in list(self.sessions.values()):
+            if guild_id is not None and not self._holds(session, guild_id):
+                continue
+            session.seq += 1
+            frame = {"op": DISPATCH, "t": event, "s": session.seq, "d": data}
+            session.log.append(frame)
+            if session.ws is not None and not session.ws.closed:
+                await session.ws.send_str(json.dumps(frame))
+
+    async def member_join(self, user: FakeUser, guild: FakeGuild | None = None) -> None:
+        guild = guild or self.guilds[0]
+        await self.dispatch("GUILD_MEMBER_ADD", {**user.member(), "guild_id": str(guild.id)}, guild.id)
+
+    async def member_leave(self, user: FakeUser, guild: FakeGuild | None = None) -> None:
+        guild = guild or self.guilds[0]
+        await self.dispatch("GUILD_MEMBER_REMOVE", {"user": user.user(), "guild_id": str(guild.id)}, guild.id)
+
+    async def chat(self, text: str, user: FakeUser, guild: FakeGuild | None = None) -> None:
+        guild = guild or self.guilds[0]
+        message = self._message(guild.channel_id, {"content": text}, author=user)
+        member = {k: v for k, v in user.member().items() if k not in ("user", "permissions")}
+        await self.dispatch("MESSAGE_CREATE", {**message, "guild_id": str(guild.id), "member": member}, guild.id)
+
+    async def reconnect(self) -> None:
+        """Ask every connected session to reconnect (op 7); discord.py then RESUMEs."""
+        for session in list(self.sessions.values()):
+            if session.ws is not None:
+                await session.ws.send_str(json.dumps({"op": RECONNECT, "d": None}))
+
+    async def drop(self, code: int = 4000) -> None:
+        """Close every gateway connection as a network failure would (resumable close code)."""
+        for session in list(self.sessions.values()):
+            if session.ws is not None:
+                ws, session.ws = session.ws, None
+                await ws.close(code=code)
+
+    def synced_names(self, guild_id: int | None = None) -> set[str]:
+        """Every command name the last sync declared: `help`, `config show`, ..."""
+        names = set()
+        for top in self.commands.get(guild_id, []):
+            subs = [o["name"] for o in top.get("options", []) if o["type"] == 1]
+            names |= {f"{top['name']} {s}" for s in subs} if subs else {top["name"]}
+        return names
+
+    def synced(self, name: str, guild_id: int | None = None) -> dict[str, Any]:
+        """The synced definition of `help` or `config set` (a subcommand's own dict)."""
+        words = name.split()
+        top = next(c for c in self.commands[guild_id] if c["name"] == words[0])
+        return top if len(words) == 1 else next(o for o in top["options"] if o["name"] == words[1])
+
+    # -- interactions ------------------------------------------------------------------------
+
+    async def _interact(self, kind: int, user: FakeUser, guild: FakeGuild, data: dict[str, Any],
+                        message: dict[str, Any] | None = None) -> int:  # fmt: skip
+        interaction_id = next(self._ids)
+        token = f"itoken-{interaction_id}"
+        self._tokens[token] = interaction_id
+        self._interaction_types[interaction_id] = kind
+        self.answers[interaction_id] = []
+        payload: dict[str, Any] = {
+            "id": str(interaction_id), "application_id": str(APP_ID), "type": kind, "token": token,
+            "version": 1, "attachment_size_limit": 8 * 1024 * 1024, "guild_id": str(guild.id),
+            "channel_id": str(guild.channel_id),
+            "channel": {"id": str(guild.channel_id), "type": 0, "name": "general", "guild_id": str(guild.id),
+                        "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None},
+            "member": user.member(), "data": data, "app_permissions": str(MEMBER_PERMISSIONS),
+            "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
+            "authorizing_integration_owners": {"0": str(guild.id)}, "context": 0,
+        }  # fmt: skip
+        if message is not None:
+            payload["message"] = message
+        self.sent_at[interaction_id] = time.perf_counter()
+        await self.dispatch("INTERACTION_CREATE", payload, guild.id)
+        return interaction_id
+
+    def _command_data(self, name: str, given: dict[str, Any], guild_id: int) -> dict[str, Any]:
+        scope: int | None = guild_id if guild_id in self.commands else None
+        words = name.split()
+        top = next((c for c in self.commands.get(scope, []) if c["name"] == words[0]), None)
+        if top is None:
+            raise AssertionError(f"/{words[0]} was never synced")
+        if len(words) == 2:
+            sub = next((o for o in top.get("options", []) if o["name"] == words[1] and o["type"] == 1), None)
+            if sub is None:
+                raise AssertionError(f"/{name} was never synced")
+            options = [{"type": 1, "name": words[1], "options": _values(sub.get("options", []), given)}]
+        else:
+            options = _values(top.get("options", []), given)
+        data = {"id": top["id"], "name": words[0], "type": 1, "options": options}
+        if scope is not None:
+            data["guild_id"] = str(scope)
+        return data
+
+    def _answer(self, interaction_id: int, answer: Answer) -> None:
+        self.answers.setdefault(interaction_id, []).append(answer)
+        self.answered_at.setdefault(interaction_id, time.perf_counter())
+        if self.expected_answers and len(self.answered_at) >= self.expected_answers:
+            self.all_answered.set()
+
+    # -- REST ----------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        path = request.path
+        self.requests.append((request.method, path))
+        needs_auth = path.startswith("/api/") and not path.startswith(("/api/v10/interactions/", "/api/v10/webhooks/"))
+        if needs_auth and request.headers.get("Authorization") != f"Bot {self.token}":
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        try:
+            return await handler(request)
+        finally:
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def _me(self, request: web.Request) -> web.Response:
+        return _json({**self.bot_user.user(), "verified": True, "mfa_enabled": False, "flags": 0})
+
+    async def _application(self, request: web.Request) -> web.Response:
+        return _json({
+            "id": str(APP_ID), "name": "ALCTS Bot", "icon": None, "description": "", "rpc_origins": [],
+            "bot_public": True, "bot_require_code_grant": False, "owner": {**self.bot_user.user(), "bot": False},
+            "summary": "", "verify_key": "0" * 64, "team": None, "flags": 0, "interactions_endpoint_url": None,
+            "redirect_uris": [], "approximate_guild_count": len(self.guilds),
+        })  # fmt: skip
+
+    async def _gateway_bot(self, request: web.Request) -> web.Response:
+        limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+        return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+
+    async def _sync(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        guild = int(request.match_info["guild"]) if "guild" in request.match_info else None
+        self.sync_bodies.append((guild, body))
+        stored = []
+        for command in body:
+            item = {**command, "id": str(next(self._ids)), "application_id": str(APP_ID), "version": "1",
+                    "type": command.get("type", 1)}  # fmt: skip
+            if guild is not None:
+                item["guild_id"] = str(guild)
+            stored.append(item)
+        self.commands[guild] = stored
+        return _json(stored)
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        interaction_id = int(request.match_info["id"])
+        if self._tokens.get(request.match_info["token"]) != interaction_id:
+            return _json({"message": "Unknown interaction", "code": 10062}, status=404)
+        if any(a.kind == "callback" for a in self.answers.get(interaction_id, [])):
+            return _json({"message": "Interaction has already been acknowledged.", "code": 40060}, status=400)
+        body, files = await _read_body(request)
+        kind = body.get("type")
+        data = body.get("data") or {}
+        channel_id = self.guilds[0].channel_id
+        message = None
+        if kind in (4, 5):  # a message, or the "thinking" placeholder
+            placeholder = {"content": "", "flags": data.get("flags", 0) | (128 if kind == 5 else 0)}
+            message = self._message(channel_id, data if kind == 4 else placeholder, files=files, kind=20)
+        self._answer(interaction_id, Answer("callback", body, message))
+        result: dict[str, Any] = {"interaction": {
+            "id": str(interaction_id), "type": self._interaction_types.get(interaction_id, 2),
+            "response_message_loading": kind == 5, "response_message_ephemeral": bool(data.get("flags", 0) & 64),
+        }}  # fmt: skip
+        if message is not None:
+            result["interaction"]["response_message_id"] = message["id"]
+            result["resource"] = {"type": kind, "message": message}
+        else:
+            result["resource"] = {"type": kind}
+        return _json(result)
+
+    async def _edit_original(self, request: web.Request) -> web.Response:
+        interaction_id = self._tokens[request.match_info["token"]]
+        body, files = await _read_body(request)
+        original = next((a.message for a in self.answers[interaction_id] if a.kind == "callback" and a.message), None)
+        if original is None:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        original.update({k: v for k, v in body.items() if k in ("content", "embeds", "components")})
+        original["flags"] = original.get("flags", 0) & ~128
+        original["attachments"] = _attachments(files, self._ids)
+        self._answer(interaction_id, Answer("edit_original", body, dict(original)))
+        return _json(original)
+
+    async def _delete_original(self, request: web.Request) -> web.Response:
+        interaction_id = self._tokens[request.match_info["token"]]
+        self._answer(interaction_id, Answer("delete_original", {}))
+        return web.Response(status=204)
+
+    async def _followup(self, request: web.Request) -> web.Response:
+        interaction_id = self._tokens[request.match_info["token"]]
+        body, files = await _read_body(request)
+        message = self._message(self.guilds[0].channel_id, body, files=files)
+        self._answer(interaction_id, Answer("followup", body, message))
+        return _json(message)
+
+    async def _channel_post(self, request: web.Request) -> web.Response:
+        body, files = await _read_body(request)
+        message = self._message(int(request.match_info["channel"]), body, files=files)
+        self.channel_posts.append(message)
+        return _json(message)
+
+    async def _channel_edit(self, request: web.Request) -> web.Response:
+        message_id = int(request.match_info["message"])
+        body, files = await _read_body(request)
+        self.edits_in_flight += 1
+        self.max_edits_in_flight = max(self.max_edits_in_flight, self.edits_in_flight)
+        try:
+            await asyncio.sleep(self.edit_delay)
+        finally:
+            self.edits_in_flight -= 1
+        message = self.messages.get(message_id)
+        if message is None:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        message.update({k: v for k, v in body.items() if k in ("content", "embeds", "components")})
+        message["attachments"] = _attachments(files, self._ids)
+        self.message_edits.append((message_id, body))
+        return _json(message)
+
+    async def _guild(self, request: web.Request) -> web.Response:
+        guild = next(g for g in self.guilds if g.id == int(request.match_info["guild"]))
+        return _json(guild.payload())
+
+    async def _guild_member(self, request: web.Request) -> web.Response:
+        user_id = int(request.match_info["user"])
+        member = FakeUser(user_id, f"user{user_id}").member()
+        member.pop("permissions")
+        return _json(member)
+
+    async def _role_change(self, request: web.Request) -> web.Response:
+        if self.fail_roles:
+            return _json({"message": "Missing Permissions", "code": 50013}, status=403)
+        info = request.match_info
+        self.role_changes.append((request.method, int(info["guild"]), int(info["user"]), int(info["role"])))
+        return web.Response(status=204)
+
+    def _message(self, channel_id: int, body: dict[str, Any], *, files: list[tuple[str, int]] | None = None,
+                 author: FakeUser | None = None, kind: int = 0) -> dict[str, Any]:  # fmt: skip
+        message_id = next(self._ids)
+        message = {
+            "id": str(message_id), "channel_id": str(channel_id), "type": kind, "content": body.get("content") or "",
+            "embeds": body.get("embeds") or [], "components": body.get("components") or [],
+            "attachments": _attachments(files or [], self._ids), "author": (author or self.bot_user).user(),
+            "timestamp": EPOCH, "edited_timestamp": None, "tts": False, "mention_everyone": False,
+            "mentions": [], "mention_roles": [], "pinned": False, "flags": body.get("flags", 0),
+            "allowed_mentions": body.get("allowed_mentions"),
+        }  # fmt: skip
+        self.messages[message_id] = message
+        return message
+
+    # -- gateway -------------------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=0)
+        await ws.prepare(request)
+        await ws.send_str(json.dumps({"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_ms}}))
+        session: Session | None = None
+        async for frame in ws:
+            if frame.type is not WSMsgType.TEXT:
+                continue
+            message = json.loads(frame.data)
+            op, data = message.get("op"), message.get("d")
+            if op == HEARTBEAT:
+                await ws.send_str(json.dumps({"op": HEARTBEAT_ACK}))
+            elif op == IDENTIFY:
+                self.identifies.append(data)
+                if data.get("token") != self.token:
+                    await ws.close(code=4004, message=b"Authentication failed.")
+                    break
+                if not self.privileged_allowed and data.get("intents", 0) & PRIVILEGED_INTENTS:
+                    await ws.close(code=4014, message=b"Disallowed intent(s).")
+                    break
+                session = await self._identify(ws, data)
+            elif op == RESUME:
+                self.resumes.append(data)
+                session = await self._resume(ws, data)
+            elif op == REQUEST_MEMBERS:
+                chunk = {"guild_id": str(data["guild_id"]), "members": [], "chunk_index": 0, "chunk_count": 1,
+                         "nonce": data.get("nonce")}  # fmt: skip
+                await self.dispatch("GUILD_MEMBERS_CHUNK", chunk, int(data["guild_id"]))
+            async with self._changed:
+                self._changed.notify_all()
+        if session is not None and session.ws is ws:
+            session.ws = None
+        async with self._changed:
+            self._changed.notify_all()
+        return ws
+
+    async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> Session:
+        session = Session(f"session-{next(self._ids)}", data.get("shard"), ws=ws)
+        self.sessions[session.id] = session
+        mine = [g for g in self.guilds if self._holds(session, g.id)]
+        ready = {
+            "v": 10, "user": {**self.bot_user.user(), "verified": True, "mfa_enabled": False, "flags": 0},
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in mine], "session_id": session.id,
+            "resume_gateway_url": self.gateway_url, "application": {"id": str(APP_ID), "flags": 0},
+            "private_channels": [], "relationships": [],
+        }  # fmt: skip
+        if session.shard is not None:
+            ready["shard"] = session.shard
+        await self._send(session, "READY", ready)
+        for guild in mine:
+            await self._send(session, "GUILD_CREATE", guild.payload())
+        return session
+
+    async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> Session | None:
+        session = self.sessions.get(data.get("session_id", ""))
+        if session is None or data.get("token") != self.token:
+            await ws.send_str(json.dumps({"op": INVALID_SESSION, "d": False}))
+            return None
+        session.ws = ws
+        for frame in session.log:
+            if frame["s"] > (data.get("seq") or 0):
+                await ws.send_str(json.dumps(frame))
+        await self._send(session, "RESUMED", {})
+        return session
+
+    async def _send(self, session: Session, event: str, data: dict[str, Any]) -> None:
+        session.seq += 1
+        frame = {"op": DISPATCH, "t": event, "s": session.seq, "d": data}
+        session.log.append(frame)
+        assert session.ws is not None
+        await session.ws.send_str(json.dumps(frame))
+
+    @staticmethod
+    def _holds(session: Session, guild_id: int) -> bool:
+        if session.shard is None:
+            return True
+        shard_id, count = session.shard
+        return (guild_id >> 22) % count == shard_id
+
+    # -- control (the benchmark drives a fake in another process) --------------------------------
+
+    async def _control_ready(self, request: web.Request) -> web.Response:
+        connected = sum(1 for s in self.sessions.values() if s.ws is not None)
+        return _json({"connected": connected, "synced": sorted(self.synced_names())})
+
+    async def _control_burst(self, request: web.Request) -> web.Response:
+        """Send `count` clicks from `members` members (all at once, or at `rate` a second);
+        answers with each click's time from INTERACTION_CREATE to its callback."""
+        spec = await request.json()
+        count, members, rate = int(spec["count"]), int(spec["members"]), float(spec.get("rate") or 0)
+        prefix, timeout = spec["action"], float(spec.get("timeout", 60))
+        self.answered_at, self.sent_at = {}, {}
+        self.all_answered = asyncio.Event()
+        self.expected_answers = count
+        guild = self.guilds[0]
+        message = self._message(guild.channel_id, {"content": "bench"})
+        users = [FakeUser(10_000 + i, f"member{i}") for i in range(members)]
+        started = time.perf_counter()
+        ids = []
+        for n in range(count):
+            if rate:
+                await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+            ids.append(await self.click(f"{prefix}:{n}", users[n % members], message))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.all_answered.wait(), timeout)
+        finished = max(self.answered_at.values(), default=time.perf_counter())
+        latencies = [self.answered_at[i] - self.sent_at[i] for i in ids if i in self.answered_at]
+        self.expected_answers = 0
+        return _json({
+            "sent": count, "answered": len(latencies), "seconds": finished - started,
+            "latencies_ms": sorted(1000 * x for x in latencies),
+            "error_answers": sum(1 for i in ids for a in self.answers.get(i, []) if "went wrong" in a.text),
+        })  # fmt: skip
+
+
+def _values(definitions: list[dict[str, Any]], given: dict[str, Any]) -> list[dict[str, Any]]:
+    """Typed option values, checked against the synced schema as Discord's client would."""
+    by_name = {d["name"]: d for d in definitions}
+    values = []
+    for name, value in given.items():
+        definition = by_name.get(name)
+        if definition is None:
+            raise AssertionError(f"no option {name!r}; synced: {sorted(by_name)}")
+        kinds = {3: str, 4: int, 5: bool, 10: float}
+        if not isinstance(value, kinds[definition["type"]]):
+            raise AssertionError(f"option {name} takes {kinds[definition['type']].__name__}, got {value!r}")
+        choices = [c["value"] for c in definition.get("choices") or []]
+        if choices and value not in choices:
+            raise AssertionError(f"option {name} must be one of {choices}")
+        values.append({"name": name, "type": definition["type"], "value": value})
+    missing = [d["name"] for d in definitions if d.get("required") and d["name"] not in given]
+    if missing:
+        raise AssertionError(f"missing required options {missing}")
+    return values
+
+
+async def _read_body(request: web.Request) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+    """JSON, or multipart (payload_json plus files[n]) when discord.py attaches a file."""
+    if not request.content_type.startswith("multipart/"):
+        return (await request.json() if request.can_read_body else {}), []
+    body: dict[str, Any] = {}
+    files: list[tuple[str, int]] = []
+    reader = await request.multipart()
+    async for part in reader:
+        if part.name == "payload_json":
+            body = json.loads(await part.text())  # type: ignore[union-attr]
+        else:
+            files.append((part.filename or "file", len(await part.read())))  # type: ignore[union-attr]
+    return body, files
+
+
+def _attachments(files: list[tuple[str, int]], ids: itertools.count[int]) -> list[dict[str, Any]]:
+    return [{"id": str(next(ids)), "filename": name, "size": size, "url": f"https://cdn.invalid/{name}",
+             "proxy_url": f"https://cdn.invalid/{name}"} for name, size in files]  # fmt: skip
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # exactly "application/json": discord.py does not parse "application/json; charset=utf-8"
+    return web.Response(body=json.dumps(data).encode(), status=status, content_type="application/json")
+
+
+def latency_summary(latencies_ms: list[float]) -> dict[str, float]:
+    if not latencies_ms:
+        return {"p50": float("nan"), "p99": float("nan"), "max": float("nan")}
+    ordered = sorted(latencies_ms)
+    return {
+        "p50": statistics.median(ordered),
+        "p99": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+        "max": ordered[-1],
+    }
+
+
+async def _serve(port: int, control: bool) -> None:
+    fake = await FakeDiscord().start(port, control=control)
+    print(json.dumps({"port": fake.port, "token": fake.token}), flush=True)
+    await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="a fake Discord on 127.0.0.1, driven over /_control")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--control", action="store_true", help="serve /_control (the benchmark)")
+    args = parser.parse_args()
+    asyncio.run(_serve(args.port, args.control))
+
+
+if __name__ == "__main__":
+    main()
