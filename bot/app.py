@@ -19,6 +19,7 @@ from bot.cards import Card, notice
 from bot.clock import Clock, iso
 from bot.commands import (
     Command,
+    Handler,
     Registry,
     build_args,
     resolve_name,
@@ -50,7 +51,7 @@ from storage.settings import SettingsStore
 
 log = logging.getLogger(__name__)
 
-DEFAULT_COGS = ("cogs.help", "cogs.follow", "cogs.polls", "cogs.settings", "cogs.privacy")
+DEFAULT_COGS = ("cogs.help", "cogs.trivia", "cogs.polls", "cogs.follow", "cogs.settings", "cogs.privacy")
 SORRY = "Something went wrong on our side; it has been logged. Please try again."
 
 ForgetHook = Callable[[Member], Awaitable[int]]
@@ -233,11 +234,17 @@ class Bot:
         try:
             config = self.config.cached(event.community) or await self.config.get(event.community)
             ctx = Context(event, responder, now, self.config.timezone(config), config)
-            try:
-                cog, subject, run = self._route(ctx, event)
-            finally:  # logged before the handler runs, so forget-me also forgets this event
-                self._record(event, now, kind, cog, subject)
-            await run()
+            if isinstance(event, CommandInvoked | ButtonPressed):
+                try:
+                    cog, subject, run = self._route(ctx, event)
+                finally:  # logged before the handler runs, so forget-me also forgets this event
+                    self._record(event, now, kind, cog, subject)
+                await run()
+            else:
+                try:
+                    cog = await self._run_listeners(ctx, self.registry.listeners.get(type(event), []))
+                finally:  # credited to the cog that took the message (a typed trivia answer)
+                    self._record(event, now, kind, cog, None)
         except UserError as exc:
             await self._safe_respond(responder, notice(str(exc)))
         except Exception:
@@ -254,7 +261,7 @@ class Bot:
             )
 
     def _route(
-        self, ctx: Context, event: Interaction
+        self, ctx: Context, event: CommandInvoked | ButtonPressed
     ) -> tuple[str | None, str | None, Callable[[], Awaitable[None]]]:
         """Which cog handles the event, under what name, and the call that runs it."""
         if isinstance(event, CommandInvoked):
@@ -270,15 +277,20 @@ class Bot:
                 raise UserError("That button no longer does anything.")
             args = route.convert(raw.split(":") if raw else [])
             return route.cog, action, lambda: self._run_button(ctx, route.handler, args)
-        listeners = self.registry.listeners.get(type(event), [])
-        return None, None, lambda: self._run_listeners(ctx, [handler for _, handler in listeners])
+        raise TypeError(f"no route for {type(event).__name__}")
 
     async def _run_button(self, ctx: Context, handler: Callable[..., Any], args: list[Any]) -> None:
         await self._deliver(ctx, await handler(ctx, *args))
 
-    async def _run_listeners(self, ctx: Context, handlers: list[Callable[..., Any]]) -> None:
-        for handler in handlers:
-            await self._deliver(ctx, await handler(ctx))
+    async def _run_listeners(self, ctx: Context, listeners: list[tuple[str, Handler]]) -> str | None:
+        """Every listener hears the event; returns the first cog that answered it."""
+        took = None
+        for cog, handler in listeners:
+            result = await handler(ctx)
+            if result is not None and took is None:
+                took = cog
+            await self._deliver(ctx, result)
+        return took
 
     def _record(self, event: Interaction, now: datetime, kind: str, cog: str | None, subject: str | None) -> None:
         self.engagement.saw(event.community, event.member, now)

@@ -43,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["html", "csv", "json"], default="html")
     report.add_argument("--out", type=Path, help="file to write (default: standard output)")
 
+    trivia = sub.add_parser("trivia", help="trivia question packs")
+    trivia_sub = trivia.add_subparsers(dest="trivia_command", required=True)
+    check = trivia_sub.add_parser("check", help="validate question packs (YAML), reporting file and line")
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
     sub.add_parser("slack-manifest", help="print the Slack app manifest (YAML) this code needs")
 
     db = sub.add_parser("db", help="database maintenance")
@@ -66,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         "report": cmd_report,
         "db": cmd_db,
         "slack-manifest": cmd_slack_manifest,
+        "trivia": cmd_trivia_check,
     }
     return commands[args.command](args, settings)
 
@@ -186,6 +192,27 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+# -- trivia check ---------------------------------------------------------------------------
+
+
+def cmd_trivia_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Every problem as `file:line: message`; exit 1 when there is any."""
+    from cogs.trivia.bank import check_pack
+
+    failed = False
+    for path in args.files:
+        problems, pack = check_pack(path)
+        for problem in problems:
+            print(problem)
+        if pack is None:
+            failed = True
+        else:
+            counts = {d: sum(1 for q in pack.questions if q.difficulty == d) for d in ("easy", "medium", "hard")}
+            spread = ", ".join(f"{n} {d}" for d, n in counts.items())
+            print(f"{path}: ok, {len(pack.questions)} questions in {pack.category} ({spread})")
+    return 1 if failed else 0
 
 
 # -- slack-manifest -------------------------------------------------------------------------

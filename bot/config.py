@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     bot_log_level: str = "INFO"
     bot_brand: str = "ALCTS"
     bot_poll_secret: SecretStr | None = None
+    bot_trivia_packs: Path | None = None
 
     discord_token: SecretStr | None = None
     discord_guild_ids: Annotated[list[int], NoDecode] = []

@@ -148,4 +148,103 @@ MIGRATIONS: list[Migration] = [
         ) WITHOUT ROWID
         """,
     ),
+    Migration(
+        3,
+        "trivia",
+        """
+        CREATE TABLE trivia_rounds (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            channel_name TEXT NOT NULL DEFAULT '',
+            starter_id TEXT,
+            category TEXT,
+            total INTEGER NOT NULL,
+            seconds INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'running',
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            players INTEGER NOT NULL DEFAULT 0,
+            winner_id TEXT
+        );
+        CREATE UNIQUE INDEX trivia_one_round_per_channel
+            ON trivia_rounds (platform, community_id, channel_id) WHERE status = 'running';
+
+        CREATE TABLE trivia_asked (
+            round_id INTEGER NOT NULL REFERENCES trivia_rounds (id),
+            position INTEGER NOT NULL,
+            question_id TEXT NOT NULL,
+            choices TEXT NOT NULL,
+            correct INTEGER NOT NULL,
+            asked_at TEXT NOT NULL,
+            closes_at TEXT NOT NULL,
+            revealed_at TEXT,
+            message_ref TEXT,
+            PRIMARY KEY (round_id, position)
+        );
+
+        CREATE TABLE trivia_daily_channels (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            channel_name TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            updated_by TEXT NOT NULL,
+            PRIMARY KEY (platform, community_id, channel_id)
+        );
+
+        CREATE TABLE trivia_daily (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            channel_name TEXT NOT NULL DEFAULT '',
+            day TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            choices TEXT NOT NULL,
+            correct INTEGER NOT NULL,
+            posted_at TEXT NOT NULL,
+            message_ref TEXT,
+            revealed_at TEXT,
+            UNIQUE (platform, community_id, channel_id, day)
+        );
+
+        CREATE TABLE trivia_answers (
+            id INTEGER PRIMARY KEY,
+            round_id INTEGER REFERENCES trivia_rounds (id),
+            position INTEGER,
+            daily_id INTEGER REFERENCES trivia_daily (id),
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            member_id TEXT,
+            member_name TEXT NOT NULL DEFAULT '',
+            question_id TEXT NOT NULL,
+            category TEXT NOT NULL,
+            choice INTEGER,
+            correct INTEGER NOT NULL,
+            points INTEGER NOT NULL,
+            streak INTEGER NOT NULL DEFAULT 0,
+            answered_at TEXT NOT NULL,
+            UNIQUE (round_id, position, member_id),
+            UNIQUE (daily_id, member_id)
+        );
+        CREATE INDEX trivia_answers_board ON trivia_answers (platform, community_id, answered_at);
+        CREATE INDEX trivia_answers_member ON trivia_answers (platform, member_id);
+
+        CREATE TABLE trivia_flags (
+            id INTEGER PRIMARY KEY,
+            question_id TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            member_id TEXT,
+            member_name TEXT NOT NULL DEFAULT '',
+            by_moderator INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            flagged_at TEXT NOT NULL
+        );
+        CREATE INDEX trivia_flags_by_question ON trivia_flags (platform, community_id, question_id)
+        """,
+    ),
 ]

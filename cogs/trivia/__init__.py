@@ -1,0 +1,453 @@
+"""Technical-services trivia: live rounds, a daily question, leaderboards and disputes.
+
+Every timer is a durable scheduler job on the Bot's clock, so rounds survive restarts and
+the console's `:wait` plays a round instantly.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from bot.app import Bot, CommunityConfig, Context, Messenger
+from bot.cards import Card, notice
+from bot.clock import Clock
+from bot.commands import Args, button, command, job, on
+from bot.errors import UserError
+from bot.model import Community, Member, MessagePosted, Place, Role
+from bot.scheduler import Scheduler
+from bot.timeparse import format_duration
+from cogs.trivia.bank import SHIPPED, Question, QuestionBank, load_bank
+from cogs.trivia.cards import (
+    choice_label,
+    closed_question_card,
+    daily_results_card,
+    leaderboard_card,
+    question_card,
+    reveal_card,
+    standings_card,
+)
+from cogs.trivia.matching import letter_choice, matches, normalise
+from storage.trivia import Asked, Round, TriviaStore
+
+PAUSE_BETWEEN_QUESTIONS = timedelta(seconds=5)
+PERIODS = {"week": timedelta(days=7), "month": timedelta(days=30), "all": None}
+HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class StartArgs(Args):
+    positional = ("category",)
+    category: str | None = None
+    questions: int = Field(10, ge=1, le=50)
+    seconds: int = Field(20, ge=10, le=120)
+
+
+class LeaderboardArgs(Args):
+    positional = ("period",)
+    period: Literal["week", "month", "all"] = "week"
+    category: str | None = None
+    scope: Literal["here", "platform", "everywhere"] = "here"
+
+
+class FlagArgs(Args):
+    positional = ("question_id", "reason")
+    question_id: str
+    reason: list[str] = Field([], validate_default=True)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("say what is wrong, e.g. /trivia flag marc21-001 the answer changed in 2019")
+        return value
+
+
+class DailyArgs(Args):
+    positional = ("state",)
+    state: Literal["on", "off"]
+    at: str = "10:00"
+    channel: str | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: str) -> str:
+        match = HH_MM.match(value)
+        if not match:
+            raise ValueError(f"at={value} should be a time of day like 10:00 or 14:30")
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+class Trivia:
+    """Play technical-services trivia"""
+
+    name = "trivia"
+
+    def __init__(
+        self, bank: QuestionBank, store: TriviaStore, scheduler: Scheduler, messenger: Messenger,
+        clock: Clock, config: CommunityConfig, rng: random.Random | None = None,
+    ) -> None:  # fmt: skip
+        self.bank = bank
+        self.store = store
+        self.scheduler = scheduler
+        self.messenger = messenger
+        self.clock = clock
+        self.config = config
+        self.rng = rng or random.Random()
+
+    # -- live rounds --------------------------------------------------------------------------
+
+    @command("trivia start", args=StartArgs, help="Start a round here (one per channel)")
+    async def start(self, ctx: Context, args: StartArgs) -> None:
+        category = self._category(args.category)
+        pool = await self._pool(ctx.community, category, avoid=await self.store.recently_asked(ctx.community))
+        if not pool:
+            raise UserError("Every question in that category has been set aside by moderators.")
+        round_id = await self.store.start_round(
+            ctx.place, ctx.member.id, category, min(args.questions, len(pool)), args.seconds, ctx.now
+        )
+        if round_id is None:
+            raise UserError("A round is already running in this channel; /trivia stop ends it.")
+        what = self.bank.title(category) if category else "all categories"
+        count = min(args.questions, len(pool))
+        await ctx.respond(Card(
+            title="Trivia time!",
+            text=f"{count} question{'s' if count != 1 else ''} from {what}, {args.seconds} seconds each. "
+                 "Click a letter, or type the answer in the channel.",
+        ))  # fmt: skip
+        found = await self.store.round(round_id)
+        assert found is not None
+        await self._ask(found, 0, ctx.respond)
+
+    @command("trivia stop", help="End the round in this channel (its starter or a moderator)")
+    async def stop(self, ctx: Context, args: object) -> Card:
+        found = await self.store.running_round(ctx.place)
+        if found is None:
+            raise UserError("No round is running in this channel. /trivia start begins one.")
+        if ctx.member.id != found.starter_id and ctx.member.role < Role.MODERATOR:
+            raise UserError("Only the member who started this round or a moderator can stop it.")
+        asked = await self.store.asked_count(found.id)
+        for position in range(asked + 1):
+            await self.scheduler.cancel("trivia.reveal", f"{found.id}:{position}")
+            await self.scheduler.cancel("trivia.ask", f"{found.id}:{position}")
+            await self.store.reveal(found.id, position, ctx.now)
+        card = await self._finish(found, "stopped", f"Round stopped by {ctx.member.display_name}.")
+        return card or notice("That round has already ended.")
+
+    @button("trivia.answer")
+    async def answer_button(self, ctx: Context, round_id: int, position: int, choice: int) -> Card:
+        asked = await self.store.asked(round_id, position)
+        if asked is None or not 0 <= choice < len(asked.choices):
+            raise UserError("That button is out of date; it has no effect now.")
+        return await self._answer_round(ctx, asked, choice)
+
+    @on(MessagePosted)
+    async def typed_answer(self, ctx: Context) -> Card | None:
+        """A chat message is an answer only if it names a choice; anything else is chat."""
+        text = ctx.event.text  # type: ignore[attr-defined]
+        if len(text) > 100:
+            return None
+        found = await self.store.open_question(ctx.place)
+        if found is None:
+            return None
+        _, asked = found
+        question = self.bank.question(asked.question_id)
+        if question is None:
+            return None
+        choice = letter_choice(text)
+        if choice is None:
+            choice = self._typed_choice(text, question, asked)
+        if choice is None:
+            return None
+        return await self._answer_round(ctx, asked, choice)
+
+    async def _answer_round(self, ctx: Context, asked: Asked, choice: int) -> Card:
+        if asked.revealed or (asked.closes_at is not None and ctx.now > asked.closes_at + timedelta(seconds=1)):
+            return notice("Time's up for that question.")
+        question = self._question(asked.question_id)
+        limit = (asked.closes_at - asked.asked_at).total_seconds() if asked.closes_at else 1.0
+        taken = (ctx.now - asked.asked_at).total_seconds()
+        points = speed_points(question.difficulty.points, taken, limit)
+        category = self.bank.category_of(question.id)
+        result = await self.store.answer(asked, ctx.community, ctx.member, category, choice, points, ctx.now)
+        if result is None:
+            return notice("You already answered this question; one answer each.")
+        return notice(f"Locked in: {choice_label(asked, choice)}")
+
+    async def _ask(self, found: Round, position: int, post: Any) -> None:
+        """Ask question `position` of the round; `post` sends the card (reply or channel)."""
+        question = await self._pick(found, position)
+        if question is None:
+            await self._finish_and_post(found, "completed", "We ran out of questions.")
+            return
+        now = self.clock.now()
+        choices = [question.answer, *question.wrong]
+        self.rng.shuffle(choices)
+        closes_at = now + timedelta(seconds=found.seconds)
+        await self.store.ask(found.id, position, question.id, choices, choices.index(question.answer), now, closes_at)
+        asked = await self.store.asked(found.id, position)
+        assert asked is not None
+        heading = self._heading(found, position, question)
+        footer = f"{found.seconds} seconds. Click a letter, or type the answer."
+        ref = await post(question_card(question, asked, heading, footer, "trivia.answer", (found.id, position)))
+        if ref is not None:
+            await self.store.set_asked_message(found.id, position, ref)
+        await self.scheduler.schedule("trivia.reveal", f"{found.id}:{position}", closes_at)
+
+    @job("trivia.reveal")
+    async def reveal(self, key: str, payload: dict[str, Any]) -> None:
+        round_id, position = (int(part) for part in key.split(":"))
+        found = await self.store.round(round_id)
+        if found is None or found.status != "running" or not await self.store.reveal(round_id, position, self.clock.now()):
+            return
+        asked = await self.store.asked(round_id, position)
+        assert asked is not None
+        question = self._question(asked.question_id)
+        answers = await self.store.answers(asked)
+        if asked.message is not None:
+            self.messenger.edit(asked.message, closed_question_card(question, asked, self._heading(found, position, question)))
+        await self.messenger.send(found.place, reveal_card(question, asked, answers))
+        if not answers and position > 0 and not await self._answered(round_id, position - 1):
+            await self._finish_and_post(found, "abandoned", "Two questions in a row went unanswered, so the round ends here.")
+        elif position + 1 >= found.total:
+            await self._finish_and_post(found, "completed", f"That was the last of {found.total} questions.")
+        else:
+            await self.scheduler.schedule("trivia.ask", f"{round_id}:{position + 1}", self.clock.now() + PAUSE_BETWEEN_QUESTIONS)
+
+    @job("trivia.ask")
+    async def ask_next(self, key: str, payload: dict[str, Any]) -> None:
+        round_id, position = (int(part) for part in key.split(":"))
+        found = await self.store.round(round_id)
+        if found is None or found.status != "running":
+            return
+
+        async def post(card: Card) -> Any:
+            return await self.messenger.send(found.place, card)
+
+        await self._ask(found, position, post)
+
+    async def _finish(self, found: Round, status: str, reason: str) -> Card | None:
+        if not await self.store.finish_round(found.id, status, self.clock.now()):
+            return None
+        ended = await self.store.round(found.id)
+        scores = await self.store.round_scores(found.id)
+        winner_counts = len(scores) >= 3 and ended is not None
+        return standings_card(scores, reason, winner_counts)
+
+    async def _finish_and_post(self, found: Round, status: str, reason: str) -> None:
+        card = await self._finish(found, status, reason)
+        if card is not None:
+            await self.messenger.send(found.place, card)
+
+    async def _answered(self, round_id: int, position: int) -> bool:
+        asked = await self.store.asked(round_id, position)
+        return asked is not None and bool(await self.store.answers(asked))
+
+    async def _pick(self, found: Round, position: int) -> Question | None:
+        asked_here = set()
+        for earlier in range(position):
+            previous = await self.store.asked(found.id, earlier)
+            if previous is not None:
+                asked_here.add(previous.question_id)
+        pool = await self._pool(found.place.community, found.category, avoid=list(asked_here))
+        pool = [q for q in pool if q.id not in asked_here]
+        return self.rng.choice(pool) if pool else None
+
+    async def _pool(self, community: Community, category: str | None, avoid: list[str]) -> list[Question]:
+        """Questions not set aside by moderators, preferring those not asked here lately."""
+        disabled = await self.store.disabled(community)
+        usable = [q for q in self.bank.questions(category) if q.id not in disabled]
+        recent = set(avoid)
+        fresh = [q for q in usable if q.id not in recent]
+        return fresh or usable
+
+    def _heading(self, found: Round, position: int, question: Question) -> str:
+        category = self.bank.title(self.bank.category_of(question.id))
+        return (f"Question {position + 1} of {found.total} · {category} · "
+                f"{question.difficulty.value} ({question.difficulty.points})")  # fmt: skip
+
+    def _typed_choice(self, text: str, question: Question, asked: Asked) -> int | None:
+        if matches(text, question.accepted):
+            return asked.correct
+        typed = normalise(text)
+        for index, choice in enumerate(asked.choices):
+            if index != asked.correct and typed == normalise(choice):
+                return index
+        return None
+
+    # -- the daily question -----------------------------------------------------------------
+
+    @command("trivia daily", args=DailyArgs, role=Role.MODERATOR, help="Post a question every day at a local time")
+    async def daily(self, ctx: Context, args: DailyArgs) -> Card:
+        place = Place(ctx.community, args.channel.lstrip("#"), args.channel.lstrip("#")) if args.channel else ctx.place
+        await self.store.set_daily_channel(place, args.at, args.state == "on", ctx.member.id)
+        if args.state == "off":
+            return notice(f"The daily question in #{place.channel_name} is off.", ephemeral=False)
+        due = next_local(args.at, ctx.now, ctx.tz)
+        await self._schedule_daily(place, args.at, due)
+        return notice(
+            f"The daily question in #{place.channel_name} is on: every day at {args.at} ({ctx.tz.key}), "
+            f"the next in {format_duration(due - ctx.now)}. Yesterday's answer comes out with each new question.",
+            ephemeral=False,
+        )
+
+    async def _schedule_daily(self, place: Place, at: str, due: datetime) -> None:
+        key = f"{place.platform}|{place.community.id}|{place.channel_id}|{due.date().isoformat()}"
+        payload = {"platform": place.platform, "community": place.community.id,
+                   "channel": place.channel_id, "channel_name": place.channel_name, "at": at}  # fmt: skip
+        await self.scheduler.schedule("trivia.daily", key, due, payload, grace=timedelta(hours=12))
+
+    @job("trivia.daily")
+    async def post_daily(self, key: str, payload: dict[str, Any]) -> None:
+        place = Place(Community(payload["platform"], payload["community"]), payload["channel"], payload["channel_name"])
+        setting = await self.store.daily_channel(place)
+        if setting is None or not setting[1] or setting[0] != payload["at"]:
+            return  # turned off, or moved to another time (which has its own job)
+        now = self.clock.now()
+        tz = self.config.timezone(await self.config.get(place.community))
+        for earlier in await self.store.unrevealed_dailies(place):
+            await self._reveal_daily(earlier)
+        question = await self._pick_daily(place)
+        if question is not None:
+            choices = [question.answer, *question.wrong]
+            self.rng.shuffle(choices)
+            day = now.astimezone(tz).date().isoformat()
+            daily_id = await self.store.post_daily(place, day, question.id, choices, choices.index(question.answer), now)
+            if daily_id is not None:
+                asked = await self.store.daily(daily_id)
+                assert asked is not None
+                card = question_card(question, asked, f"Question of the day · {self.bank.title(self.bank.category_of(question.id))}",
+                                     "Answer any time today; the answer comes out tomorrow.", "trivia.daily", (daily_id,))  # fmt: skip
+                ref = await self.messenger.send(place, card)
+                if ref is not None:
+                    await self.store.set_daily_message(daily_id, ref)
+        await self._schedule_daily(place, payload["at"], next_local(payload["at"], now + timedelta(minutes=1), tz))
+
+    @button("trivia.daily")
+    async def daily_answer(self, ctx: Context, daily_id: int, choice: int) -> Card:
+        asked = await self.store.daily(daily_id)
+        if asked is None or not 0 <= choice < len(asked.choices):
+            raise UserError("That button is out of date; it has no effect now.")
+        if asked.revealed:
+            return notice("That daily question is closed; its answer is out.")
+        question = self._question(asked.question_id)
+        result = await self.store.answer(
+            asked, ctx.community, ctx.member, self.bank.category_of(question.id), choice,
+            question.difficulty.points, ctx.now,
+        )  # fmt: skip
+        if result is None:
+            return notice("You already answered today's question; one answer each.")
+        return notice(f"Locked in: {choice_label(asked, choice)}. The answer comes out tomorrow.")
+
+    async def _reveal_daily(self, asked: Asked) -> None:
+        assert asked.daily_id is not None and asked.place is not None
+        if not await self.store.reveal_daily(asked.daily_id, self.clock.now()):
+            return
+        question = self._question(asked.question_id)
+        if asked.message is not None:
+            self.messenger.edit(asked.message, closed_question_card(question, asked, "Question of the day"))
+        await self.messenger.send(asked.place, daily_results_card(question, asked, await self.store.answers(asked)))
+
+    async def _pick_daily(self, place: Place) -> Question | None:
+        pool = await self._pool(place.community, None, avoid=await self.store.daily_question_ids(place))
+        return self.rng.choice(pool) if pool else None
+
+    # -- boards, stats, categories, disputes --------------------------------------------------
+
+    @command("trivia categories", help="List the question categories")
+    async def categories(self, ctx: Context, args: object) -> Card:
+        lines = [f"{name}: {pack.title} ({len(pack.questions)} questions)" for name, pack in sorted(self.bank.packs.items())]
+        return Card(title="Trivia categories", text="\n".join(lines), footer="/trivia start CATEGORY plays one.", ephemeral=True)
+
+    @command("trivia leaderboard", args=LeaderboardArgs, help="Top players this week, month or all time")
+    async def leaderboard(self, ctx: Context, args: LeaderboardArgs) -> Card:
+        category = self._category(args.category)
+        span = PERIODS[args.period]
+        since = ctx.now - span if span else None
+        platform = None if args.scope == "everywhere" else ctx.community.platform
+        community = ctx.community.id if args.scope == "here" else None
+        scores = await self.store.leaderboard(platform, community, since, category)
+        where = {"here": "here", "platform": f"on {ctx.community.platform}", "everywhere": "everywhere"}[args.scope]
+        period = "all time" if args.period == "all" else f"this {args.period}"
+        about = f" in {self.bank.title(category)}" if category else ""
+        return leaderboard_card(f"Trivia leaderboard{about}, {period}, {where}", scores)
+
+    @command("trivia stats", help="Your answers, accuracy, best streak and wins")
+    async def stats(self, ctx: Context, args: object) -> Card:
+        s = await self.store.member_stats(ctx.member)
+        accuracy = f"{round(100 * s.correct / s.answered)}%" if s.answered else "-"
+        return Card(
+            title=f"Trivia stats for {ctx.member.display_name}",
+            text=(f"Answered {s.answered}, right {s.correct} ({accuracy}). Points {s.points}. "
+                  f"Best streak {s.best_streak}. Wins {s.wins} (rounds with 3 or more players)."),
+            ephemeral=True,
+        )  # fmt: skip
+
+    @command("trivia flag", args=FlagArgs, help="Dispute a question; a moderator's flag sets it aside")
+    async def flag(self, ctx: Context, args: FlagArgs) -> Card:
+        question_id = args.question_id.lower()
+        if self.bank.question(question_id) is None:
+            raise UserError(f"There is no question {question_id}; its id is at the foot of each question, like marc21-001.")
+        by_moderator = ctx.member.role >= Role.MODERATOR
+        await self.store.flag(question_id, ctx.community, ctx.member, by_moderator, " ".join(args.reason), ctx.now)
+        if by_moderator:
+            return notice(f"{question_id} is set aside here and will not be asked again. Thank you.")
+        return notice(f"Thanks: {question_id} is flagged for the moderators to check.")
+
+    @command("trivia flags", role=Role.MODERATOR, help="Questions members have disputed here")
+    async def flags(self, ctx: Context, args: object) -> Card:
+        rows = await self.store.flags(ctx.community)
+        if not rows:
+            return notice("No question has been flagged here.")
+        lines = [f"{qid}: {n} flag{'s' if n != 1 else ''}{' (set aside)' if disabled else ''}: {reason}"
+                 for qid, n, disabled, reason in rows]  # fmt: skip
+        return Card(title="Flagged questions", text="\n".join(lines),
+                    footer="/trivia flag ID REASON as a moderator sets a question aside.", ephemeral=True)  # fmt: skip
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _category(self, given: str | None) -> str | None:
+        if given is None:
+            return None
+        name = given.lower()
+        if name not in self.bank.packs:
+            raise UserError(f"There is no category {given}. Categories: {', '.join(sorted(self.bank.packs))}.")
+        return name
+
+    def _question(self, question_id: str) -> Question:
+        question = self.bank.question(question_id)
+        if question is None:
+            raise UserError("That question is no longer in the question bank.")
+        return question
+
+    async def forget_member(self, member: Member) -> int:
+        return await self.store.forget_member(member)
+
+
+def speed_points(base: int, taken: float, limit: float) -> int:
+    """Full points for an instant answer, half at the buzzer."""
+    remaining = max(0.0, min(1.0, 1 - taken / limit)) if limit > 0 else 0.0
+    return round(base * (0.5 + 0.5 * remaining))
+
+
+def next_local(at: str, after: datetime, tz: Any) -> datetime:
+    """The next `HH:MM` in the community's time zone strictly after `after`, in UTC."""
+    hour, minute = (int(part) for part in at.split(":"))
+    local = after.astimezone(tz)
+    day: date = local.date()
+    candidate = datetime.combine(day, time(hour, minute), tzinfo=tz)
+    if candidate <= local:
+        candidate = datetime.combine(day + timedelta(days=1), time(hour, minute), tzinfo=tz)
+    return candidate.astimezone(after.tzinfo)
+
+
+def setup(bot: Bot) -> None:
+    folders = [SHIPPED]
+    if bot.settings.bot_trivia_packs:
+        folders.append(Path(bot.settings.bot_trivia_packs))
+    bank = load_bank(folders)
+    bot.add_cog(Trivia(bank, TriviaStore(bot.db), bot.scheduler, bot, bot.clock, bot.config))
