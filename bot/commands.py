@@ -14,6 +14,7 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from functools import cached_property
 from typing import Annotated, Any, ClassVar, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
@@ -193,15 +194,19 @@ class ButtonRoute:
     handler: Handler
     cog: str
 
+    @cached_property
+    def kinds(self) -> tuple[Callable[[str], Any], ...]:
+        """The handler's argument types after ctx, read once: every click converts."""
+        params = list(inspect.signature(self.handler).parameters.values())[1:]  # after ctx
+        hints = inspect.get_annotations(self.handler, eval_str=True)
+        return tuple(hints.get(param.name, str) for param in params)
+
     def convert(self, raw_args: list[str]) -> list[Any]:
         """Turn `poll.vote:3:2` args into the handler's annotated types (int or str)."""
-        params = list(inspect.signature(self.handler).parameters.values())[1:]  # after ctx
-        if len(raw_args) != len(params):
+        if len(raw_args) != len(self.kinds):
             raise UsageError("That button is out of date; it has no effect now.")
-        hints = inspect.get_annotations(self.handler, eval_str=True)
         converted = []
-        for raw, param in zip(raw_args, params, strict=True):
-            kind = hints.get(param.name, str)
+        for raw, kind in zip(raw_args, self.kinds, strict=True):
             try:
                 converted.append(kind(raw))
             except ValueError:
