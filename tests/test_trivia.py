@@ -340,3 +340,15 @@ async def test_daily_question_posts_at_the_local_time_and_reveals_next_day(tmp_p
 async def correct_button_daily(testbot: TestBot) -> int:
     value = await testbot.db.scalar("SELECT correct FROM trivia_daily WHERE revealed_at IS NULL")
     return int(value) + 1
+
+
+def test_a_choice_that_is_just_a_button_letter_is_rejected() -> None:
+    from pydantic import ValidationError
+
+    from cogs.trivia.bank import Question
+
+    fields = {"id": "x-001", "question": "Which LC class covers philosophy?", "answer": "B",
+              "wrong": ["P", "Q", "R"], "difficulty": "easy", "explanation": "Class B is philosophy.",
+              "source": "https://www.loc.gov/catdir/cpso/lcco/"}  # fmt: skip
+    with pytest.raises(ValidationError, match="would be read as picking button B"):
+        Question.model_validate(fields)

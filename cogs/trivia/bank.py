@@ -56,6 +56,9 @@ class Question(BaseModel):
         choices = [self.answer.casefold(), *(w.casefold() for w in self.wrong)]
         if len(set(choices)) != 4:
             raise ValueError("the answer and the three wrong choices must all differ")
+        lettered = [c for c in (self.answer, *self.wrong, *self.aliases) if c.strip().upper() in ("A", "B", "C", "D")]
+        if lettered:
+            raise ValueError(f"{lettered[0]!r} alone would be read as picking button {lettered[0].strip().upper()}; write it out")
         accepted = {self.answer.casefold(), *(a.casefold() for a in self.aliases)}
         clash = accepted & {w.casefold() for w in self.wrong}
         if clash:
