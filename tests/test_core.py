@@ -147,4 +147,4 @@ def test_cogs_are_plain_classes_loaded_by_setup(tmp_path: Path) -> None:
     bot = Bot(make_settings(tmp_path), Database(tmp_path / "x.sqlite3"), SystemClock())
     bot.load_cogs()
     assert {"help", "follow", "unfollow", "config show", "config set", "privacy forget-me"} <= set(bot.registry.commands)
-    assert set(bot.forget_hooks) == {"engagement", "follow", "polls"}
+    assert set(bot.forget_hooks) == {"engagement", "trivia", "polls", "follow"}

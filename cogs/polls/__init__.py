@@ -17,7 +17,7 @@ from bot.cards import Card, notice
 from bot.clock import Clock
 from bot.commands import Args, Duration, YesNo, button, command, job
 from bot.errors import UserError
-from bot.model import Member, Role
+from bot.model import ButtonPressed, Member, MessageRef, Role
 from bot.scheduler import Scheduler
 from bot.text import strip_mass_mentions
 from bot.timeparse import format_duration
@@ -112,7 +112,10 @@ class Polls:
             return notice(f"Poll #{poll_id} is closed; votes are no longer counted.")
         if change.refused:
             return notice(f"You can choose up to {poll.multi}; click one of your choices to remove it first.")
-        self._refresh(poll)
+        # the click names its message: a vote cast before create() has stored the poll's
+        # message (a click racing the reply) still updates the tally
+        clicked = ctx.event.message if isinstance(ctx.event, ButtonPressed) else None
+        self._refresh(poll, poll.message or clicked)
         if not change.chosen:
             return notice(f"Vote removed. You have no vote on poll #{poll_id}.")
         labels = ", ".join(poll.options[p] for p in change.chosen)
@@ -194,9 +197,9 @@ class Polls:
         message = f"{poll_id}:{member.platform}:{member.id}".encode()
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
 
-    def _refresh(self, poll: Poll) -> None:
+    def _refresh(self, poll: Poll, message: MessageRef | None) -> None:
         """Update the poll message with the tally as it is when the (coalesced) edit goes out."""
-        if poll.message is None:
+        if message is None:
             return
 
         async def latest() -> Card:
@@ -205,7 +208,7 @@ class Polls:
             tally = await self._tally(current)
             return live_card(current, tally, self.clock.now()) if current.is_open else results_card(current, tally)
 
-        self.messenger.edit(poll.message, latest)
+        self.messenger.edit(message, latest)
 
     async def _poll(self, ctx: Context, poll_id: int) -> Poll:
         poll = await self.store.get(poll_id, ctx.community)
