@@ -20,3 +20,16 @@ def bar(share: float, width: int = 20) -> str:
     """A text bar for a share between 0 and 1: `##########` for a half."""
     filled = round(max(0.0, min(1.0, share)) * width)
     return "#" * filled
+
+
+CHANNEL_MENTION = re.compile(r"^<#([A-Za-z0-9]+)(?:\|([^>]*))?>$")
+
+
+def channel_from_text(text: str) -> tuple[str, str]:
+    """(id, name) of a channel typed as `#name`, `<#123>` (Discord) or `<#C123|name>` (Slack)."""
+    text = text.strip()
+    mention = CHANNEL_MENTION.match(text)
+    if mention:
+        return mention.group(1), mention.group(2) or mention.group(1)
+    name = text.lstrip("#")
+    return name, name

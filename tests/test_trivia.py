@@ -352,3 +352,11 @@ def test_a_choice_that_is_just_a_button_letter_is_rejected() -> None:
               "source": "https://www.loc.gov/catdir/cpso/lcco/"}  # fmt: skip
     with pytest.raises(ValidationError, match="would be read as picking button B"):
         Question.model_validate(fields)
+
+
+def test_channels_can_be_named_or_mentioned() -> None:
+    from bot.text import channel_from_text
+
+    assert channel_from_text("#cataloging") == ("cataloging", "cataloging")
+    assert channel_from_text("<#1234567890>") == ("1234567890", "1234567890")
+    assert channel_from_text("<#C0123|trivia>") == ("C0123", "trivia")

@@ -21,6 +21,7 @@ from bot.commands import Args, button, command, job, on
 from bot.errors import UserError
 from bot.model import Community, Member, MessagePosted, Place, Role
 from bot.scheduler import Scheduler
+from bot.text import channel_from_text
 from bot.timeparse import format_duration
 from cogs.trivia.bank import SHIPPED, Question, QuestionBank, load_bank
 from cogs.trivia.cards import (
@@ -283,7 +284,7 @@ class Trivia:
 
     @command("trivia daily", args=DailyArgs, role=Role.MODERATOR, help="Post a question every day at a local time")
     async def daily(self, ctx: Context, args: DailyArgs) -> Card:
-        place = Place(ctx.community, args.channel.lstrip("#"), args.channel.lstrip("#")) if args.channel else ctx.place
+        place = Place(ctx.community, *channel_from_text(args.channel)) if args.channel else ctx.place
         await self.store.set_daily_channel(place, args.at, args.state == "on", ctx.member.id)
         if args.state == "off":
             return notice(f"The daily question in #{place.channel_name} is off.", ephemeral=False)
