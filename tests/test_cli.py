@@ -134,3 +134,23 @@ def test_the_example_env_file_works_as_a_dotenv(tmp_path: Path) -> None:
     result = alcts(tmp_path, "shell", stdin="/follow\n", BOT_DATABASE="")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "data" / "alcts-bot.sqlite3").exists()
+
+
+def test_sigterm_stops_the_shell_gracefully_and_flushes(tmp_path: Path) -> None:
+    import signal
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "BOT_"))}
+    clean.update({"BOT_DATABASE": str(tmp_path / "bot.sqlite3"), "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "shell"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, cwd=tmp_path, env=clean)  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("/follow\n")
+    proc.stdin.flush()
+    while "You now follow" not in proc.stdout.readline():
+        pass
+    proc.send_signal(signal.SIGTERM)  # stdin stays open: only the signal can end it
+    assert proc.wait(timeout=30) == 0
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM follows").fetchone()[0] == 1
+        assert conn.execute("SELECT COUNT(*) FROM engagement_events").fetchone()[0] == 1
+    proc.stdin.close()
