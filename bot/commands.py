@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from functools import cached_property
-from typing import Annotated, Any, ClassVar, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 from pydantic_core.core_schema import ValidationInfo
@@ -149,12 +149,12 @@ def usage_of(name: str, args: type[Args]) -> str:
         info = args.model_fields[field_name]
         label = field_name.upper()
         if _is_list(info.annotation):
-            single = label[:-1] if label.endswith("S") else label
-            parts.append(f"{single} {single}...")
+            words = f"{label[:-1]} {label[:-1]}..." if label.endswith("S") else f"{label}..."
+            parts.append(words)
         elif info.is_required():
-            parts.append(label)
+            parts.append(_choices(info.annotation) or label)
         else:
-            parts.append(f"[{field_name}]")
+            parts.append(f"[{_choices(info.annotation) or field_name}]")
     for field_name, info in args.model_fields.items():
         if field_name not in args.positional:
             shown = _placeholder(field_name, info.annotation, info.get_default())
@@ -162,8 +162,15 @@ def usage_of(name: str, args: type[Args]) -> str:
     return " ".join(parts)
 
 
+def _choices(annotation: Any) -> str:
+    """`week|month|all` for a Literal field, else an empty string."""
+    return "|".join(map(str, get_args(annotation))) if get_origin(annotation) is Literal else ""
+
+
 def _placeholder(name: str, annotation: Any, default: Any) -> str:
-    """What to show after `name=` in a usage line: the default, or the kind of value."""
+    """What to show after `name=` in a usage line: the choices, the default, or the kind."""
+    if choices := _choices(annotation):
+        return choices
     if isinstance(default, bool):
         return "yes"
     if default is not None and not isinstance(default, list):
