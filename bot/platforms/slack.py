@@ -1,0 +1,582 @@
+"""Slack: slack-bolt's AsyncApp, over HTTP (`POST /slack/events` beside `GET /healthz` on
+BOT_HTTP_HOST:BOT_HTTP_PORT) or over Socket Mode when SLACK_APP_TOKEN is set.
+
+Every listener acks first and hands the work to a tracked background task, so Slack's
+3-second limit never depends on the database or on a cog. Answers go out through the
+interaction's `response_url` (ephemeral ones) or `chat.postMessage` (the rest, which
+returns the `ts` a later `chat.update` needs). Events are deduplicated by `event_id` in
+SQLite, so a redelivery is handled once, also after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, Generic, TypeVar
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.app import Bot
+from bot.cards import Card, File, Image
+from bot.config import CommunitySettings, ConfigError, Settings
+from bot.model import (
+    ButtonPressed,
+    CommandInvoked,
+    Community,
+    Member,
+    MemberJoined,
+    MemberLeft,
+    MessagePosted,
+    MessageRef,
+    Place,
+    Role,
+)
+from bot.platforms.base import SilentResponder
+from bot.platforms.slack_blocks import command_spelling, from_slack, render
+from bot.platforms.slack_manifest import API_SCOPES, EVENTS_PATH, event_types
+from storage.seen_events import SeenEvents
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+ROLE_TTL = 300.0
+"""Seconds a user's profile (admin, owner) and a user group's members are trusted."""
+RESPONSE_URL_USES = 5  # Slack accepts five posts to one response_url, within 30 minutes
+SEEN_FOR = timedelta(days=1)  # Slack stops retrying an event within the hour
+HOUSEKEEPING_EVERY = 6 * 3600.0  # member-count snapshot and seen-event pruning
+CHANNEL_TYPES = {"channel", "group"}  # message.channels and message.groups
+UNREACHABLE = {"not_in_channel", "channel_not_found"}  # answer via response_url instead
+CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|^([CG][A-Z0-9]{6,})$")
+GROUP_ID = re.compile(r"\b(S[A-Z0-9]{6,})\b")
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def create(bot: Bot, settings: Settings) -> SlackPlatform:
+    return SlackPlatform(bot, settings)
+
+
+class TtlCache(Generic[K, V]):
+    """Values that expire after `ttl` seconds, with one lookup in flight per key, so a
+    burst of clicks from one member costs one API call."""
+
+    def __init__(self, ttl: float, load: Callable[[K], Awaitable[V]]) -> None:
+        self.ttl = ttl
+        self._load = load
+        self._values: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, asyncio.Future[V]] = {}
+
+    async def get(self, key: K) -> V:
+        hit = self._values.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        future = self._loading.get(key)
+        if future is None:
+            future = self._loading[key] = asyncio.ensure_future(self._fetch(key))
+        return await asyncio.shield(future)
+
+    async def _fetch(self, key: K) -> V:
+        try:
+            value = await self._load(key)
+            self._values[key] = (time.monotonic() + self.ttl, value)
+            return value
+        finally:
+            del self._loading[key]
+
+
+class ResponseUrl:
+    """An interaction's response_url, good for a few posts."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self.uses = 0
+
+    def take(self) -> str | None:
+        if not self.url or self.uses >= RESPONSE_URL_USES:
+            return None
+        self.uses += 1
+        return self.url
+
+
+class SlackResponder:
+    """Answers one interaction; every card may be ephemeral or not, first or later."""
+
+    def __init__(self, platform: SlackPlatform, place: Place, member: Member, response_url: str | None) -> None:
+        self.platform = platform
+        self.place = place
+        self.member = member
+        self.response_url = ResponseUrl(response_url)
+
+    async def respond(self, card: Card) -> MessageRef | None:
+        return await self.platform.deliver(self.place, card, user=self.member.id, response_url=self.response_url)
+
+
+class SlackPlatform:
+    name = PLATFORM
+
+    def __init__(self, bot: Bot, settings: Settings, *, role_ttl: float = ROLE_TTL) -> None:
+        if settings.slack_bot_token is None:
+            raise ConfigError(["config: SLACK_BOT_TOKEN is not set"])
+        self.socket_mode = settings.slack_app_token is not None
+        if not self.socket_mode and not _secret(settings.slack_signing_secret):
+            raise ConfigError([
+                "config: SLACK_SIGNING_SECRET is required to serve Slack over HTTP "
+                "(or set SLACK_APP_TOKEN for Socket Mode)"
+            ])  # fmt: skip
+        self.bot = bot
+        self.settings = settings
+        self.seen = SeenEvents(bot.db)
+        self.users: TtlCache[str, dict[str, Any]] = TtlCache(role_ttl, self._user_info)
+        self.groups: TtlCache[str, frozenset[str]] = TtlCache(role_ttl, self._group_members)
+        self.channel_names: dict[str, str] = {}
+        self.community = Community(PLATFORM, "", "")
+        self.bot_user_id = ""
+        self.app: AsyncApp | None = None
+        self._client: AsyncWebClient | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
+        self._uploaded: dict[str, str] = {}  # image digest -> file id
+        self.spell: Callable[[str], str] = str
+        self._snapshot_due = False
+        self._snapshotting = False
+
+    # -- Platform ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check the token, then serve; returns once Slack can reach the bot."""
+        settings = self.settings
+        self._session = aiohttp.ClientSession()
+        self._client = AsyncWebClient(
+            token=_secret(settings.slack_bot_token), base_url=settings.slack_api_url,
+            session=self._session,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3), AsyncConnectionErrorRetryHandler()],
+        )  # fmt: skip
+        auth = await _checked("SLACK_BOT_TOKEN", self._client.auth_test())
+        if self.socket_mode:  # else a wrong app token has the socket client retry forever
+            await _checked("SLACK_APP_TOKEN", self._client.apps_connections_open(app_token=_secret(settings.slack_app_token)))
+        self.community = Community(PLATFORM, auth["team_id"], auth.get("team") or "")
+        self.bot_user_id = auth.get("user_id") or ""
+        # Bolt logs a rejected request's body (response_url included) at INFO; keep it out.
+        logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
+        # Bolt also reads SLACK_BOT_TOKEN itself and warns that our client wins; it should.
+        logging.getLogger("slack_bolt.AsyncApp").addFilter(_client_wins_notice)
+        self.app = AsyncApp(
+            name="alcts-bot", client=self._client, signing_secret=_secret(settings.slack_signing_secret),
+            process_before_response=True,  # listeners ack first themselves, then hand off
+            request_verification_enabled=not self.socket_mode,
+        )  # fmt: skip
+        self.spell = command_spelling(settings.slack_command, self.bot.registry.groups())
+        # Bolt tries listeners in order, at a cost each: clicks come in the largest bursts.
+        self.app.action(re.compile(".+"))(self._on_action)
+        for event_type in event_types():
+            self.app.event(event_type)(self._on_event)
+        self.app.command(settings.slack_command)(self._on_command)
+        web_app = web.Application() if self.socket_mode else self.app.web_app(path=EVENTS_PATH)
+        web_app.middlewares.append(_log_rejections)
+        web_app.router.add_get("/healthz", self._healthz)
+        self._runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=5.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, settings.bot_http_host, settings.bot_http_port, backlog=1024)
+        await site.start()
+        if self.socket_mode:
+            self._socket = AsyncSocketModeHandler(self.app, _secret(settings.slack_app_token))
+            await self._socket.connect_async()
+        self._housekeeping = asyncio.create_task(self._housekeep(), name="slack-housekeeping")
+        log.info(
+            "slack ready team=%s mode=%s http=%s:%d", self.community.id,
+            "socket" if self.socket_mode else "http", settings.bot_http_host, settings.bot_http_port,
+        )  # fmt: skip
+
+    async def send(self, place: Place, card: Card) -> MessageRef | None:
+        return await self.deliver(place, card)
+
+    async def edit(self, ref: MessageRef, card: Card) -> None:
+        """One `chat.update`; the core already coalesces bursts of edits per message."""
+        message = await self._message(card)
+        await self._api("chat.update", channel=ref.channel_id, ts=ref.message_id, **message)
+
+    async def close(self) -> None:
+        """Stop listening, let answers in flight go out, then close the connections."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            await asyncio.gather(self._housekeeping, return_exceptions=True)
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.bot.idle()
+        if self._session is not None:
+            await self._session.close()
+
+    async def follow_perk(
+        self, member: Member, community: Community, config: CommunitySettings, following: bool
+    ) -> str | None:
+        """Following also invites the member to the announcements channel, when one is set."""
+        if not following or not config.announcements_channel:
+            return None
+        channel = None
+        try:
+            channel = await self.find_channel(config.announcements_channel)
+            if channel is None:
+                log.warning("announcements_channel %r is not a channel the bot can see", config.announcements_channel)
+                return None
+            await self._invite(channel, member.id)
+        except SlackApiError as exc:  # the follow is recorded already; only the invite failed
+            error = exc.response.get("error")
+            if error == "already_in_channel":
+                return f"You are already in <#{channel}>."
+            log.warning("could not invite member=%s channel=%s error=%s", member.id, channel, error)
+            return f"(I could not add you to the announcements channel: {error}.)"
+        return f"I added you to <#{channel}>."
+
+    # -- listeners: ack, then hand off --------------------------------------------------------
+
+    async def _on_command(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any]) -> None:
+        await ack()
+        self.bot.spawn(_logged(self._command(body), "slash command"))
+
+    async def _on_action(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any]) -> None:
+        await ack()
+        self.bot.spawn(_logged(self._actions(body), "button click"))
+
+    async def _on_event(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any]) -> None:
+        await ack()
+        self.bot.spawn(_logged(self._event(body), "event"))
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        connected = self._socket is None or await self._socket.client.is_connected()
+        status = {"status": "ok" if connected else "disconnected", "platform": PLATFORM,
+                  "mode": "socket" if self.socket_mode else "http"}  # fmt: skip
+        return web.json_response(status, status=200 if connected else 503)
+
+    # -- Slack payloads -> neutral interactions -----------------------------------------------
+
+    async def _command(self, body: dict[str, Any]) -> None:
+        community = self._community(body.get("team_id"))
+        place = await self._place(community, body["channel_id"], body.get("channel_name"))
+        member = await self._member(community, body["user_id"], body.get("user_name", ""))
+        text = from_slack(body.get("text", "")).strip() or "help"
+        responder = SlackResponder(self, place, member, body.get("response_url"))
+        await self.bot.dispatch(CommandInvoked(member, place, text=text), responder)
+
+    async def _actions(self, body: dict[str, Any]) -> None:
+        container = body.get("container") or {}
+        channel = body.get("channel") or {}
+        community = self._community((body.get("team") or {}).get("id"))
+        place = await self._place(community, channel.get("id") or container["channel_id"], channel.get("name"))
+        user = body["user"]
+        member = await self._member(community, user["id"], user.get("username") or user.get("name") or "")
+        ref = None
+        if container.get("message_ts") and not container.get("is_ephemeral"):
+            ref = MessageRef(PLATFORM, place.channel_id, container["message_ts"])
+        responder = SlackResponder(self, place, member, body.get("response_url"))
+        for action in body.get("actions", []):
+            custom_id = action.get("value") or action["action_id"]
+            await self.bot.dispatch(ButtonPressed(member, place, custom_id=custom_id, message=ref), responder)
+
+    async def _event(self, body: dict[str, Any]) -> None:
+        event = body["event"]
+        event_id = body.get("event_id")
+        if event_id and not await self.seen.first_time(PLATFORM, event_id, self.bot.clock.now()):
+            log.info("duplicate slack event skipped event_id=%s type=%s", event_id, event.get("type"))
+            return
+        community = self._community(body.get("team_id"))
+        kind = event.get("type")
+        if kind == "message":
+            await self._message_posted(community, event)
+        elif kind == "team_join" and not event["user"].get("is_bot"):
+            user = event["user"]
+            member = await self._member(community, user["id"], user.get("name", ""))
+            await self.bot.dispatch(MemberJoined(member, Place(community, "", "")), SilentResponder())
+            self._want_snapshot()
+        elif kind in ("member_joined_channel", "member_left_channel") and event.get("user") != self.bot_user_id:
+            place = await self._place(community, event["channel"])
+            member = await self._member(community, event["user"])
+            joined = MemberJoined if kind == "member_joined_channel" else MemberLeft
+            await self.bot.dispatch(joined(member, place), SilentResponder())
+
+    async def _message_posted(self, community: Community, event: dict[str, Any]) -> None:
+        """A member's new message in a channel: not edits, joins or other bots' posts."""
+        user = event.get("user")
+        if event.get("subtype") or event.get("bot_id") or not user or event.get("channel_type") not in CHANNEL_TYPES:
+            return
+        place = await self._place(community, event["channel"])
+        member = await self._member(community, user)
+        responder = SlackResponder(self, place, member, None)
+        await self.bot.dispatch(MessagePosted(member, place, text=from_slack(event.get("text", ""))), responder)
+
+    def _community(self, team_id: str | None) -> Community:
+        if not team_id or team_id == self.community.id:
+            return self.community
+        return Community(PLATFORM, team_id, "")
+
+    # -- people, roles and channels ----------------------------------------------------------
+
+    async def _member(self, community: Community, user_id: str, fallback_name: str = "") -> Member:
+        try:
+            user = await self.users.get(user_id)
+        except SlackApiError as exc:
+            log.warning("users.info failed user=%s error=%s", user_id, exc.response.get("error"))
+            user = {}
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or profile.get("real_name") or user.get("name") or fallback_name or user_id
+        config = await self.bot.config.get(community)
+        return Member(PLATFORM, user_id, name, await self._role(user_id, user, config))
+
+    async def _role(self, user_id: str, user: dict[str, Any], config: CommunitySettings) -> Role:
+        """Organizer: SLACK_ORGANIZERS, workspace owners, the organizer_role user group.
+        Moderator: SLACK_MODERATORS, workspace admins, the moderator_role user group."""
+        settings = self.settings
+        if (user_id in settings.slack_organizers or user.get("is_owner") or user.get("is_primary_owner")
+                or await self._in_group(config.organizer_role, user_id)):  # fmt: skip
+            return Role.ORGANIZER
+        if (user_id in settings.slack_moderators or user.get("is_admin")
+                or await self._in_group(config.moderator_role, user_id)):  # fmt: skip
+            return Role.MODERATOR
+        return Role.MEMBER
+
+    async def _in_group(self, setting: str | None, user_id: str) -> bool:
+        match = GROUP_ID.search(setting or "")
+        if match is None:
+            return False
+        try:
+            return user_id in await self.groups.get(match.group(1))
+        except SlackApiError as exc:
+            log.warning("usergroups.users.list failed group=%s error=%s", match.group(1), exc.response.get("error"))
+            return False
+
+    async def _user_info(self, user_id: str) -> dict[str, Any]:
+        return dict((await self._api("users.info", user=user_id))["user"])
+
+    async def _group_members(self, group_id: str) -> frozenset[str]:
+        return frozenset((await self._api("usergroups.users.list", usergroup=group_id))["users"])
+
+    async def _place(self, community: Community, channel_id: str, name: str | None = None) -> Place:
+        """Channel names come with commands and clicks; events carry only the id."""
+        if name:
+            self.channel_names[channel_id] = name
+        elif channel_id not in self.channel_names:
+            try:
+                info = await self._api("conversations.info", channel=channel_id)
+                self.channel_names[channel_id] = info["channel"].get("name") or ""
+            except SlackApiError as exc:
+                log.warning("conversations.info failed channel=%s error=%s", channel_id, exc.response.get("error"))
+                return Place(community, channel_id, "")
+        return Place(community, channel_id, self.channel_names[channel_id])
+
+    async def find_channel(self, text: str) -> str | None:
+        """A channel id from `<#C0123|name>`, `C0123` or `#name`."""
+        match = CHANNEL_REF.search(text.strip())
+        if match:
+            return match.group(1) or match.group(2)
+        wanted = text.strip().lstrip("#").lower()
+        cursor = None
+        while True:
+            page = await self._api("conversations.list", types="public_channel,private_channel",
+                                   exclude_archived=True, limit=200, cursor=cursor)  # fmt: skip
+            for channel in page["channels"]:
+                self.channel_names[channel["id"]] = channel.get("name", "")
+                if channel.get("name", "").lower() == wanted:
+                    return str(channel["id"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+
+    async def _invite(self, channel: str, user_id: str) -> None:
+        try:
+            await self._api("conversations.invite", channel=channel, users=user_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "not_in_channel":
+                raise
+            await self._api("conversations.join", channel=channel)  # public channels only
+            await self._api("conversations.invite", channel=channel, users=user_id)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def deliver(
+        self, place: Place, card: Card, *, user: str | None = None, response_url: ResponseUrl | None = None
+    ) -> MessageRef | None:
+        """Ephemeral cards go to the actor through response_url (else chat.postEphemeral);
+        others are posted with chat.postMessage, whose `ts` makes them editable later.
+        Where the bot may not post (a DM, a private channel it is not in), response_url
+        answers in the channel instead."""
+        message = await self._message(card)
+        ref = None
+        if card.ephemeral and user:
+            url = response_url.take() if response_url else None
+            if not (url and await self._post_to_url(url, card, {"response_type": "ephemeral", **message})):
+                await self._post(card, "chat.postEphemeral", channel=place.channel_id, user=user, **message)
+        else:
+            try:
+                posted = await self._post(card, "chat.postMessage", channel=place.channel_id, **message)
+                ref = MessageRef(PLATFORM, posted["channel"], posted["ts"])
+            except SlackApiError as exc:
+                url = response_url.take() if response_url else None
+                if url is None or exc.response.get("error") not in UNREACHABLE:
+                    raise
+                if not await self._post_to_url(url, card, {"response_type": "in_channel", **message}):
+                    raise
+        if card.file is not None:
+            await self._share_file(place, card.file, user if card.ephemeral else None)
+        return ref
+
+    async def _message(self, card: Card) -> dict[str, Any]:
+        image_id = await self._upload_image(card.image) if card.image is not None else None
+        return render(card, image_id, self.spell)
+
+    async def _post(self, card: Card, method: str, **args: Any) -> AsyncSlackResponse:
+        """Post; if Slack cannot show an uploaded chart yet, post it with a text note."""
+        try:
+            return await self._api(method, **args)
+        except SlackApiError as exc:
+            if card.image is None or exc.response.get("error") != "invalid_blocks":
+                raise
+            log.warning("chart refused by Slack, sent as a note method=%s", method)
+            return await self._api(method, **{**args, **render(card, spell=self.spell)})
+
+    async def _post_to_url(self, url: str, card: Card, body: dict[str, Any]) -> bool:
+        """Answer through a response_url; False when Slack refused it (expired, used up)."""
+        webhook = AsyncWebhookClient(url, session=self._session)
+        response = await webhook.send_dict(body)
+        if response.status_code != 200 and card.image is not None and "invalid_blocks" in response.body:
+            response = await webhook.send_dict({**body, **render(card, spell=self.spell)})
+        if response.status_code != 200:
+            log.warning("response_url refused an answer status=%d body=%s", response.status_code, response.body[:100])
+        return response.status_code == 200
+
+    async def _upload_image(self, image: Image) -> str | None:
+        """Upload a chart once (by content); None means: show a text note instead."""
+        digest = hashlib.sha256(image.data).hexdigest()
+        if digest not in self._uploaded:
+            try:
+                self._uploaded[digest] = await self._upload(image.filename, image.data, image.alt or image.filename)
+            except (SlackApiError, SlackUploadError) as exc:
+                log.warning("chart upload failed file=%s error=%s", image.filename, exc)
+                return None
+        return self._uploaded[digest]
+
+    async def _share_file(self, place: Place, file: File, private_to: str | None) -> None:
+        """A download in the channel, or in the member's DM when the card was private."""
+        channel = place.channel_id
+        if private_to is not None:
+            channel = (await self._api("conversations.open", users=private_to))["channel"]["id"]
+        await self._upload(file.filename, file.data, file.filename, channel)
+
+    async def _upload(self, filename: str, data: bytes, title: str, channel: str | None = None) -> str:
+        """files.getUploadURLExternal, the bytes, files.completeUploadExternal (as
+        slack-sdk's files_upload_v2 does); without a channel the file stays unshared."""
+        ticket = await self._api("files.getUploadURLExternal", filename=filename, length=len(data), alt_txt=title)
+        assert self._session is not None
+        async with self._session.post(ticket["upload_url"], data=data) as response:
+            if response.status != 200:
+                raise SlackUploadError(f"upload answered {response.status}")
+        await self._api("files.completeUploadExternal", files=[{"id": ticket["file_id"], "title": title}],
+                        channel_id=channel)  # fmt: skip
+        return str(ticket["file_id"])
+
+    async def _api(self, method: str, **args: Any) -> AsyncSlackResponse:
+        """Every Web API call (but auth.test) goes through here: the manifest's scopes
+        come from API_SCOPES, so a method missing there must not be called."""
+        if method not in API_SCOPES:
+            raise LookupError(f"{method} is not declared in slack_manifest.API_SCOPES")
+        if self._client is None:
+            raise RuntimeError("the Slack platform has not started")
+        return await getattr(self._client, method.replace(".", "_"))(**args)  # type: ignore[no-any-return]
+
+    # -- growth snapshots and housekeeping ---------------------------------------------------
+
+    async def _housekeep(self) -> None:
+        while True:
+            self._want_snapshot()
+            try:
+                await self.seen.prune(PLATFORM, self.bot.clock.now() - SEEN_FOR)
+            except Exception:
+                log.exception("pruning seen events failed")
+            await asyncio.sleep(HOUSEKEEPING_EVERY)
+
+    def _want_snapshot(self) -> None:
+        """Count members soon; joins during a count ask for one more count, not one each."""
+        self._snapshot_due = True
+        if not self._snapshotting:
+            self._snapshotting = True
+            self.bot.spawn(self._snapshots())
+
+    async def _snapshots(self) -> None:
+        try:
+            while self._snapshot_due:
+                self._snapshot_due = False
+                try:
+                    members = await self._count_members()
+                    await self.bot.engagement.record_member_count(self.community, members, self.bot.clock.now())
+                except Exception:
+                    log.exception("member count snapshot failed")
+        finally:
+            self._snapshotting = False
+
+    async def _count_members(self) -> int:
+        """People in the workspace: not bots, not deactivated accounts."""
+        count, cursor = 0, None
+        while True:
+            page = await self._api("users.list", limit=200, cursor=cursor)
+            count += sum(
+                1 for user in page["members"]
+                if not (user.get("deleted") or user.get("is_bot") or user.get("id") == "USLACKBOT")
+            )  # fmt: skip
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return count
+
+
+class SlackUploadError(Exception):
+    pass
+
+
+@web.middleware
+async def _log_rejections(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    response = await handler(request)
+    if response.status == 401:
+        log.warning("slack request rejected: bad signature or stale timestamp path=%s", request.path)
+    return response
+
+
+async def _logged(work: Awaitable[None], what: str) -> None:
+    """Background work after an ack: nobody awaits it, so its failure is logged here."""
+    try:
+        await work
+    except Exception:
+        log.exception("handling a slack %s failed", what)
+
+
+def _client_wins_notice(record: logging.LogRecord) -> bool:
+    return "`token` will be unused" not in record.getMessage()
+
+
+async def _checked(name: str, call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
+    """A call that proves a token works; a refusal is a configuration error, in one line."""
+    try:
+        return await call
+    except SlackApiError as exc:
+        raise ConfigError([f"config: {name} was refused by Slack ({exc.response.get('error')})"]) from None
+
+
+def _secret(value: Any) -> str:
+    return value.get_secret_value() if value is not None else ""

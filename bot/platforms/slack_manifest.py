@@ -1,0 +1,104 @@
+"""What the Slack app needs, declared once: the Events API subscriptions the adapter
+listens to and the Web API methods it calls, each with its bot scopes. `bot.platforms.slack`
+registers its listeners from `EVENTS` and refuses to call a method missing from
+`API_SCOPES`, so the manifest printed by `alcts-bot slack-manifest` cannot drift from the
+code. No slack library is imported here: printing the manifest stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from bot.config import Settings
+
+EVENTS_PATH = "/slack/events"
+"""Where Slack POSTs commands, interactivity and events in HTTP mode."""
+
+COMMAND_SCOPES = ("commands",)
+
+EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # subscription: (event type the listener receives, bot scopes Slack requires for it)
+    "message.channels": ("message", ("channels:history",)),
+    "message.groups": ("message", ("groups:history",)),
+    "team_join": ("team_join", ("users:read",)),
+    "member_joined_channel": ("member_joined_channel", ("channels:read", "groups:read")),
+    "member_left_channel": ("member_left_channel", ("channels:read", "groups:read")),
+}
+
+API_SCOPES: dict[str, tuple[str, ...]] = {
+    # Web API method: the bot scopes it needs (auth.test needs none and is not listed)
+    "chat.postMessage": ("chat:write", "chat:write.public"),  # .public: channels the bot is not in
+    "chat.postEphemeral": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "users.info": ("users:read",),
+    "users.list": ("users:read",),
+    "usergroups.users.list": ("usergroups:read",),
+    "conversations.info": ("channels:read", "groups:read"),
+    "conversations.list": ("channels:read", "groups:read"),
+    "conversations.join": ("channels:join",),
+    "conversations.invite": ("channels:manage", "groups:write"),
+    "conversations.open": ("im:write",),  # a private file export goes to the member's DM
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
+}
+
+
+def event_types() -> list[str]:
+    """The event types to listen for, each once (two subscriptions deliver `message`)."""
+    return sorted({event_type for event_type, _ in EVENTS.values()})
+
+
+def bot_scopes() -> list[str]:
+    scopes = set(COMMAND_SCOPES)
+    for _, needed in EVENTS.values():
+        scopes.update(needed)
+    for needed in API_SCOPES.values():
+        scopes.update(needed)
+    return sorted(scopes)
+
+
+def manifest(settings: Settings, request_url: str = f"https://bot.example.org{EVENTS_PATH}") -> dict[str, Any]:
+    """The app manifest; Socket Mode (no public URL) when SLACK_APP_TOKEN is set."""
+    socket_mode = settings.slack_app_token is not None
+    brand = settings.bot_brand
+    command: dict[str, Any] = {
+        "command": settings.slack_command,
+        "description": f"{brand} community bot: trivia, polls, jobs, webinars",
+        "usage_hint": "help | follow | poll create QUESTION OPTION OPTION...",
+        "should_escape": True,
+    }
+    events: dict[str, Any] = {"bot_events": sorted(EVENTS)}
+    interactivity: dict[str, Any] = {"is_enabled": True}
+    if not socket_mode:
+        command["url"] = request_url
+        events["request_url"] = request_url
+        interactivity["request_url"] = request_url
+    return {
+        "display_information": {
+            "name": f"{brand} bot",
+            "description": f"Trivia, polls, job posts and webinars from {brand}, where members already talk.",
+        },
+        "features": {
+            "app_home": {"messages_tab_enabled": True, "messages_tab_read_only_enabled": True},
+            "bot_user": {"display_name": f"{brand} bot", "always_online": True},
+            "slash_commands": [command],
+        },
+        "oauth_config": {"scopes": {"bot": bot_scopes()}},
+        "settings": {
+            "event_subscriptions": events,
+            "interactivity": interactivity,
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": socket_mode,
+            "token_rotation_enabled": False,
+        },
+    }
+
+
+def manifest_yaml(settings: Settings) -> str:
+    mode = "Socket Mode (SLACK_APP_TOKEN is set)" if settings.slack_app_token else (
+        f"HTTP: replace https://bot.example.org with this bot's public address ({EVENTS_PATH})"
+    )
+    header = f"# Slack app manifest for alcts-bot, generated from the code. Mode: {mode}.\n"
+    return header + yaml.safe_dump(manifest(settings), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,78 @@
+"""Card -> Block Kit within Slack's limits, judged by the fake's copy of Slack's rules."""
+
+from __future__ import annotations
+
+from bot.cards import Button, Card, Field, Style
+from bot.platforms.slack_blocks import MAX_BLOCKS, command_spelling, fit, from_slack, mrkdwn, render
+from tests.e2e.slack.fake_slack import FakeSlack
+
+
+def judge(message: dict) -> str | None:
+    return FakeSlack(set()).block_error(message["blocks"])
+
+
+def test_a_card_becomes_header_section_fields_context_and_actions() -> None:
+    card = Card(
+        title="Poll #3", text="Which *schema*?", fields=(Field("Votes", "12"), Field("Closes", "Friday")),
+        footer="Anonymous", buttons=(Button("MARC", "poll.vote", (3, 0), Style.PRIMARY), Button("Stop", "poll.close", (3,), Style.DANGER)),
+    )  # fmt: skip
+    message = render(card)
+    assert [b["type"] for b in message["blocks"]] == ["header", "section", "section", "context", "actions"]
+    assert message["blocks"][2]["fields"][0]["text"] == "*Votes*\n12"
+    first, second = message["blocks"][-1]["elements"]
+    assert (first["action_id"], first["value"], first["style"]) == ("poll.vote:3:0", "poll.vote:3:0", "primary")
+    assert second["style"] == "danger"
+    assert message["text"].startswith("Poll #3\nWhich *schema*?")
+    assert judge(message) is None
+
+
+def test_oversized_cards_are_cut_to_slacks_limits() -> None:
+    card = Card(
+        title="T" * 400,
+        text="\n".join(f"line {i} " + "x" * 200 for i in range(200)),
+        fields=tuple(Field(f"f{i}", "v" * 3000, inline=i % 2 == 0) for i in range(120)),
+        buttons=tuple(Button("L" * 100, "act", (i,)) for i in range(30)) + (Button("dup", "act", (0,)),),
+        footer="the end",
+    )
+    message = render(card)
+    blocks = message["blocks"]
+    assert judge(message) is None
+    assert len(blocks) == MAX_BLOCKS
+    assert len(blocks[0]["text"]["text"]) == 150 and blocks[0]["text"]["text"].endswith("\u2026")
+    assert [len(b["elements"]) for b in blocks if b["type"] == "actions"] == [25, 6]
+    assert blocks[-3]["elements"][0]["text"] == "the end"  # footer and buttons survive the cut
+    assert "more part(s) not shown" in blocks[-4]["elements"][0]["text"]
+    ids = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert len(set(ids)) == len(ids) and blocks[-1]["elements"][-1]["value"] == "act:0"
+
+
+def test_outside_text_cannot_ping_everyone_or_break_markup() -> None:
+    card = Card(title="@here news", text="<!channel> & @everyone <@U123> <#C0NEWS001|news>", footer="<!here>")
+    message = render(card)
+    text = message["blocks"][1]["text"]["text"]
+    assert text == "channel &amp; everyone &lt;@U123&gt; <#C0NEWS001|news>"
+    assert message["blocks"][0]["text"]["text"] == "here news"
+    assert "<!here>" not in message["blocks"][2]["elements"][0]["text"]
+    assert "<!channel>" not in message["text"]
+
+
+def test_fit_never_cuts_an_escape_in_half() -> None:
+    cut = fit("&" * 100, 22)
+    assert cut == "&amp;" * 4 + "\u2026" and len(cut) <= 22
+    assert fit("short", 10) == "short"
+    assert mrkdwn("a<b") == "a&lt;b"
+
+
+def test_slack_markup_reads_as_typed() -> None:
+    typed = "poll create \u201cR&amp;D?\u201d <@U0ANN0001|ann> <!here> <https://example.org|site> <!subteam^S0ORGANIZ|@org> <#C0NEWS001|news>"
+    assert from_slack(typed) == "poll create \u201cR&D?\u201d @ann @here https://example.org S0ORGANIZ <#C0NEWS001|news>"
+    assert from_slack("<@U0ANN0001> 1 &lt; 2") == "@U0ANN0001 1 < 2"
+
+
+def test_commands_are_spelled_the_slack_way() -> None:
+    spell = command_spelling("/alcts", ["help", "poll", "follow"])
+    text = "Try /help, /poll create or (/follow). Not https://x.org/poll/3, /pollster or /poll-ish."
+    assert spell(text) == "Try /alcts help, /alcts poll create or (/alcts follow). Not https://x.org/poll/3, /pollster or /poll-ish."
+    card = render(Card(title="/help", fields=(Field("/poll list", "see /help poll"),)), spell=spell)
+    assert card["blocks"][0]["text"]["text"] == "/alcts help"
+    assert card["blocks"][1]["fields"][0]["text"] == "*/alcts poll list*\nsee /alcts help poll"
