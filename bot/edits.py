@@ -1,7 +1,8 @@
 """Coalesced message edits: a burst of 1,000 votes costs a handful of edits, not 1,000.
 
-Per message, at most one edit is in flight; while it is, or while the message's minimum
-interval has not passed, newer cards replace the waiting one, and only the latest is sent.
+Per message, at most one edit is in flight, and the next one waits until the message's
+minimum interval has passed; meanwhile newer cards replace the waiting one, and only the
+latest is sent. The first edit of a quiet message goes out at once.
 This keeps the bot inside Discord's and Slack's per-channel rate limits.
 """
 
@@ -47,7 +48,7 @@ class EditCoalescer:
                     self.sent += 1
                 except Exception:
                     log.exception("edit failed message=%s", ref.encode())
-                if self.min_interval and ref in self._waiting:
-                    await asyncio.sleep(self.min_interval)
+                if self.min_interval:
+                    await asyncio.sleep(self.min_interval)  # cool down before this message's next edit
         finally:
             self._busy.discard(ref)

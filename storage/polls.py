@@ -55,6 +55,7 @@ class VoteChange:
 class PollStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._cache: dict[int, Poll] = {}  # every change to a poll row goes through this store
 
     async def create(
         self, place: Place, creator_id: str, creator_name: str, question: str,
@@ -79,16 +80,22 @@ class PollStore:
 
     async def get(self, poll_id: int, community: Community | None = None) -> Poll | None:
         """The poll, if it exists (and belongs to `community`, when one is given)."""
+        poll = self._cache.get(poll_id) or await self._load(poll_id)
+        if poll is None:
+            return None
+        if community is not None and (poll.place.platform, poll.place.community.id) != (community.platform, community.id):
+            return None
+        return poll
+
+    async def _load(self, poll_id: int) -> Poll | None:
         row = await self.db.fetchone("SELECT * FROM polls WHERE id = ?", (poll_id,))
         if row is None:
-            return None
-        if community is not None and (row["platform"], row["community_id"]) != (community.platform, community.id):
             return None
         options = await self.db.fetchall(
             "SELECT label FROM poll_options WHERE poll_id = ? ORDER BY position", (poll_id,)
         )
         community = Community(row["platform"], row["community_id"])
-        return Poll(
+        poll = Poll(
             id=row["id"],
             place=Place(community, row["channel_id"], row["channel_name"]),
             creator_id=row["creator_id"],
@@ -103,9 +110,12 @@ class PollStore:
             closed_at=from_iso(row["closed_at"]) if row["closed_at"] else None,
             message=MessageRef.decode(row["message_ref"]) if row["message_ref"] else None,
         )
+        self._cache[poll_id] = poll
+        return poll
 
     async def set_message(self, poll_id: int, ref: MessageRef) -> None:
         await self.db.execute("UPDATE polls SET message_ref = ? WHERE id = ?", (ref.encode(), poll_id))
+        self._cache.pop(poll_id, None)
 
     async def open_polls(self, community: Community, channel_id: str | None = None) -> list[int]:
         rows = await self.db.fetchall(
@@ -122,15 +132,14 @@ class PollStore:
         `multi` are chosen, and replaces the choice in a single-choice poll.
         """
         async with self.db.transaction() as conn:
-            async with conn.execute("SELECT closed_at FROM polls WHERE id = ?", (poll_id,)) as cur:
-                row = await cur.fetchone()
-            if row is None or row["closed_at"] is not None:
+            rows = list(await conn.execute_fetchall(
+                "SELECT p.closed_at, v.position FROM polls p LEFT JOIN poll_votes v"
+                " ON v.poll_id = p.id AND v.voter = ? WHERE p.id = ? ORDER BY v.position",
+                (voter, poll_id),
+            ))  # fmt: skip
+            if not rows or rows[0]["closed_at"] is not None:
                 return None
-            async with conn.execute(
-                "SELECT position FROM poll_votes WHERE poll_id = ? AND voter = ? ORDER BY position",
-                (poll_id, voter),
-            ) as cur:
-                chosen = [r["position"] for r in await cur.fetchall()]
+            chosen = [r["position"] for r in rows if r["position"] is not None]
             removed = refused = False
             if position in chosen:
                 await conn.execute(
@@ -172,6 +181,7 @@ class PollStore:
         changed = await self.db.execute(
             "UPDATE polls SET closed_at = ? WHERE id = ? AND closed_at IS NULL", (iso(at), poll_id)
         )
+        self._cache.pop(poll_id, None)
         return changed > 0
 
     async def votes(self, poll: Poll) -> list[tuple[str, int, str]]:
@@ -208,4 +218,5 @@ class PollStore:
                 "UPDATE polls SET creator_id = NULL, creator_name = '' WHERE platform = ? AND creator_id = ?",
                 (platform, member_id),
             )
+        self._cache.clear()
         return removed

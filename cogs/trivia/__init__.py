@@ -135,7 +135,8 @@ class Trivia:
         for position in range(asked + 1):
             await self.scheduler.cancel("trivia.reveal", f"{found.id}:{position}")
             await self.scheduler.cancel("trivia.ask", f"{found.id}:{position}")
-            await self.store.reveal(found.id, position, ctx.now)
+            if await self.store.reveal(found.id, position, ctx.now):
+                await self._close_question(found, position)
         card = await self._finish(found, "stopped", f"Round stopped by {ctx.member.display_name}.")
         return card or notice("That round has already ended.")
 
@@ -230,6 +231,13 @@ class Trivia:
             return await self.messenger.send(found.place, card)
 
         await self._ask(found, position, post)
+
+    async def _close_question(self, found: Round, position: int) -> None:
+        """A stopped round's open question keeps its choices readable and loses its buttons."""
+        asked = await self.store.asked(found.id, position)
+        question = self.bank.question(asked.question_id) if asked is not None else None
+        if asked is not None and asked.message is not None and question is not None:
+            self.messenger.edit(asked.message, closed_question_card(question, asked, self._heading(found, position, question)))
 
     async def _finish(self, found: Round, status: str, reason: str) -> Card | None:
         if not await self.store.finish_round(found.id, status, self.clock.now()):
