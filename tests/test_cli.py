@@ -154,3 +154,13 @@ def test_sigterm_stops_the_shell_gracefully_and_flushes(tmp_path: Path) -> None:
         assert conn.execute("SELECT COUNT(*) FROM follows").fetchone()[0] == 1
         assert conn.execute("SELECT COUNT(*) FROM engagement_events").fetchone()[0] == 1
     proc.stdin.close()
+
+
+def test_env_example_and_readme_list_every_setting() -> None:
+    from bot.config import Settings
+
+    example = (ROOT / ".env.example").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for name in Settings.model_fields:
+        assert f"\n{name.upper()}=" in example, name
+        assert f"`{name.upper()}`" in readme, name
