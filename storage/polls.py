@@ -186,6 +186,7 @@ class PollStore:
 
     async def votes(self, poll: Poll) -> list[tuple[str, int, str]]:
         """(voter's name, position, voted_at) for every vote, in the order they were cast."""
+        await self.db.flush()  # members_seen is buffered: a voter seen just now is not written yet
         rows = await self.db.fetchall(
             "SELECT COALESCE(m.display_name, v.voter) AS name, v.position, v.voted_at"
             " FROM poll_votes v LEFT JOIN members_seen m ON m.platform = ? AND m.community_id = ?"

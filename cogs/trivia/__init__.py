@@ -318,6 +318,9 @@ class Trivia:
             return  # turned off, or moved to another time (which has its own job)
         now = self.clock.now()
         tz = self.config.timezone(await self.config.get(place.community))
+        # tomorrow's job first: a post that fails today (the platform down, the bot removed
+        # from the channel) must not end the series
+        await self._schedule_daily(place, payload["at"], next_local(payload["at"], now + timedelta(minutes=1), tz))
         for earlier in await self.store.unrevealed_dailies(place):
             await self._reveal_daily(earlier)
         question = await self._pick_daily(place)
@@ -334,7 +337,6 @@ class Trivia:
                 ref = await self.messenger.send(place, card)
                 if ref is not None:
                     await self.store.set_daily_message(daily_id, ref)
-        await self._schedule_daily(place, payload["at"], next_local(payload["at"], now + timedelta(minutes=1), tz))
 
     @button("trivia.daily")
     async def daily_answer(self, ctx: Context, daily_id: int, choice: int) -> Card:
@@ -356,9 +358,10 @@ class Trivia:
         assert asked.daily_id is not None and asked.place is not None
         if not await self.store.reveal_daily(asked.daily_id, self.clock.now()):
             return
+        if asked.message is None:  # its post failed: nobody saw the question, nothing to reveal
+            return
         question = self._question(asked.question_id)
-        if asked.message is not None:
-            self.messenger.edit(asked.message, closed_question_card(question, asked, "Question of the day"))
+        self.messenger.edit(asked.message, closed_question_card(question, asked, "Question of the day"))
         await self.messenger.send(asked.place, daily_results_card(question, asked, await self.store.answers(asked)))
 
     async def _pick_daily(self, place: Place) -> Question | None:
