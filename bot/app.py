@@ -139,7 +139,10 @@ class Bot:
         self.engagement = EngagementLog(db)
         self.config = CommunityConfig(SettingsStore(db), settings)
         self.platforms: dict[str, Platform] = {}
-        self.forget_hooks: dict[str, ForgetHook] = {"engagement": self.engagement.forget_member}
+        self.forget_hooks: dict[str, ForgetHook] = {
+            "engagement": self.engagement.forget_member,
+            "settings": self.config.store.forget_member,
+        }
         self._tasks: set[asyncio.Task[Any]] = set()
         self.edits = EditCoalescer(self._edit_now, self.spawn, min_interval=edit_interval)
         self._scheduler_task: asyncio.Task[None] | None = None
@@ -222,7 +225,8 @@ class Bot:
         return await perk(ctx.member, ctx.community, ctx.config, following) if perk else None
 
     async def forget_member(self, member: Member) -> dict[str, int]:
-        """Run every cog's delete-my-data hook; returns what each removed."""
+        """Run every delete-my-data hook (the core's engagement and settings, then each cog's);
+        returns what each removed or anonymised."""
         return {name: await hook(member) for name, hook in self.forget_hooks.items()}
 
     # -- the one path in -------------------------------------------------------------------

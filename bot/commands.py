@@ -27,6 +27,8 @@ from bot.timeparse import parse_duration, parse_when
 
 # -- argument models and types --------------------------------------------------------
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what an SQLite INTEGER holds
+
 
 class Args(BaseModel):
     """Base of every command's arguments. `positional` names the fields typed in order."""
@@ -45,6 +47,15 @@ class Args(BaseModel):
             if info is not None and _is_list(info.annotation) and isinstance(value, str):
                 data[name] = [item.strip() for item in value.split(";") if item.strip()]
         return data
+
+    @model_validator(mode="after")
+    def _storable_ints(self) -> Args:
+        """A whole number SQLite cannot store (`/poll results 99999999999999999999`) is bad
+        input, not a crash deep in storage."""
+        for name, value in self:
+            if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+                raise ValueError(f"{name}={value} is out of range")
+        return self
 
 
 class NoArgs(Args):

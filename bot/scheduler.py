@@ -4,6 +4,7 @@ Jobs survive restarts because they live in the database. A job is claimed by one
 conditional UPDATE before it runs, so it never runs twice, even if two loops race. A job
 that fell due while the bot was down runs once on start, unless it is older than its
 grace window (a reminder an hour late is noise), in which case it is marked missed.
+The rows and their SQL live in `storage.jobs`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import Clock, from_iso, iso
+from bot.clock import Clock, from_iso
 from storage.db import Database
+from storage.jobs import JobStore
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ IDLE_POLL = timedelta(seconds=30)
 
 class Scheduler:
     def __init__(self, db: Database, clock: Clock) -> None:
-        self.db = db
+        self.jobs = JobStore(db)
         self.clock = clock
         self.handlers: dict[str, JobHandler] = {}
         self._run_lock = asyncio.Lock()
@@ -41,45 +43,21 @@ class Scheduler:
         *, grace: timedelta | None = None,
     ) -> None:  # fmt: skip
         """Create the job, or move a still-pending one; a finished job is never revived."""
-        await self.db.execute(
-            "INSERT INTO scheduled_jobs (name, job_key, due_at, payload, grace_seconds, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (name, job_key) DO UPDATE SET due_at = excluded.due_at,"
-            " payload = excluded.payload, grace_seconds = excluded.grace_seconds"
-            " WHERE scheduled_jobs.status = 'pending'",
-            (
-                name, str(key), iso(due), json.dumps(payload or {}),
-                None if grace is None else int(grace.total_seconds()), iso(self.clock.now()),
-            ),
-        )  # fmt: skip
+        await self.jobs.schedule(name, str(key), due, payload or {}, grace, self.clock.now())
         self._wake.set()
 
     async def cancel(self, name: str, key: str | int) -> bool:
-        changed = await self.db.execute(
-            "UPDATE scheduled_jobs SET status = 'cancelled', finished_at = ?"
-            " WHERE name = ? AND job_key = ? AND status = 'pending'",
-            (iso(self.clock.now()), name, str(key)),
-        )
-        return changed > 0
+        return await self.jobs.cancel(name, str(key), self.clock.now())
 
     async def status(self, name: str, key: str | int) -> str | None:
-        return await self.db.scalar(
-            "SELECT status FROM scheduled_jobs WHERE name = ? AND job_key = ?", (name, str(key))
-        )
+        return await self.jobs.status(name, str(key))
 
     async def next_due(self) -> datetime | None:
-        value = await self.db.scalar(
-            "SELECT MIN(due_at) FROM scheduled_jobs WHERE status = 'pending'"
-        )
-        return from_iso(value) if value else None
+        return await self.jobs.next_due()
 
     async def recover(self) -> int:
         """Jobs left 'running' by a crash are not rerun (their effect may have happened)."""
-        return await self.db.execute(
-            "UPDATE scheduled_jobs SET status = 'interrupted', finished_at = ?,"
-            " error = 'the bot stopped while this job ran' WHERE status = 'running'",
-            (iso(self.clock.now()),),
-        )
+        return await self.jobs.interrupt_running(self.clock.now())
 
     async def run_due(self) -> int:
         """Run every job due by now, oldest first; returns how many ran."""
@@ -87,22 +65,14 @@ class Scheduler:
         async with self._run_lock:
             while True:
                 now = self.clock.now()
-                rows = await self.db.fetchall(
-                    "SELECT id, name, job_key, due_at, payload, grace_seconds FROM scheduled_jobs"
-                    " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT 50",
-                    (iso(now),),
-                )
+                rows = await self.jobs.due(now)
                 if not rows:
                     return ran
                 for row in rows:
                     ran += await self._run_one(row, now)
 
     async def _run_one(self, row: Any, now: datetime) -> int:
-        claimed = await self.db.execute(
-            "UPDATE scheduled_jobs SET status = 'running' WHERE id = ? AND status = 'pending'",
-            (row["id"],),
-        )
-        if not claimed:
+        if not await self.jobs.claim(row["id"]):
             return 0
         late = now - from_iso(row["due_at"])
         grace = row["grace_seconds"]
@@ -125,10 +95,7 @@ class Scheduler:
         return 1
 
     async def _finish(self, job_id: int, status: str, error: str | None) -> None:
-        await self.db.execute(
-            "UPDATE scheduled_jobs SET status = ?, finished_at = ?, error = ? WHERE id = ?",
-            (status, iso(self.clock.now()), error, job_id),
-        )
+        await self.jobs.finish(job_id, status, self.clock.now(), error)
 
     async def run_forever(self) -> None:
         """Background loop for real time: sleep until the next due job or a new schedule."""

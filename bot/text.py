@@ -8,8 +8,14 @@ MASS_MENTIONS = re.compile(r"@(everyone|here|channel)\b|<!(everyone|here|channel
 
 
 def strip_mass_mentions(text: str) -> str:
-    """`@everyone`, `@here`, `<!channel>` and friends lose their power to ping everyone."""
-    return MASS_MENTIONS.sub(lambda m: (m.group(1) or m.group(2)).lower(), text)
+    """`@everyone`, `@here`, `<!channel>` and friends lose their power to ping everyone.
+
+    Repeated until nothing changes: one pass would turn `@@everyone` into `@everyone`."""
+    while True:
+        stripped = MASS_MENTIONS.sub(lambda m: (m.group(1) or m.group(2)).lower(), text)
+        if stripped == text:
+            return text
+        text = stripped
 
 
 def truncate(text: str, limit: int) -> str:

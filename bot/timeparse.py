@@ -36,7 +36,10 @@ def parse_duration(text: str) -> timedelta:
         if unit not in UNITS:
             raise ValueError(f"{text!r} is not a duration; {DURATION_HINT}")
         seconds += float(number) * UNITS[unit]
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"{text!r} is far too long; {DURATION_HINT}") from None
 
 
 def format_duration(delta: timedelta) -> str:
@@ -58,6 +61,13 @@ def _plural(count: int, word: str) -> str:
 
 def parse_when(text: str, *, now: datetime, tz: tzinfo) -> datetime:
     """A point in time, read in the community's time zone and returned in UTC."""
+    try:
+        return _parse_when(text, now=now, tz=tz)
+    except OverflowError:  # near year 1 or 9999, or "in 9999999 days": not a crash, a bad time
+        raise ValueError(f"{text!r} is out of range; {WHEN_HINT}") from None
+
+
+def _parse_when(text: str, *, now: datetime, tz: tzinfo) -> datetime:
     raw = " ".join(text.strip().lower().split())
     if not raw:
         raise ValueError(f"an empty time; {WHEN_HINT}")

@@ -159,7 +159,8 @@ class Database:
             await conn.executemany(sql, rows)
 
     def enqueue(self, sql: str, params: Params) -> None:
-        """Buffer an append-only row; written within FLUSH_EVERY_SECONDS or by the next write."""
+        """Buffer an append-only row; written within FLUSH_EVERY_SECONDS, at FLUSH_EVERY_ROWS
+        buffered rows, or by an explicit `flush()` (readers that need the rows call it)."""
         self._pending.setdefault(sql, []).append(params)
         self._pending_rows += 1
         if self._pending_rows >= FLUSH_EVERY_ROWS:

@@ -68,15 +68,6 @@ class EngagementLog:
         )
         return int(seen or 0)
 
-    async def count_for_member(self, member: Member) -> dict[str, int]:
-        await self.db.flush()
-        rows = await self.db.fetchall(
-            "SELECT kind, COUNT(*) AS n FROM engagement_events WHERE platform = ? AND member_id = ?"
-            " GROUP BY kind",
-            (member.platform, member.id),
-        )
-        return {row["kind"]: int(row["n"]) for row in rows}
-
     async def audit(
         self, community: Community, member: Member, action: str, allowed: bool, at: datetime,
         detail: str = "",

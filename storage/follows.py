@@ -29,13 +29,6 @@ class FollowStore:
         )
         return removed > 0
 
-    async def is_following(self, community: Community, member: Member) -> bool:
-        row = await self.db.fetchone(
-            "SELECT 1 FROM follows WHERE platform = ? AND community_id = ? AND member_id = ?",
-            (community.platform, community.id, member.id),
-        )
-        return row is not None
-
     async def count(self, community: Community) -> int:
         value = await self.db.scalar(
             "SELECT COUNT(*) FROM follows WHERE platform = ? AND community_id = ?",

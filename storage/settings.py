@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.clock import iso
-from bot.model import Community
+from bot.model import Community, Member
 from storage.db import Database
 
 
@@ -35,3 +35,10 @@ class SettingsStore:
             (community.platform, community.id, key),
         )
         return removed > 0
+
+    async def forget_member(self, member: Member) -> int:
+        """The settings stay; who changed them is no longer recorded."""
+        return await self.db.execute(
+            "UPDATE community_settings SET updated_by = '' WHERE platform = ? AND updated_by = ?",
+            (member.platform, member.id),
+        )

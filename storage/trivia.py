@@ -355,6 +355,10 @@ class TriviaStore:
                 "UPDATE trivia_rounds SET starter_id = NULL WHERE platform = ? AND starter_id = ?",
                 (member.platform, member.id),
             )
+            await conn.execute(
+                "UPDATE trivia_daily_channels SET updated_by = '' WHERE platform = ? AND updated_by = ?",
+                (member.platform, member.id),
+            )
         return removed
 
 

@@ -147,4 +147,21 @@ def test_cogs_are_plain_classes_loaded_by_setup(tmp_path: Path) -> None:
     bot = Bot(make_settings(tmp_path), Database(tmp_path / "x.sqlite3"), SystemClock())
     bot.load_cogs()
     assert {"help", "follow", "unfollow", "config show", "config set", "privacy forget-me"} <= set(bot.registry.commands)
-    assert set(bot.forget_hooks) == {"engagement", "trivia", "polls", "follow"}
+    assert set(bot.forget_hooks) == {"engagement", "settings", "trivia", "polls", "follow"}
+
+
+async def test_numbers_and_durations_too_big_get_one_sentence_not_an_internal_error(testbot: TestBot) -> None:
+    out = await testbot.push("/poll results 99999999999999999999999", "/poll create Q a b closes=99999999999w", ":wait 999999999d")
+    assert out.splitlines() == [
+        "(only you) poll results: id=99999999999999999999999 is out of range",
+        "(only you) poll create: '99999999999w' is far too long; durations look like 90s, 10m, 2h, 3d or 1w",
+        "Usage: :wait SECONDS (999999999d is too long).",
+    ]
+
+
+async def test_doubled_mass_mentions_do_not_survive_stripping(testbot: TestBot) -> None:
+    from bot.text import strip_mass_mentions
+
+    assert strip_mass_mentions("@@everyone @@@here <!<!channel>> <!<!here|here>|x>") == "everyone here channel here"
+    out = await testbot.push('/poll create "Ping @@everyone?" "@@here" "<!<!channel>> yes"')
+    assert "@everyone" not in out and "@here" not in out and "<!channel>" not in out

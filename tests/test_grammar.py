@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -187,6 +188,20 @@ def test_when_field_goes_through_the_grammar(registry: Registry) -> None:
     assert args.when == datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
     with pytest.raises(UsageError, match="is not a time I understand"):
         parse(registry, 'webinar add "RDA basics" "when pigs fly"')
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("poll create Q a b closes=99999999999w", "'99999999999w' is far too long; durations look like"),
+        ('webinar add RDA "in 999999999 days"', "'in 999999999 days' is out of range; times look like"),
+        ('webinar add RDA "9999-12-31 23:59"', "'9999-12-31 23:59' is out of range; times look like"),
+        ("poll create Q a b multi=99999999999999999999", "multi=99999999999999999999 is out of range"),
+    ],
+)
+def test_values_too_big_to_handle_are_usage_errors_not_crashes(registry: Registry, text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        parse(registry, text)
 
 
 @settings(max_examples=400, deadline=None)

@@ -147,7 +147,10 @@ class ConsolePlatform:
             except ValueError as exc:
                 self._print(f"Usage: :wait SECONDS ({exc}).")
                 return True
-            await self.wait(delta)
+            try:
+                await self.wait(delta)
+            except OverflowError:  # raised before the clock moves: a jump past the year 9999
+                self._print(f"Usage: :wait SECONDS ({rest} is too long).")
         else:
             self._print(f"Unknown control {word}. Controls: {CONTROLS}.")
         return True

@@ -77,7 +77,9 @@ class DiscordPlatform:
         apply_seams(settings)
         self.client = _client(settings, ready_timeout)
         self.tree = app_commands.CommandTree(
-            self.client, allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=False, private_channel=False)
+            self.client,
+            allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=False, private_channel=False),
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=False),  # roles come from a guild install
         )
         for command in build_commands(bot.registry, self._on_command):
             self.tree.add_command(command)
@@ -152,6 +154,9 @@ class DiscordPlatform:
         role = find_role(guild.roles, config.follower_role) if guild else None
         if guild is None or role is None:
             log.warning("follower role not found community=%s role=%r", community.id, config.follower_role)
+            return None
+        if grants_power(role, guild.roles, config):  # else any member could /follow their way to moderator
+            log.warning("follower role refused: it carries moderator powers community=%s role=%s", community.id, role.id)
             return None
         try:
             target = await guild.fetch_member(int(member.id))
@@ -335,6 +340,17 @@ def role_of(roles: list[discord.Role], permissions: discord.Permissions, config:
     if permissions.manage_guild or find_role(roles, config.moderator_role):
         return Role.MODERATOR
     return Role.MEMBER
+
+
+POWERS = discord.Permissions.elevated() | discord.Permissions(mention_everyone=True)
+
+
+def grants_power(role: discord.Role, roles: list[discord.Role], config: CommunitySettings) -> bool:
+    """True for a role /follow must never hand out or take away: the moderator or organizer
+    role, or one with moderating permissions (Administrator, Manage Server, Manage Roles...)."""
+    if role.permissions.value & POWERS.value:
+        return True
+    return role in (find_role(roles, config.moderator_role), find_role(roles, config.organizer_role))
 
 
 def find_role(roles: list[discord.Role], wanted: str | None) -> discord.Role | None:

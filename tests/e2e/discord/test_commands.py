@@ -16,6 +16,7 @@ async def test_login_then_sync_declares_every_catalogue_command(fake: FakeDiscor
     assert fake.synced_names() == set(running.bot.registry.commands)
     for top in fake.commands[None]:
         assert top["contexts"] == [0] and top["dm_permission"] is False, top["name"]
+        assert top["integration_types"] == [0], top["name"]  # guild install only: no user-installed copies
         assert 1 <= len(top["description"]) <= 100
     by_name = {c["name"]: c for c in fake.commands[None]}
     assert int(by_name["config"]["default_member_permissions"]) == ADMINISTRATOR

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.e2e.discord.conftest import ADMIN, ALICE, BOARD, FOLLOWERS_ROLE, MOD, StartBot
 from tests.e2e.discord.fake_discord import GUILD_ID, FakeDiscord, FakeUser
 
@@ -123,6 +125,38 @@ async def test_follow_grants_the_follower_role_when_one_is_set(fake: FakeDiscord
     again = await fake.reply(await fake.slash("follow", ALICE))
     assert again.text.startswith("You now follow ALCTS here. 1 of 42")
     assert await running.rows("SELECT member_id FROM follows") == [(str(ALICE.id),)]
+
+
+async def test_follow_never_hands_out_a_moderating_role(fake: FakeDiscord, start_bot: StartBot) -> None:
+    await start_bot()
+    for key, value in (("moderator_role", "Mods"), ("follower_role", "Mods")):  # a slip an organizer can make
+        await fake.reply(await fake.slash("config set", ADMIN, key=key, value=value))
+
+    followed = await fake.reply(await fake.slash("follow", ALICE))
+    unfollowed = await fake.reply(await fake.slash("unfollow", MOD))
+
+    assert followed.text.startswith("You now follow ALCTS here. 1 of 42")  # the follow, without the role
+    assert unfollowed.text == "You were not following ALCTS here."
+    await fake.reply(await fake.slash("follow", MOD))
+    await fake.reply(await fake.slash("unfollow", MOD))  # nor takes it away from a moderator
+    assert fake.role_changes == []
+
+
+def test_roles_with_moderating_permissions_are_never_follower_roles() -> None:
+    from types import SimpleNamespace
+
+    import discord
+
+    from bot.config import CommunitySettings
+    from bot.platforms.discord import grants_power
+
+    def role(**perms: bool) -> Any:
+        return SimpleNamespace(id=1, name="Followers", permissions=discord.Permissions(**perms))
+
+    config = CommunitySettings()
+    assert not grants_power(role(send_messages=True), [], config)
+    for power in ("administrator", "manage_guild", "manage_roles", "ban_members", "mention_everyone"):
+        assert grants_power(role(**{power: True}), [], config), power
 
 
 async def test_live_edits_of_one_message_are_coalesced(fake: FakeDiscord, start_bot: StartBot) -> None:
