@@ -31,6 +31,10 @@ def bar(share: float, width: int = 20) -> str:
 CHANNEL_MENTION = re.compile(r"^<#([A-Za-z0-9]+)(?:\|([^>]*))?>$")
 
 
+def is_channel_mention(text: str) -> bool:
+    return CHANNEL_MENTION.match(text.strip()) is not None
+
+
 def channel_from_text(text: str) -> tuple[str, str]:
     """(id, name) of a channel typed as `#name`, `<#123>` (Discord) or `<#C123|name>` (Slack)."""
     text = text.strip()

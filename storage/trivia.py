@@ -21,6 +21,7 @@ class Round:
     total: int
     seconds: int
     status: str
+    winner_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -369,7 +370,8 @@ def streak_bonus(streak: int) -> int:
 
 def _round(row: sqlite3.Row) -> Round:
     place = Place(Community(row["platform"], row["community_id"]), row["channel_id"], row["channel_name"])
-    return Round(row["id"], place, row["starter_id"], row["category"], row["total"], row["seconds"], row["status"])
+    return Round(row["id"], place, row["starter_id"], row["category"], row["total"], row["seconds"], row["status"],
+                 row["winner_id"])
 
 
 def _asked(row: sqlite3.Row) -> Asked:

@@ -252,7 +252,7 @@ async def test_wins_count_only_with_three_players(mini: TestBot) -> None:
     right = await correct_button(mini)
     await mini.push(f":click {right}", ":as ann", f":click {right}")
     out = await mini.wait(21)
-    assert "Wins count in rounds with 3 or more players." in out
+    assert "Wins count in rounds with 3 or more players and a score above 0." in out
     assert await mini.db.scalar("SELECT winner_id FROM trivia_rounds") is None
     assert "Wins 0" in await mini.push(":as you", "/trivia stats")
 
@@ -360,3 +360,12 @@ def test_channels_can_be_named_or_mentioned() -> None:
     assert channel_from_text("#cataloging") == ("cataloging", "cataloging")
     assert channel_from_text("<#1234567890>") == ("1234567890", "1234567890")
     assert channel_from_text("<#C0123|trivia>") == ("C0123", "trivia")
+
+
+async def test_no_winner_when_nobody_scored(mini: TestBot) -> None:
+    await mini.push("/trivia start mini questions=1")
+    wrong = await correct_button(mini) % 4 + 1
+    await mini.push(f":click {wrong}", ":as ann", f":click {wrong}", ":as ben", f":click {wrong}")
+    out = await mini.wait(21)
+    assert "Winner:" not in out and "a score above 0" in out
+    assert await mini.db.scalar("SELECT winner_id FROM trivia_rounds") is None

@@ -21,7 +21,7 @@ from bot.commands import Args, button, command, job, on
 from bot.errors import UserError
 from bot.model import Community, Member, MessagePosted, Place, Role
 from bot.scheduler import Scheduler
-from bot.text import channel_from_text
+from bot.text import channel_from_text, is_channel_mention
 from bot.timeparse import format_duration
 from cogs.trivia.bank import SHIPPED, Question, QuestionBank, load_bank
 from cogs.trivia.cards import (
@@ -244,8 +244,9 @@ class Trivia:
             return None
         ended = await self.store.round(found.id)
         scores = await self.store.round_scores(found.id)
-        winner_counts = len(scores) >= 3 and ended is not None
-        return standings_card(scores, reason, winner_counts)
+        winner_id = ended.winner_id if ended else None
+        winner = next((s.name for s in scores if winner_id is not None and s.member_id == winner_id), None)
+        return standings_card(scores, reason, winner)
 
     async def _finish_and_post(self, found: Round, status: str, reason: str) -> None:
         card = await self._finish(found, status, reason)
@@ -292,6 +293,9 @@ class Trivia:
 
     @command("trivia daily", args=DailyArgs, role=Role.MODERATOR, help="Post a question every day at a local time")
     async def daily(self, ctx: Context, args: DailyArgs) -> Card:
+        if args.channel and ctx.place.platform != "console" and not is_channel_mention(args.channel):
+            # chat platforms address channels by id; a picked #channel arrives as a mention
+            raise UserError("Pick the channel from the # list so it becomes a link, e.g. channel=#trivia.")
         place = Place(ctx.community, *channel_from_text(args.channel)) if args.channel else ctx.place
         await self.store.set_daily_channel(place, args.at, args.state == "on", ctx.member.id)
         if args.state == "off":

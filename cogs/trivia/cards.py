@@ -48,7 +48,8 @@ def reveal_card(question: Question, asked: Asked, answers: list[tuple[str, int, 
     )
 
 
-def standings_card(scores: list[Score], reason: str, winner_counts: bool) -> Card:
+def standings_card(scores: list[Score], reason: str, winner: str | None) -> Card:
+    """The final ranking; a win is recorded only with 3 or more players and a score above 0."""
     if not scores:
         return Card(title="Round over", text=f"{reason} Nobody scored this time.")
     width = max(len(s.name) for s in scores)
@@ -57,8 +58,8 @@ def standings_card(scores: list[Score], reason: str, winner_counts: bool) -> Car
         for rank, s in enumerate(scores, 1)
     ]
     note = (
-        f"Winner: {scores[0].name}." if winner_counts
-        else "Wins count in rounds with 3 or more players."
+        f"Winner: {winner}." if winner
+        else "Wins count in rounds with 3 or more players and a score above 0."
     )  # fmt: skip
     return Card(title="Round over: standings", text=f"{reason}\n" + "\n".join(lines), footer=note)
 

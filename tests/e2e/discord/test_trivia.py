@@ -303,7 +303,7 @@ async def test_typed_answers_count_with_the_message_content_intent_and_chatter_i
     reveal, standings = fake.channel_posts
     assert f"Right: bob +{points(question_id)}. Wrong: 1." in embed(reveal)["description"]
     assert "That was the last of 1 questions." in embed(standings)["description"]
-    assert embed(standings)["footer"]["text"] == "Wins count in rounds with 3 or more players."
+    assert embed(standings)["footer"]["text"] == "Wins count in rounds with 3 or more players and a score above 0."
 
 
 async def test_without_the_message_content_intent_typed_answers_never_arrive(
@@ -385,9 +385,10 @@ async def test_the_daily_question_survives_a_restart_and_reveals_the_shares_next
     assert len(fake.channel_posts) == 3  # off means no more questions
 
 
-
 async def test_the_daily_question_goes_to_a_mentioned_channel(fake: FakeDiscord, start_trivia: StartTrivia) -> None:
     running = await start_trivia()
+    typed = await fake.reply(await fake.slash("trivia daily", MANAGER, state="on", channel="quiz"))
+    assert typed.ephemeral and typed.text.startswith("Pick the channel from the # list")
     elsewhere = CHANNEL_ID + 9  # Discord's client sends a picked channel as <#id>
     on = await fake.reply(await fake.slash("trivia daily", MANAGER, state="on", at="09:30", channel=f"<#{elsewhere}>"))
     assert not on.ephemeral and "every day at 09:30 (America/Chicago), the next in 30 minutes." in on.text

@@ -207,7 +207,7 @@ async def test_typed_answers_from_message_events_count_and_chatter_is_ignored(tr
     reveal, standings = trivia.fake.in_channel(GENERAL)[2:]
     assert f"Right: Eve E. +{points(question_id)}. Wrong: 1." in sections(reveal)[0]
     assert "That was the last of 1 questions." in sections(standings)[0]
-    assert contexts(standings) == ["Wins count in rounds with 3 or more players."]
+    assert contexts(standings) == ["Wins count in rounds with 3 or more players and a score above 0."]
 
     await trivia.say(MINI[question_id]["answer"], ANN)  # no round running: just chat
     assert len([p for p in trivia.fake.posts if p.ephemeral]) == 3
