@@ -245,7 +245,7 @@ class SlackPlatform:
             if error == "already_in_channel":
                 return f"You are already in <#{channel}>."
             log.warning("could not invite member=%s channel=%s error=%s", member.id, channel, error)
-            return f"(I could not add you to the announcements channel: {error}.)"
+            return "(I could not add you to the announcements channel; an organizer can check the bot may invite there.)"
         return f"I added you to <#{channel}>."
 
     # -- listeners: ack, then hand off --------------------------------------------------------
@@ -346,10 +346,13 @@ class SlackPlatform:
         """Organizer: SLACK_ORGANIZERS, workspace owners, the organizer_role user group.
         Moderator: SLACK_MODERATORS, workspace admins, the moderator_role user group."""
         settings = self.settings
-        if (user_id in settings.slack_organizers or user.get("is_owner") or user.get("is_primary_owner")
+        # workspace flags count only for our own full members, not Slack Connect strangers or guests
+        home = (user.get("team_id") in (None, self.community.id) and not user.get("is_stranger")
+                and not user.get("is_restricted") and not user.get("is_ultra_restricted"))  # fmt: skip
+        if (user_id in settings.slack_organizers or (home and (user.get("is_owner") or user.get("is_primary_owner")))
                 or await self._in_group(config.organizer_role, user_id)):  # fmt: skip
             return Role.ORGANIZER
-        if (user_id in settings.slack_moderators or user.get("is_admin")
+        if (user_id in settings.slack_moderators or (home and user.get("is_admin"))
                 or await self._in_group(config.moderator_role, user_id)):  # fmt: skip
             return Role.MODERATOR
         return Role.MEMBER

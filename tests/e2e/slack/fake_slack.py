@@ -64,12 +64,14 @@ class User:
     is_owner: bool = False
     is_bot: bool = False
     deleted: bool = False
+    team_id: str = TEAM_ID  # another team's id: a Slack Connect user
+    is_restricted: bool = False  # a guest
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "team_id": TEAM_ID, "name": self.name, "real_name": self.name.title(),
+            "id": self.id, "team_id": self.team_id, "name": self.name, "real_name": self.name.title(),
             "is_admin": self.is_admin, "is_owner": self.is_owner, "is_primary_owner": False,
-            "is_bot": self.is_bot, "deleted": self.deleted,
+            "is_bot": self.is_bot, "deleted": self.deleted, "is_restricted": self.is_restricted,
             "profile": {"display_name": self.display_name, "real_name": self.name.title()},
         }  # fmt: skip
 

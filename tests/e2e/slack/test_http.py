@@ -102,6 +102,16 @@ async def test_roles_come_from_settings_workspace_flags_and_user_groups(slack: S
     assert sorted(a["user"] for a in slack.fake.called("users.info")) == sorted([ANN, BEA, CAL, DEE, EVE, MOD])
 
 
+async def test_admin_flags_of_other_teams_and_guests_grant_nothing(slack: SlackHarness) -> None:
+    slack.fake.add_user("U0STRANGE", "stranger", is_owner=True, is_admin=True, team_id="T0OTHER")
+    slack.fake.add_user("U0GUEST01", "guest", is_admin=True, is_restricted=True)
+    for user in ("U0STRANGE", "U0GUEST01"):
+        refusal = (await slack.command("config show", user=user))[0]
+        assert refusal.ephemeral and "Only organizers" in refusal.text
+        refusal = (await slack.command("trivia flags", user=user))[0]
+        assert "Only moderators" in refusal.text
+
+
 async def test_a_button_works_after_a_restart(slack: SlackHarness) -> None:
     card = (await slack.command("privacy forget-me"))[0]
     assert card.ephemeral and card.via == "response_url"
