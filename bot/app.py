@@ -52,6 +52,7 @@ from storage.settings import SettingsStore
 log = logging.getLogger(__name__)
 
 DEFAULT_COGS = ("cogs.help", "cogs.trivia", "cogs.polls", "cogs.follow", "cogs.settings", "cogs.privacy")
+CLOSE_GRACE_SECONDS = 10.0
 SORRY = "Something went wrong on our side; it has been logged. Please try again."
 
 ForgetHook = Callable[[Member], Awaitable[int]]
@@ -179,17 +180,26 @@ class Bot:
         self._scheduler_task = asyncio.create_task(self.scheduler.run_forever(), name="scheduler")
 
     async def close(self) -> None:
-        """Stop taking work, finish what is in flight, flush writes, close connections."""
+        """Stop taking work, finish what is in flight, flush writes, close connections.
+
+        Order matters: a scheduler pass in progress finishes first (a job cut short would be
+        marked interrupted and never rerun), and background work such as coalesced edits
+        gets a moment while the platforms can still deliver it."""
+        if self._scheduler_task is not None:
+            async with self.scheduler.pass_finished():
+                self._scheduler_task.cancel()
+                await asyncio.gather(self._scheduler_task, return_exceptions=True)
+            self._scheduler_task = None
+        try:
+            await asyncio.wait_for(self.idle(), CLOSE_GRACE_SECONDS)
+        except TimeoutError:
+            log.warning("background work still running after %ss; closing anyway", CLOSE_GRACE_SECONDS)
         for platform in list(self.platforms.values()):
             try:
                 await platform.close()
             except Exception:
                 log.exception("closing platform %s failed", platform.name)
         await self.idle()
-        if self._scheduler_task is not None:
-            self._scheduler_task.cancel()
-            await asyncio.gather(self._scheduler_task, return_exceptions=True)
-            self._scheduler_task = None
         await self.db.close()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:

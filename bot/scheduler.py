@@ -59,6 +59,10 @@ class Scheduler:
         """Jobs left 'running' by a crash are not rerun (their effect may have happened)."""
         return await self.jobs.interrupt_running(self.clock.now())
 
+    def pass_finished(self) -> asyncio.Lock:
+        """Hold this to be sure no job is running (shutdown waits on it)."""
+        return self._run_lock
+
     async def run_due(self) -> int:
         """Run every job due by now, oldest first; returns how many ran."""
         ran = 0

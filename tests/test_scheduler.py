@@ -150,3 +150,29 @@ async def test_background_loop_runs_a_job_on_the_real_clock(tmp_path: Path) -> N
     loop.cancel()
     await asyncio.gather(loop, return_exceptions=True)
     await db.close()
+
+
+async def test_shutdown_lets_a_running_job_finish(tmp_path: Path) -> None:
+    from bot.app import Bot
+    from bot.clock import SystemClock
+    from tests.harness import make_settings
+
+    bot = Bot(make_settings(tmp_path), Database(tmp_path / "bot.sqlite3"), SystemClock())
+    started, finished = asyncio.Event(), []
+
+    async def slow(key: str, payload: dict[str, Any]) -> None:
+        started.set()
+        await asyncio.sleep(0.3)
+        finished.append(key)
+
+    bot.scheduler.register("slow", slow)
+    await bot.open()
+    bot.start_scheduler()
+    await bot.scheduler.schedule("slow", "1", datetime.now(UTC))
+    await asyncio.wait_for(started.wait(), 5)
+    await bot.close()  # while the job is still sleeping
+    assert finished == ["1"]
+    db = Database(tmp_path / "bot.sqlite3")
+    await db.open()
+    assert await db.scalar("SELECT status FROM scheduled_jobs") == "done"
+    await db.close()
