@@ -164,3 +164,32 @@ def test_env_example_and_readme_list_every_setting() -> None:
     for name in Settings.model_fields:
         assert f"\n{name.upper()}=" in example, name
         assert f"`{name.upper()}`" in readme, name
+
+
+def test_piped_trivia_round_with_three_members_prints_the_standings(tmp_path: Path) -> None:
+    script = ["/trivia start marc21 questions=3 seconds=20"]
+    for _ in range(3):
+        script += [":as ann", ":click 1", ":as ben", ":click 2", ":as cat", ":click 3", ":wait 25"]
+    result = alcts(tmp_path, "shell", stdin="\n".join(script) + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("Question ") == 3 and out.count("Answer: ") == 3
+    standings = out.split("Round over: standings")[1]
+    assert "That was the last of 3 questions." in standings
+    assert all(f". {name}" in standings for name in ("ann", "ben", "cat"))
+
+
+def test_piped_poll_with_a_changed_vote_closes_with_exact_results_and_exports(tmp_path: Path) -> None:
+    script = [
+        ":as ann", '/poll create "Which metadata standard do you use most?" MARC RDA "Dublin Core"',
+        ":click 2", ":as ben", ":click 1", ":as cat", ":click 1", ":click 3",
+        ":as ann", "/poll close 1", ":as olga organizer", "/poll export 1",
+    ]  # fmt: skip
+    result = alcts(tmp_path, "shell", stdin="\n".join(script) + "\n")
+    assert result.returncode == 0, result.stderr
+    closed = result.stdout.split("Poll #1 closed.")[1]
+    assert "MARC         1  #######                33%" in closed
+    assert "RDA          1  #######                33%" in closed
+    assert "Dublin Core  1  #######                33%" in closed
+    assert "option,votes,share\nMARC,1,33.3%\nRDA,1,33.3%\nDublin Core,1,33.3%" in result.stdout
+    assert (tmp_path / "files" / "poll-1.csv").read_text().startswith("option,votes,share")
