@@ -94,7 +94,7 @@ async def _shell(settings: Settings, db_path: Path, member: str, role: Role) -> 
     from storage.db import Database
 
     clock = OffsetClock()
-    bot = Bot(settings, Database(db_path), clock)
+    bot = Bot(settings, Database(db_path), clock, edit_interval=0)  # console edits cost nothing
     bot.load_cogs()
     console = ConsolePlatform(
         bot, clock, sys.stdout, member=member, role=role, files_dir=db_path.parent / "files"
