@@ -61,6 +61,8 @@ ForgetHook = Callable[[Member], Awaitable[int]]
 class Context:
     """What a handler knows about the interaction it answers."""
 
+    __slots__ = ("event", "member", "place", "community", "now", "tz", "config", "_responder")
+
     def __init__(
         self, event: Interaction, responder: Responder, now: datetime, tz: ZoneInfo,
         config: CommunitySettings,
@@ -242,7 +244,7 @@ class Bot:
     # -- the one path in -------------------------------------------------------------------
 
     async def dispatch(self, event: Interaction, responder: Responder) -> None:
-        started = time.perf_counter()
+        started = time.perf_counter() if log.isEnabledFor(logging.DEBUG) else 0.0
         now = self.clock.now()
         kind, cog, subject = KINDS.get(type(event), "event"), None, None
         try:

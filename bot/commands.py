@@ -324,6 +324,8 @@ def resolve_name(registry: Registry, name: str) -> Command:
 
 def build_args(spec: CommandSpec, tokens: list[str], context: dict[str, Any]) -> Args:
     model = spec.args
+    if not tokens and not model.model_fields:
+        return model.model_construct()  # nothing to parse or validate
     data: dict[str, Any] = {}
     positionals: list[str] = []
     for token in tokens:
