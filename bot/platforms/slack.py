@@ -58,6 +58,8 @@ PLATFORM = "slack"
 ROLE_TTL = 300.0
 """Seconds a user's profile (admin, owner) and a user group's members are trusted."""
 RESPONSE_URL_USES = 5  # Slack accepts five posts to one response_url, within 30 minutes
+RESPONSE_URL_LIFE = 30 * 60.0  # seconds
+CLICKED_MAX = 1000  # messages whose latest click's response_url is remembered
 SEEN_FOR = timedelta(days=1)  # Slack stops retrying an event within the hour
 HOUSEKEEPING_EVERY = 6 * 3600.0  # member-count snapshot and seen-event pruning
 CHANNEL_TYPES = {"channel", "group"}  # message.channels and message.groups
@@ -155,6 +157,8 @@ class SlackPlatform:
         self._socket: AsyncSocketModeHandler | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self._uploaded: dict[str, str] = {}  # image digest -> file id
+        # (channel, message ts) -> when and with which response_url it was last clicked
+        self._clicked: dict[tuple[str, str], tuple[float, ResponseUrl]] = {}
         self.spell: Callable[[str], str] = str
         self._snapshot_due = False
         self._snapshotting = False
@@ -210,9 +214,16 @@ class SlackPlatform:
         return await self.deliver(place, card)
 
     async def edit(self, ref: MessageRef, card: Card) -> None:
-        """One `chat.update`; the core already coalesces bursts of edits per message."""
+        """One `chat.update`; the core already coalesces bursts of edits per message.
+        Where the bot may not post (a DM, a private channel it is not in), the latest
+        click's response_url on that message replaces it instead, while it lasts."""
         message = await self._message(card)
-        await self._api("chat.update", channel=ref.channel_id, ts=ref.message_id, **message)
+        try:
+            await self._api("chat.update", channel=ref.channel_id, ts=ref.message_id, **message)
+        except SlackApiError as exc:
+            url = self._click_url(ref.channel_id, ref.message_id) if exc.response.get("error") in UNREACHABLE else None
+            if url is None or not await self._post_to_url(url, card, {"replace_original": True, **message}):
+                raise
 
     async def close(self) -> None:
         """Stop listening, let answers in flight go out, then close the connections."""
@@ -289,6 +300,8 @@ class SlackPlatform:
         if container.get("message_ts") and not container.get("is_ephemeral"):
             ref = MessageRef(PLATFORM, place.channel_id, container["message_ts"])
         responder = SlackResponder(self, place, member, body.get("response_url"))
+        if ref is not None and body.get("response_url"):
+            self._remember_click(ref, responder.response_url)
         for action in body.get("actions", []):
             custom_id = action.get("value") or action["action_id"]
             await self.bot.dispatch(ButtonPressed(member, place, custom_id=custom_id, message=ref), responder)
@@ -414,6 +427,28 @@ class SlackPlatform:
             await self._api("conversations.invite", channel=channel, users=user_id)
 
     # -- sending -----------------------------------------------------------------------------
+
+    def _remember_click(self, ref: MessageRef, response_url: ResponseUrl) -> None:
+        """Keep a click's response_url (shared with its answers' uses) to edit its message."""
+        now = time.monotonic()
+        key = (ref.channel_id, ref.message_id)
+        self._clicked.pop(key, None)
+        self._clicked[key] = (now, response_url)
+        for old, (since, _) in list(self._clicked.items()):  # oldest first
+            if since > now - RESPONSE_URL_LIFE and len(self._clicked) <= CLICKED_MAX:
+                break
+            del self._clicked[old]
+
+    def _click_url(self, channel_id: str, message_ts: str) -> str | None:
+        """A usable response_url from the latest click on a message, if one is remembered."""
+        clicked = self._clicked.get((channel_id, message_ts))
+        if clicked is None:
+            return None
+        since, response_url = clicked
+        if since <= time.monotonic() - RESPONSE_URL_LIFE:
+            del self._clicked[(channel_id, message_ts)]
+            return None
+        return response_url.take()
 
     async def deliver(
         self, place: Place, card: Card, *, user: str | None = None, response_url: ResponseUrl | None = None

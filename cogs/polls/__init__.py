@@ -115,6 +115,8 @@ class Polls:
         # the click names its message: a vote cast before create() has stored the poll's
         # message (a click racing the reply) still updates the tally
         clicked = ctx.event.message if isinstance(ctx.event, ButtonPressed) else None
+        if poll.message is None and clicked is not None:  # posted with no ts (a response_url): closing edits it
+            await self.store.set_message(poll_id, clicked)
         self._refresh(poll, poll.message or clicked)
         if not change.chosen:
             return notice(f"Vote removed. You have no vote on poll #{poll_id}.")

@@ -118,6 +118,7 @@ class FakeSlack:
         self.posts: list[Post] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.response_urls: dict[str, int] = {}  # token -> uses
+        self.response_url_messages: dict[str, str] = {}  # token -> ts of the message clicked
         self.ratelimit_next: dict[str, int] = {}  # method -> how many 429s to answer
         self.reject_slack_files = False  # as Slack does while an upload is still processing
         self.acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -168,9 +169,12 @@ class FakeSlack:
     def api_url(self) -> str:
         return self.url + "/api/"
 
-    def new_response_url(self) -> str:
+    def new_response_url(self, message_ts: str = "") -> str:
+        """A response_url; a click's one knows its message, for `replace_original`."""
         token = f"r{next(self._ids)}"
         self.response_urls[token] = 0
+        if message_ts:
+            self.response_url_messages[token] = message_ts
         return f"{self.url}/response/{token}"
 
     def called(self, method: str) -> list[dict[str, Any]]:
@@ -247,6 +251,7 @@ class FakeSlack:
         return {"message_ts": self._ts()}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._channel(args["channel"])  # a private channel the bot is not in: channel_not_found
         target = next((p for p in self.posts if p.ts == args["ts"] and p.channel == args["channel"]), None)
         if target is None:
             raise SlackError("message_not_found")
@@ -357,9 +362,19 @@ class FakeSlack:
         blocks = body.get("blocks") or []
         if self.block_error(blocks):
             return web.Response(status=400, text="invalid_blocks")
+        channel = request.query.get("channel", "")
+        if body.get("replace_original"):  # as Slack does: the clicked message takes the new content
+            ts = self.response_url_messages.get(token)
+            target = next((p for p in self.posts if ts and p.ts == ts and p.channel == channel), None)
+            if target is None:
+                return web.Response(status=404, text="message_not_found")
+            target.text, target.blocks, target.edits = body.get("text", ""), blocks, target.edits + 1
+            return web.Response(text="ok")
         ephemeral = body.get("response_type", "ephemeral") == "ephemeral"
-        post = Post("response_url", request.query.get("channel", ""), body.get("text", ""), blocks,
+        post = Post("response_url", channel, body.get("text", ""), blocks,
                     ephemeral=ephemeral, user=request.query.get("user"))  # fmt: skip
+        if not ephemeral:
+            post.ts = self._ts()  # a message in the channel, which later clicks name
         self.posts.append(post)
         return web.Response(text="ok")
 
@@ -471,12 +486,14 @@ class SlackWire:
 
     def click(self, value: str, user: str, channel: str, message_ts: str = "", *,
               action_id: str | None = None, ephemeral: bool = False) -> dict[str, Any]:  # fmt: skip
-        response_url = self.fake.new_response_url() + "?" + urlencode({"channel": channel, "user": user})
+        message_ts = message_ts or self.fake._ts()
+        response_url = (self.fake.new_response_url("" if ephemeral else message_ts)
+                        + "?" + urlencode({"channel": channel, "user": user}))  # fmt: skip
         return {
             "type": "block_actions", "token": "verification-token", "api_app_id": "A0APP",
             "user": {"id": user, "username": self.fake.users[user].name, "team_id": TEAM_ID},
             "team": {"id": TEAM_ID, "domain": "library-folk"},
-            "container": {"type": "message", "message_ts": message_ts or self.fake._ts(),
+            "container": {"type": "message", "message_ts": message_ts,
                           "channel_id": channel, "is_ephemeral": ephemeral},
             "channel": {"id": channel, "name": self.fake.channels[channel].name},
             "response_url": response_url, "trigger_id": f"t{next(self._ids)}",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.slack.conftest import ANN, BEA, CAL, DEE, EVE, GENERAL, MOD, SlackHarness
+from tests.e2e.slack.conftest import ANN, BEA, CAL, DEE, EVE, GENERAL, MOD, SECRET, SlackHarness
 from tests.e2e.slack.fake_slack import FakeSlack, Post
 
 QUESTION = "Which metadata standard do you use most?"
@@ -177,6 +177,28 @@ async def test_a_vote_answers_privately_and_updates_the_poll_message(slack: Slac
     assert tally(multi) == {"MARC": "1", "RDA": "0", "Dublin Core": "1"}
     clicks = "SELECT COUNT(*) FROM engagement_events WHERE kind = 'button' AND subject = 'poll.vote'"
     assert await slack.count(clicks) == 7
+
+
+async def test_where_the_bot_may_not_post_a_click_s_response_url_updates_the_poll(slack: SlackHarness) -> None:
+    """A private channel the bot is not in: chat.update cannot reach the poll message, so
+    the latest click's response_url replaces it (`replace_original`), tally and closing."""
+    [poll] = await slack.command(CREATE, channel=SECRET)
+    number = poll_id(poll)
+    assert (poll.via, poll.channel, poll.ephemeral) == ("response_url", SECRET, False)
+
+    [answer] = await slack.click(f"poll.vote:{number}:1", channel=SECRET, message_ts=poll.ts)
+
+    assert (answer.ephemeral, answer.user, answer.text) == (True, ANN, "Your vote: RDA.")
+    [update] = slack.fake.called("chat.update")
+    assert (update["channel"], update["ts"]) == (SECRET, poll.ts)  # refused: channel_not_found
+    assert slack.fake.in_channel(SECRET) == [poll]  # replaced, not posted anew
+    assert poll.edits == 1 and tally(poll) == {"MARC": "0", "RDA": "1", "Dublin Core": "0"}
+    assert vote_ids(poll) == [f"poll.vote:{number}:{i}" for i in range(3)]
+
+    [closed] = await slack.command(f"poll close {number}", channel=SECRET)
+    assert (closed.via, closed.ephemeral) == ("response_url", False)
+    assert poll.edits == 2 and poll.buttons() == []
+    assert poll.headers() == [f"Poll #{number} closed. {QUESTION}"]
 
 
 async def test_a_burst_of_fifty_clicks_costs_far_fewer_updates(tmp_path: Path, fake_slack: FakeSlack) -> None:
