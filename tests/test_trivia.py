@@ -369,3 +369,25 @@ async def test_no_winner_when_nobody_scored(mini: TestBot) -> None:
     out = await mini.wait(21)
     assert "Winner:" not in out and "a score above 0" in out
     assert await mini.db.scalar("SELECT winner_id FROM trivia_rounds") is None
+
+
+async def test_a_round_the_platform_cannot_post_to_ends_and_frees_the_channel(mini: TestBot) -> None:
+    await mini.push("/trivia start mini questions=3")
+
+    async def refuse(place: object, card: object) -> None:
+        raise RuntimeError("not_in_channel")
+
+    real_send, mini.console.send = mini.console.send, refuse  # type: ignore[method-assign]
+    await mini.wait(21)  # the reveal cannot be posted
+    assert await mini.db.scalar("SELECT status FROM trivia_rounds") == "abandoned"
+    assert await mini.db.scalar("SELECT status FROM scheduled_jobs WHERE name = 'trivia.reveal'") == "failed"
+    mini.console.send = real_send  # type: ignore[method-assign]
+    assert "3 questions from Mini" in await mini.push("/trivia start mini questions=3")
+
+
+async def test_new_rounds_prefer_questions_not_asked_here_lately(mini: TestBot) -> None:
+    await mini.push("/trivia start mini questions=1", "/trivia stop")
+    first = await mini.db.scalar("SELECT question_id FROM trivia_asked")
+    out = await mini.push("/trivia start mini questions=3")
+    assert "3 questions from Mini" in out
+    assert first not in out.split("Question 1 of 3")[1].split("[1 ")[0]

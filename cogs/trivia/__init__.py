@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -105,7 +107,7 @@ class Trivia:
     @command("trivia start", args=StartArgs, help="Start a round here (one per channel)")
     async def start(self, ctx: Context, args: StartArgs) -> None:
         category = self._category(args.category)
-        pool = await self._pool(ctx.community, category, avoid=await self.store.recently_asked(ctx.community))
+        pool = await self._pool(ctx.community, category, avoid=[])  # every question not set aside
         if not pool:
             raise UserError("Every question in that category has been set aside by moderators.")
         round_id = await self.store.start_round(
@@ -203,6 +205,10 @@ class Trivia:
     @job("trivia.reveal")
     async def reveal(self, key: str, payload: dict[str, Any]) -> None:
         round_id, position = (int(part) for part in key.split(":"))
+        async with self._abandon_on_failure(round_id):
+            await self._reveal(round_id, position)
+
+    async def _reveal(self, round_id: int, position: int) -> None:
         found = await self.store.round(round_id)
         if found is None or found.status != "running" or not await self.store.reveal(round_id, position, self.clock.now()):
             return
@@ -230,7 +236,18 @@ class Trivia:
         async def post(card: Card) -> Any:
             return await self.messenger.send(found.place, card)
 
-        await self._ask(found, position, post)
+        async with self._abandon_on_failure(round_id):
+            await self._ask(found, position, post)
+
+    @asynccontextmanager
+    async def _abandon_on_failure(self, round_id: int) -> AsyncIterator[None]:
+        """If the platform cannot post the round's next step, end the round so the channel is
+        free again, instead of leaving it running with nothing scheduled."""
+        try:
+            yield
+        except Exception:
+            await self.store.finish_round(round_id, "abandoned", self.clock.now())
+            raise
 
     async def _close_question(self, found: Round, position: int) -> None:
         """A stopped round's open question keeps its choices readable and loses its buttons."""
@@ -263,7 +280,8 @@ class Trivia:
             previous = await self.store.asked(found.id, earlier)
             if previous is not None:
                 asked_here.add(previous.question_id)
-        pool = await self._pool(found.place.community, found.category, avoid=list(asked_here))
+        recent = await self.store.recently_asked(found.place.community)
+        pool = await self._pool(found.place.community, found.category, avoid=[*asked_here, *recent])
         pool = [q for q in pool if q.id not in asked_here]
         return self.rng.choice(pool) if pool else None
 
