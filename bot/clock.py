@@ -40,9 +40,6 @@ class OffsetClock:
     def now(self) -> datetime:
         return datetime.now(UTC) + self._offset
 
-    def advance(self, delta: timedelta) -> None:
-        self._offset += delta
-
     def set(self, when: datetime) -> None:
         """Jump to `when`; the clock never goes backwards."""
         ahead = utc(when) - self.now()

@@ -135,7 +135,3 @@ class CommunitySettings(BaseModel):
     @classmethod
     def _timezone(cls, value: str | None) -> str | None:
         return None if value is None else check_timezone(value)
-
-    @classmethod
-    def keys(cls) -> list[str]:
-        return list(cls.model_fields)

@@ -1,6 +1,6 @@
 """The contract between the core and a chat platform, as small as hubot's.
 
-A platform turns its events into neutral interactions and calls `Dispatcher.dispatch`
+A platform turns its events into neutral interactions and calls `Bot.dispatch`
 with a `Responder` that answers that one interaction; the core sends anything else
 (a poll closing, the next trivia question) with `Platform.send` and `Platform.edit`.
 """
@@ -10,17 +10,13 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.cards import Card
-from bot.model import Interaction, MessageRef, Place
+from bot.model import MessageRef, Place
 
 
 class Responder(Protocol):
     """Answers one interaction: the first card replies, later ones follow up."""
 
     async def respond(self, card: Card) -> MessageRef | None: ...
-
-
-class Dispatcher(Protocol):
-    async def dispatch(self, event: Interaction, responder: Responder) -> None: ...
 
 
 class Platform(Protocol):
