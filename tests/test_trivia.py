@@ -386,6 +386,8 @@ async def test_a_round_the_platform_cannot_post_to_ends_and_frees_the_channel(mi
 
 
 async def test_new_rounds_prefer_questions_not_asked_here_lately(mini: TestBot) -> None:
+    trivia = mini.bot.registry.commands["trivia start"].handler.__self__
+    trivia.rng.choice = lambda seq: seq[0]  # always the first candidate: only recency can vary it
     await mini.push("/trivia start mini questions=1", "/trivia stop")
     first = await mini.db.scalar("SELECT question_id FROM trivia_asked")
     out = await mini.push("/trivia start mini questions=3")
