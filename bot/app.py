@@ -26,6 +26,7 @@ from bot.commands import (
     resolve_text,
     validate_args,
 )
+from bot.community import CommunityConfig
 from bot.config import CommunitySettings, Settings
 from bot.edits import CardSource, EditCoalescer
 from bot.errors import UserError
@@ -49,10 +50,13 @@ from storage.db import Database
 from storage.engagement import EngagementLog
 from storage.settings import SettingsStore
 
+__all__ = ["Bot", "CommunityConfig", "Context", "Messenger"]
+
 log = logging.getLogger(__name__)
 
 DEFAULT_COGS = ("cogs.help", "cogs.trivia", "cogs.polls", "cogs.follow", "cogs.settings", "cogs.privacy")
 CLOSE_GRACE_SECONDS = 10.0
+TIMER_GRACE_SECONDS = 30.0
 SORRY = "Something went wrong on our side; it has been logged. Please try again."
 
 ForgetHook = Callable[[Member], Awaitable[int]]
@@ -88,59 +92,17 @@ class Messenger(Protocol):
     def edit(self, ref: MessageRef, card: CardSource) -> None: ...
 
 
-class CommunityConfig:
-    """Per-community settings with a read-through cache (they change rarely)."""
-
-    def __init__(self, store: SettingsStore, settings: Settings) -> None:
-        self.store = store
-        self.default_tz = settings.bot_timezone
-        self._cache: dict[Community, CommunitySettings] = {}
-
-    def cached(self, community: Community) -> CommunitySettings | None:
-        return self._cache.get(community)
-
-    async def get(self, community: Community) -> CommunitySettings:
-        if community not in self._cache:
-            self._cache[community] = CommunitySettings(**await self.store.get_all(community))
-        return self._cache[community]
-
-    async def set(self, community: Community, key: str, value: str | None, by: Member, at: datetime) -> CommunitySettings:
-        """Validate and store one setting (None clears it); raises UserError when bad."""
-        current = (await self.get(community)).model_dump()
-        if key not in current:
-            raise UserError(f"There is no setting {key}; settings are {', '.join(current)}.")
-        current[key] = value
-        try:
-            updated = CommunitySettings(**current)
-        except ValueError as exc:
-            raise UserError(f"{key}: {_first_error(exc)}.") from None
-        if value is None:
-            await self.store.unset(community, key)
-        else:
-            await self.store.set(community, key, value, by.id, at)
-        self._cache[community] = updated
-        return updated
-
-    def timezone(self, config: CommunitySettings) -> ZoneInfo:
-        return ZoneInfo(config.timezone or self.default_tz)
-
-
-def _first_error(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        return str(errors()[0]["msg"]).removeprefix("Value error, ")
-    return str(exc)
-
-
 class Bot:
     def __init__(self, settings: Settings, db: Database, clock: Clock, *, edit_interval: float = 1.0) -> None:
         self.settings = settings
         self.db = db
         self.clock = clock
         self.registry = Registry()
-        self.scheduler = Scheduler(db, clock)
+        self.config = CommunityConfig(SettingsStore(db), settings.bot_timezone)
+        self.scheduler = Scheduler(db, clock, zone_of=self.config.zone_of)
+        self.config.listeners.append(self._setting_changed)
         self.engagement = EngagementLog(db)
-        self.config = CommunityConfig(SettingsStore(db), settings)
+        self.cogs: list[object] = []
         self.platforms: dict[str, Platform] = {}
         self.forget_hooks: dict[str, ForgetHook] = {
             "engagement": self.engagement.forget_member,
@@ -153,13 +115,18 @@ class Bot:
     # -- wiring ---------------------------------------------------------------------------
 
     def add_cog(self, cog: object) -> None:
+        """Collect a cog's commands, buttons, listeners, timers and settings; a name
+        registered twice raises ValueError (at start-up, not at the first click)."""
         name = self.registry.collect(cog)
-        for job_name, (cog_name, handler) in self.registry.jobs.items():
-            if cog_name == name:
-                self.scheduler.register(job_name, handler)
+        for route in self.registry.timers.values():
+            if route.cog == name:
+                self.scheduler.register(route.name, route.handler, rerun=route.rerun, limit=route.limit,
+                                        cleanup=route.cleanup)  # fmt: skip
+        self.config.declare(name, tuple(getattr(cog, "settings", ())))
         forget = getattr(cog, "forget_member", None)
         if forget is not None:
             self.forget_hooks[name] = forget
+        self.cogs.append(cog)
 
     def load_cogs(self, modules: tuple[str, ...] = DEFAULT_COGS) -> None:
         """Each cog module has `setup(bot)`, which builds the cog with what it needs."""
@@ -172,11 +139,16 @@ class Bot:
     # -- lifecycle ------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Open storage and recover the scheduler; platforms start separately."""
+        """Open storage, recover the scheduler, then start each cog (its `start()` hook
+        reconciles what a crash may have left half-done); platforms start separately."""
         await self.db.open()
-        interrupted = await self.scheduler.recover()
-        if interrupted:
-            log.warning("marked %d interrupted job(s); they will not run twice", interrupted)
+        recovered = await self.scheduler.recover()
+        if any(recovered.values()):
+            log.warning("scheduler recovery %s", " ".join(f"{k}={v}" for k, v in recovered.items()))
+        for cog in self.cogs:
+            start = getattr(cog, "start", None)
+            if start is not None:
+                await start()
 
     def start_scheduler(self) -> None:
         self._scheduler_task = asyncio.create_task(self.scheduler.run_forever(), name="scheduler")
@@ -184,14 +156,21 @@ class Bot:
     async def close(self) -> None:
         """Stop taking work, finish what is in flight, flush writes, close connections.
 
-        Order matters: a scheduler pass in progress finishes first (a job cut short would be
-        marked interrupted and never rerun), and background work such as coalesced edits
-        gets a moment while the platforms can still deliver it."""
+        Order matters: timers in progress finish first (one cut short is recovered at the
+        next start), then cogs stop, and background work such as coalesced edits gets a
+        moment while the platforms can still deliver it."""
         if self._scheduler_task is not None:
-            async with self.scheduler.pass_finished():
-                self._scheduler_task.cancel()
-                await asyncio.gather(self._scheduler_task, return_exceptions=True)
+            self._scheduler_task.cancel()
+            await asyncio.gather(self._scheduler_task, return_exceptions=True)
             self._scheduler_task = None
+        await self.scheduler.stop(TIMER_GRACE_SECONDS)
+        for cog in reversed(self.cogs):
+            stop = getattr(cog, "stop", None)
+            if stop is not None:
+                try:
+                    await stop()
+                except Exception:
+                    log.exception("stopping cog %s failed", type(cog).__name__)
         try:
             await asyncio.wait_for(self.idle(), CLOSE_GRACE_SECONDS)
         except TimeoutError:
@@ -204,11 +183,13 @@ class Bot:
         await self.idle()
         await self.db.close()
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        """Run work in the background, tracked so shutdown and the console can wait for it."""
+    def spawn(self, coro: Coroutine[Any, Any, Any], what: str = "") -> asyncio.Task[Any]:
+        """Run work in the background, tracked so shutdown and the console can wait for it;
+        an exception it raises is logged with `what` (and the coroutine's name)."""
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda done: _log_failure(done, what or getattr(coro, "__qualname__", "task")))
         return task
 
     async def idle(self) -> None:
@@ -219,6 +200,16 @@ class Bot:
 
     async def send(self, place: Place, card: Card) -> MessageRef | None:
         return await self.platforms[place.platform].send(place, card)
+
+    async def send_direct(self, member: Member, card: Card) -> MessageRef | None:
+        """A direct message only `member` sees; raises DirectMessagesClosed when the member
+        does not accept them (the caller tells the member some other way, or skips)."""
+        return await self.platforms[member.platform].send_direct(member, card)
+
+    async def _setting_changed(self, community: Community, key: str, value: str | None) -> None:
+        if key == "timezone":
+            moved = await self.scheduler.rezone(community)
+            log.info("timezone changed community=%s:%s series_moved=%d", community.platform, community.id, moved)
 
     def edit(self, ref: MessageRef, card: CardSource) -> None:
         """Update a message soon; edits of one message are coalesced (see bot/edits.py)."""
@@ -342,6 +333,11 @@ class Bot:
             await responder.respond(card)
         except Exception:
             log.exception("could not deliver an error notice")
+
+
+def _log_failure(task: asyncio.Task[Any], what: str) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("background task failed: %s", what, exc_info=exc)
 
 
 KINDS: dict[type, str] = {

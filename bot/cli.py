@@ -10,7 +10,9 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.model import Role
@@ -27,14 +29,34 @@ PLATFORM_MODULES = {  # module -> the setting that switches it on
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A bad argument is one line and exit code 2 (the CLI contract), not usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _instant(text: str) -> datetime:
+    """An ISO 8601 instant; without an offset it is read as UTC."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time like 2026-12-01T12:00:00Z") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="alcts-bot", description="ALCTS community engagement bot")
+    parser = OneLineParser(prog="alcts-bot", description="ALCTS community engagement bot")
     sub = parser.add_subparsers(dest="command", required=True)
 
     shell = sub.add_parser("shell", help="chat with the bot in a console community")
     shell.add_argument("--db", type=Path, help="SQLite file (default: BOT_DATABASE)")
     shell.add_argument("--as", dest="member", default="you", help="your member name")
     shell.add_argument("--role", choices=[r.label for r in Role], default="member")
+    shell.add_argument(
+        "--now", type=_instant, metavar="ISO8601",
+        help="start the console's clock at this instant (e.g. 2026-12-01T12:00:00Z) instead of the real time",
+    )  # fmt: skip
 
     sub.add_parser("run", help="serve every platform whose credentials are set")
 
@@ -84,16 +106,16 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
 
     db_path = args.db or settings.bot_database
     logs.configure(settings.bot_log_level, settings.secrets(), file=Path(db_path).with_suffix(".log"))
-    return asyncio.run(_shell(settings, Path(db_path), args.member, Role.parse(args.role)))
+    return asyncio.run(_shell(settings, Path(db_path), args.member, Role.parse(args.role), args.now))
 
 
-async def _shell(settings: Settings, db_path: Path, member: str, role: Role) -> int:
+async def _shell(settings: Settings, db_path: Path, member: str, role: Role, now: datetime | None) -> int:
     from bot.app import Bot
     from bot.clock import OffsetClock
     from bot.platforms.console import ConsolePlatform
     from storage.db import Database
 
-    clock = OffsetClock()
+    clock = OffsetClock(now)
     bot = Bot(settings, Database(db_path), clock, edit_interval=0)  # console edits cost nothing
     bot.load_cogs()
     console = ConsolePlatform(

@@ -12,7 +12,7 @@ import inspect
 import re
 import shlex
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
@@ -144,14 +144,38 @@ def on(event_type: type) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return mark
 
 
-def job(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark a cog method as the runner of durable scheduler jobs called `name`."""
+def timer(
+    name: str, *, rerun: bool = False, limit: int | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a cog method as the runner of durable timers called `name`:
+    `async def h(self, key: str, payload: dict) -> None`.
+
+    `rerun=True` declares the effect guarded and idempotent, so a timer a crash interrupted
+    runs again at start-up; `limit` caps how many timers of this name run at once."""
 
     def mark(func: Callable[..., Any]) -> Callable[..., Any]:
-        func.__bot_job__ = name  # type: ignore[attr-defined]
+        func.__bot_timer__ = TimerMark(name, rerun, limit)  # type: ignore[attr-defined]
         return func
 
     return mark
+
+
+def timer_cleanup(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a cog method as the clean-up of a `name` timer that a crash interrupted and that
+    is not safe to run again: `async def h(self, key: str, payload: dict) -> None`."""
+
+    def mark(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.__bot_timer_cleanup__ = name  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+@dataclass(frozen=True)
+class TimerMark:
+    name: str
+    rerun: bool
+    limit: int | None
 
 
 def usage_of(name: str, args: type[Args]) -> str:
@@ -232,12 +256,22 @@ class ButtonRoute:
         return converted
 
 
+@dataclass(frozen=True)
+class TimerRoute:
+    name: str
+    handler: Handler
+    cog: str
+    rerun: bool = False
+    limit: int | None = None
+    cleanup: Handler | None = None
+
+
 @dataclass
 class Registry:
     commands: dict[str, Command] = field(default_factory=dict)
     buttons: dict[str, ButtonRoute] = field(default_factory=dict)
     listeners: dict[type, list[tuple[str, Handler]]] = field(default_factory=dict)
-    jobs: dict[str, tuple[str, Handler]] = field(default_factory=dict)
+    timers: dict[str, TimerRoute] = field(default_factory=dict)
     cog_titles: dict[str, str] = field(default_factory=dict)
 
     def collect(self, cog: object) -> str:
@@ -245,6 +279,7 @@ class Registry:
         cog_name = cog_name_of(cog)
         doc = inspect.getdoc(cog) or ""
         self.cog_titles[cog_name] = doc.splitlines()[0].rstrip(".") if doc else cog_name
+        cleanups: dict[str, Handler] = {}
         for attr, func in vars(type(cog)).items():  # definition order, so /help reads as written
             if not callable(func):
                 continue
@@ -254,11 +289,22 @@ class Registry:
                     raise ValueError(f"command /{spec.name} is registered twice")
                 self.commands[spec.name] = Command(spec, method, cog_name)
             if action := getattr(func, "__bot_button__", None):
+                if action in self.buttons:
+                    raise ValueError(f"button {action!r} is registered twice")
                 self.buttons[action] = ButtonRoute(action, method, cog_name)
             if event_type := getattr(func, "__bot_listener__", None):
                 self.listeners.setdefault(event_type, []).append((cog_name, method))
-            if job_name := getattr(func, "__bot_job__", None):
-                self.jobs[job_name] = (cog_name, method)
+            if mark := getattr(func, "__bot_timer__", None):
+                if mark.name in self.timers:
+                    raise ValueError(f"timer {mark.name!r} is registered twice")
+                self.timers[mark.name] = TimerRoute(mark.name, method, cog_name, mark.rerun, mark.limit)
+            if cleanup_of := getattr(func, "__bot_timer_cleanup__", None):
+                cleanups[cleanup_of] = method
+        for name, cleanup in cleanups.items():
+            route = self.timers.get(name)
+            if route is None or route.cog != cog_name:
+                raise ValueError(f"timer_cleanup({name!r}) has no timer {name!r} in the same cog")
+            self.timers[name] = replace(route, cleanup=cleanup)
         return cog_name
 
     def find(self, words: list[str]) -> tuple[Command | None, int]:

@@ -3,20 +3,24 @@ per-community settings that organizers change with `/config set`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def check_timezone(value: str) -> str:
+    if len(value) > 64:  # IANA names are short; a long one makes zoneinfo raise OSError
+        raise ValueError(f"{value[:20]!r}... is not a time zone; use a name like America/Chicago")
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"{value!r} is not a time zone; use a name like America/Chicago") from None
     return value
 
@@ -42,6 +46,7 @@ class Settings(BaseSettings):
     bot_brand: str = "ALCTS"
     bot_poll_secret: SecretStr | None = None
     bot_trivia_packs: Path | None = None
+    bot_allow_private_urls: bool = False  # tests: let fetches reach servers on 127.0.0.1
 
     discord_token: SecretStr | None = None
     discord_guild_ids: Annotated[list[int], NoDecode] = []
@@ -117,21 +122,38 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(lines) from None
 
 
-class CommunitySettings(BaseModel):
-    """What organizers set per community with `/config set KEY VALUE`."""
+@dataclass(frozen=True)
+class Setting:
+    """A per-community setting that a feature declares (a cog's `settings` tuple):
+    `/config show` lists it under the feature, `/config set` validates it with `check`
+    (returns the value to store, raises ValueError with a sentence)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    key: str
+    help: str
+    check: Callable[[str], str] | None = None
 
-    timezone: str | None = Field(None, description="time zone for daily trivia and webinars")
-    moderator_role: str | None = Field(None, description="platform role whose holders moderate")
-    organizer_role: str | None = Field(None, description="platform role whose holders organize")
-    follower_role: str | None = Field(None, description="Discord role granted on /follow")
-    announcements_channel: str | None = Field(None, description="channel followers are invited to")
-    jobs_channel: str | None = Field(None, description="where job posts go")
-    webinars_channel: str | None = Field(None, description="where webinar reminders go")
-    trivia_channel: str | None = Field(None, description="where the daily question goes")
 
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str | None) -> str | None:
-        return None if value is None else check_timezone(value)
+class CommunitySettings:
+    """One community's stored settings; an unset (or undeclared) key reads as None.
+
+    Attribute access (`config.follower_role`) reads the value of that key."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: dict[str, str] | None = None) -> None:
+        self.values = dict(values or {})
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def __getattr__(self, key: str) -> str | None:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        return self.values.get(key)
+
+
+CORE_SETTINGS = (
+    Setting("timezone", "time zone for daily trivia, webinars and reports (e.g. America/Chicago)", check_timezone),
+    Setting("moderator_role", "platform role (or Slack user group) whose holders moderate"),
+    Setting("organizer_role", "platform role (or Slack user group) whose holders organize"),
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, NamedTuple
 
@@ -28,20 +28,22 @@ class Role(IntEnum):
 
 @dataclass(frozen=True)
 class Community:
-    """A Discord guild, a Slack workspace or the console's single community."""
+    """A Discord guild, a Slack workspace or the console's single community. Identity is
+    (platform, id): the display name is not compared or hashed, so a timer that knows only
+    the id finds the same settings as a command."""
 
     platform: str
     id: str
-    name: str = ""
+    name: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
 class Place:
-    """A channel in a community."""
+    """A channel in a community; identity is (community, channel_id), not the name."""
 
     community: Community
     channel_id: str
-    channel_name: str = ""
+    channel_name: str = field(default="", compare=False)
 
     @property
     def platform(self) -> str:
@@ -50,12 +52,13 @@ class Place:
 
 @dataclass(frozen=True)
 class Member:
-    """A person as a platform sees them, with the role the platform granted."""
+    """A person as a platform sees them, with the role the platform granted. Two Members
+    are equal when they are the same account (platform and id); names and roles change."""
 
     platform: str
     id: str
-    display_name: str
-    role: Role = Role.MEMBER
+    display_name: str = field(compare=False)
+    role: Role = field(default=Role.MEMBER, compare=False)
 
     @property
     def mention(self) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from bot.app import Bot, Context
 from bot.cards import Card, notice
 from bot.commands import command
+from bot.config import Setting
 from bot.model import Community, Member
 from storage.engagement import EngagementLog
 from storage.follows import FollowStore
@@ -18,6 +19,10 @@ class Follow:
     """Follow association updates"""
 
     name = "follow"
+    settings = (
+        Setting("follower_role", "Discord role granted on /follow (never one with moderating powers)"),
+        Setting("announcements_channel", "Slack channel followers are invited to on /follow"),
+    )
 
     def __init__(self, follows: FollowStore, engagement: EngagementLog, brand: str, perk: FollowPerk) -> None:
         self.follows = follows

@@ -1,11 +1,12 @@
-"""/config show and /config set: per-community settings for organizers."""
+"""/config show and /config set: per-community settings for organizers. Each feature
+declares its own settings (see bot/community.py); this cog only shows and sets them."""
 
 from __future__ import annotations
 
-from bot.app import Bot, CommunityConfig, Context
+from bot.app import Bot, Context
 from bot.cards import Card, Field, notice
 from bot.commands import Args, command
-from bot.config import CommunitySettings
+from bot.community import CommunityConfig
 from bot.model import Role
 
 CLEAR_WORDS = {"none", "off", "unset", "-"}
@@ -22,25 +23,27 @@ class Settings:
 
     name = "config"
 
-    def __init__(self, config: CommunityConfig) -> None:
+    def __init__(self, config: CommunityConfig, titles: dict[str, str]) -> None:
         self.config = config
+        self.titles = titles
 
     @command("config show", role=Role.ORGANIZER, help="Show this community's settings")
     async def show(self, ctx: Context, args: object) -> Card:
-        described = CommunitySettings.model_fields
-        fields = tuple(
-            Field(key, f"{value if value is not None else '(not set)'}  - {described[key].description}", inline=False)
-            for key, value in ctx.config.model_dump().items()
-        )
-        return Card(title="Community settings", fields=fields, footer="Change one with /config set KEY VALUE.", ephemeral=True)
+        fields = []
+        for feature, entries in self.config.by_feature(ctx.config).items():
+            lines = [f"{s.key} = {value if value is not None else '(not set)'}  - {s.help}" for s, value in entries]
+            fields.append(Field(self.titles.get(feature, "General"), "\n".join(lines), inline=False))
+        return Card(title="Community settings", fields=tuple(fields),
+                    footer="Change one with /config set KEY VALUE (VALUE none clears it).", ephemeral=True)  # fmt: skip
 
     @command("config set", args=SetArgs, role=Role.ORGANIZER, help="Change a setting (VALUE none clears it)")
     async def set(self, ctx: Context, args: SetArgs) -> Card:
         key = args.key.lower().replace("-", "_")
         value = None if args.value.lower() in CLEAR_WORDS else args.value
-        await self.config.set(ctx.community, key, value, ctx.member, ctx.now)
-        return notice(f"{key} is now {value}." if value is not None else f"{key} is cleared.")
+        updated = await self.config.set(ctx.community, key, value, ctx.member, ctx.now)
+        stored = updated.get(key)
+        return notice(f"{key} is now {stored}." if stored is not None else f"{key} is cleared.")
 
 
 def setup(bot: Bot) -> None:
-    bot.add_cog(Settings(bot.config))
+    bot.add_cog(Settings(bot.config, bot.registry.cog_titles))

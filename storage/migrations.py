@@ -247,4 +247,36 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX trivia_flags_by_question ON trivia_flags (platform, community_id, question_id)
         """,
     ),
+    Migration(
+        4,
+        "timers",
+        """
+        CREATE TABLE timer_series (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            series_key TEXT NOT NULL,
+            recurrence TEXT NOT NULL,
+            zone TEXT,
+            platform TEXT,
+            community_id TEXT,
+            payload TEXT NOT NULL DEFAULT '{}',
+            grace_seconds INTEGER,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            UNIQUE (name, series_key)
+        );
+        CREATE INDEX timer_series_by_community ON timer_series (platform, community_id);
+
+        ALTER TABLE scheduled_jobs RENAME TO timers;
+        ALTER TABLE timers RENAME COLUMN job_key TO timer_key;
+        ALTER TABLE timers ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE timers ADD COLUMN series_id INTEGER REFERENCES timer_series (id);
+        DROP INDEX scheduled_jobs_due;
+        CREATE INDEX timers_due ON timers (status, due_at);
+
+
+        UPDATE timers SET status = 'cancelled', error = 'replaced by a recurring series'
+            WHERE name = 'trivia.daily' AND status = 'pending'
+        """,
+    ),
 ]

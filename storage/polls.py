@@ -125,6 +125,11 @@ class PollStore:
         )
         return [row["id"] for row in rows]
 
+    async def open_deadlines(self) -> list[tuple[int, datetime]]:
+        """(poll id, closes_at) of every open poll that has a deadline."""
+        rows = await self.db.fetchall("SELECT id, closes_at FROM polls WHERE closed_at IS NULL AND closes_at IS NOT NULL")
+        return [(row["id"], from_iso(row["closes_at"])) for row in rows]
+
     async def vote(self, poll_id: int, voter: str, position: int, multi: int, at: datetime | None) -> VoteChange | None:
         """Toggle one option for one voter, atomically; None when the poll is closed.
 

@@ -91,6 +91,10 @@ class TriviaStore:
         )
         return _round(row) if row else None
 
+    async def running_rounds(self) -> list[Round]:
+        rows = await self.db.fetchall("SELECT * FROM trivia_rounds WHERE status = 'running' ORDER BY id")
+        return [_round(row) for row in rows]
+
     async def finish_round(self, round_id: int, status: str, at: datetime) -> bool:
         """End the round once; the winner counts only with three or more players."""
         async with self.db.transaction() as conn:
@@ -277,6 +281,20 @@ class TriviaStore:
             )  # fmt: skip
         except sqlite3.IntegrityError:
             return None
+
+    async def daily_on(self, place: Place, day: str) -> Asked | None:
+        """The channel's daily question for `day` (a local ISO date), if one was stored."""
+        row = await self.db.fetchone(
+            "SELECT * FROM trivia_daily WHERE platform = ? AND community_id = ? AND channel_id = ? AND day = ?",
+            (place.platform, place.community.id, place.channel_id, day),
+        )
+        return _daily(row) if row else None
+
+    async def daily_channels(self) -> list[tuple[Place, str]]:
+        """Every channel with the daily question switched on, and its HH:MM."""
+        rows = await self.db.fetchall("SELECT * FROM trivia_daily_channels WHERE enabled = 1")
+        return [(Place(Community(row["platform"], row["community_id"]), row["channel_id"], row["channel_name"]), row["at"])
+                for row in rows]  # fmt: skip
 
     async def set_daily_message(self, daily_id: int, ref: MessageRef) -> None:
         await self.db.execute("UPDATE trivia_daily SET message_ref = ? WHERE id = ?", (ref.encode(), daily_id))

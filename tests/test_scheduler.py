@@ -82,7 +82,7 @@ async def test_scheduling_is_idempotent_and_never_revives_a_finished_job(tmp_pat
     db, scheduler, recorder = await open_scheduler(tmp_path / "s.sqlite3", clock)
     for minutes in (10, 20, 15):  # rescheduling moves the one pending job
         await scheduler.schedule("remind", "x", START + timedelta(minutes=minutes))
-    assert await db.scalar("SELECT COUNT(*) FROM scheduled_jobs") == 1
+    assert await db.scalar("SELECT COUNT(*) FROM timers") == 1
     clock.advance(timedelta(minutes=15))
     assert await scheduler.run_due() == 1
     await scheduler.schedule("remind", "x", START + timedelta(minutes=30))
@@ -107,7 +107,7 @@ async def test_a_job_interrupted_by_a_crash_is_not_rerun(tmp_path: Path) -> None
     clock = ManualClock(START)
     db, scheduler, _ = await open_scheduler(path, clock)
     await scheduler.schedule("remind", "x", START)
-    await db.execute("UPDATE scheduled_jobs SET status = 'running'")  # as if killed mid-run
+    await db.execute("UPDATE timers SET status = 'running'")  # as if killed mid-run
     await db.close()
     db, scheduler, recorder = await open_scheduler(path, clock)
     await scheduler.run_due()
@@ -174,5 +174,5 @@ async def test_shutdown_lets_a_running_job_finish(tmp_path: Path) -> None:
     assert finished == ["1"]
     db = Database(tmp_path / "bot.sqlite3")
     await db.open()
-    assert await db.scalar("SELECT status FROM scheduled_jobs") == "done"
+    assert await db.scalar("SELECT status FROM timers") == "done"
     await db.close()

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.model import ButtonPressed, Member
-from cogs.trivia import next_local, speed_points
+from cogs.trivia import speed_points
 from cogs.trivia.bank import SHIPPED, check_pack, load_bank
 from cogs.trivia.matching import letter_choice, matches, normalise
 from storage.trivia import streak_bonus
@@ -137,16 +137,6 @@ def test_points_scale_with_speed_and_streaks() -> None:
     assert speed_points(300, 20, 20) == 150
     assert speed_points(100, 99, 20) == 50
     assert [streak_bonus(n) for n in (0, 1, 2, 3, 5, 9)] == [0, 0, 25, 50, 100, 100]
-
-
-def test_next_local_time_of_day() -> None:
-    from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo
-
-    chicago = ZoneInfo("America/Chicago")
-    now = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # 09:00 in Chicago
-    assert next_local("10:00", now, chicago) == datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
-    assert next_local("08:00", now, chicago) == datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
 
 
 # -- live rounds ----------------------------------------------------------------------------
@@ -380,7 +370,7 @@ async def test_a_round_the_platform_cannot_post_to_ends_and_frees_the_channel(mi
     real_send, mini.console.send = mini.console.send, refuse  # type: ignore[method-assign]
     await mini.wait(21)  # the reveal cannot be posted
     assert await mini.db.scalar("SELECT status FROM trivia_rounds") == "abandoned"
-    assert await mini.db.scalar("SELECT status FROM scheduled_jobs WHERE name = 'trivia.reveal'") == "failed"
+    assert await mini.db.scalar("SELECT status FROM timers WHERE name = 'trivia.reveal'") == "failed"
     mini.console.send = real_send  # type: ignore[method-assign]
     assert "3 questions from Mini" in await mini.push("/trivia start mini questions=3")
 

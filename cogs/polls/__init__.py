@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from bot.app import Bot, Context, Messenger
 from bot.cards import Card, notice
 from bot.clock import Clock
-from bot.commands import Args, Duration, YesNo, button, command, job
+from bot.commands import Args, Duration, YesNo, button, command, timer
 from bot.errors import UserError
 from bot.model import ButtonPressed, Member, MessageRef, Role
 from bot.scheduler import Scheduler
@@ -167,14 +167,22 @@ class Polls:
 
     # -- the deadline ------------------------------------------------------------------------
 
-    @job("poll.close")
+    @timer("poll.close", rerun=True)
     async def close_due(self, key: str, payload: dict[str, Any]) -> None:
+        """Guarded by the stored close (a second run closes nothing), so a crash mid-way
+        is safe to run again."""
         poll = await self.store.get(int(key))
         if poll is None:
             return
         card = await self._close(poll)
         if card is not None:
             await self.messenger.send(poll.place, card)
+
+    async def start(self) -> None:
+        """Every open poll with a deadline has a pending close (the deadline is a promise)."""
+        for poll_id, closes_at in await self.store.open_deadlines():
+            if await self.scheduler.status("poll.close", poll_id) not in ("pending", "running"):
+                await self.scheduler.schedule("poll.close", poll_id, closes_at, revive=True)
 
     async def _close(self, poll: Poll) -> Card | None:
         """Close once: the poll message loses its buttons and shows the final bars."""

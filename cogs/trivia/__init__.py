@@ -10,18 +10,21 @@ import random
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from bot.app import Bot, CommunityConfig, Context, Messenger
+from bot.app import Bot, Context, Messenger
 from bot.cards import Card, notice
-from bot.clock import Clock
-from bot.commands import Args, button, command, job, on
+from bot.clock import Clock, from_iso, iso
+from bot.commands import Args, button, command, on, timer
+from bot.community import CommunityConfig
+from bot.config import Setting
 from bot.errors import UserError
 from bot.model import Community, Member, MessagePosted, Place, Role
+from bot.recurrence import Recurrence
 from bot.scheduler import Scheduler
 from bot.text import channel_from_text, is_channel_mention
 from bot.timeparse import format_duration
@@ -39,6 +42,8 @@ from cogs.trivia.matching import letter_choice, matches, normalise
 from storage.trivia import Asked, Round, TriviaStore
 
 PAUSE_BETWEEN_QUESTIONS = timedelta(seconds=5)
+DAILY_TIMER = "trivia.daily_post"  # the timer; "trivia.daily" is the daily question's buttons
+DAILY_GRACE = timedelta(hours=12)
 PERIODS = {"week": timedelta(days=7), "month": timedelta(days=30), "all": None}
 HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -89,6 +94,7 @@ class Trivia:
     """Play technical-services trivia"""
 
     name = "trivia"
+    settings = (Setting("trivia_channel", "where /trivia daily posts when no channel= is given"),)
 
     def __init__(
         self, bank: QuestionBank, store: TriviaStore, scheduler: Scheduler, messenger: Messenger,
@@ -105,7 +111,7 @@ class Trivia:
     # -- live rounds --------------------------------------------------------------------------
 
     @command("trivia start", args=StartArgs, help="Start a round here (one per channel)")
-    async def start(self, ctx: Context, args: StartArgs) -> None:
+    async def start_round(self, ctx: Context, args: StartArgs) -> None:
         category = self._category(args.category)
         pool = await self._pool(ctx.community, category, avoid=[])  # every question not set aside
         if not pool:
@@ -124,10 +130,11 @@ class Trivia:
         ))  # fmt: skip
         found = await self.store.round(round_id)
         assert found is not None
-        await self._ask(found, 0, ctx.respond)
+        async with self._abandon_on_failure(round_id):
+            await self._ask(found, 0, ctx.respond)
 
     @command("trivia stop", help="End the round in this channel (its starter or a moderator)")
-    async def stop(self, ctx: Context, args: object) -> Card:
+    async def stop_round(self, ctx: Context, args: object) -> Card:
         found = await self.store.running_round(ctx.place)
         if found is None:
             raise UserError("No round is running in this channel. /trivia start begins one.")
@@ -183,42 +190,56 @@ class Trivia:
         return notice(f"Locked in: {choice_label(asked, choice)}")
 
     async def _ask(self, found: Round, position: int, post: Any) -> None:
-        """Ask question `position` of the round; `post` sends the card (reply or channel)."""
-        question = await self._pick(found, position)
-        if question is None:
-            await self._finish_and_post(found, "completed", "We ran out of questions.")
-            return
-        now = self.clock.now()
-        choices = [question.answer, *question.wrong]
-        self.rng.shuffle(choices)
-        closes_at = now + timedelta(seconds=found.seconds)
-        await self.store.ask(found.id, position, question.id, choices, choices.index(question.answer), now, closes_at)
-        asked = await self.store.asked(found.id, position)
-        assert asked is not None
-        heading = self._heading(found, position, question)
-        footer = f"{found.seconds} seconds. Click a letter, or type the answer."
-        ref = await post(question_card(question, asked, heading, footer, "trivia.answer", (found.id, position)))
-        if ref is not None:
-            await self.store.set_asked_message(found.id, position, ref)
-        await self.scheduler.schedule("trivia.reveal", f"{found.id}:{position}", closes_at)
+        """Ask question `position` of the round; `post` sends the card (reply or channel).
 
-    @job("trivia.reveal")
+        Safe to run again after a crash: a question already stored is not picked anew,
+        only posted if its post never happened, and its reveal is (re)scheduled."""
+        asked = await self.store.asked(found.id, position)
+        if asked is None:
+            picked = await self._pick(found, position)
+            if picked is None:
+                await self._finish_and_post(found, "completed", "We ran out of questions.")
+                return
+            now = self.clock.now()
+            choices = [picked.answer, *picked.wrong]
+            self.rng.shuffle(choices)
+            closes_at = now + timedelta(seconds=found.seconds)
+            await self.store.ask(found.id, position, picked.id, choices, choices.index(picked.answer), now, closes_at)
+            asked = await self.store.asked(found.id, position)
+            assert asked is not None
+        question = self._question(asked.question_id)
+        if asked.message is None:
+            heading = self._heading(found, position, question)
+            footer = f"{found.seconds} seconds. Click a letter, or type the answer."
+            ref = await post(question_card(question, asked, heading, footer, "trivia.answer", (found.id, position)))
+            if ref is not None:
+                await self.store.set_asked_message(found.id, position, ref)
+        assert asked.closes_at is not None
+        await self.scheduler.schedule("trivia.reveal", f"{found.id}:{position}", asked.closes_at)
+
+    @timer("trivia.reveal", rerun=True)
     async def reveal(self, key: str, payload: dict[str, Any]) -> None:
         round_id, position = (int(part) for part in key.split(":"))
         async with self._abandon_on_failure(round_id):
             await self._reveal(round_id, position)
 
     async def _reveal(self, round_id: int, position: int) -> None:
+        """Reveal once (the stored reveal guards the post), then take the round's next step,
+        which is idempotent: a rerun after a crash ends the round or asks the next question
+        exactly once."""
         found = await self.store.round(round_id)
-        if found is None or found.status != "running" or not await self.store.reveal(round_id, position, self.clock.now()):
+        if found is None or found.status != "running":
             return
+        newly = await self.store.reveal(round_id, position, self.clock.now())
         asked = await self.store.asked(round_id, position)
-        assert asked is not None
+        if asked is None:
+            return
         question = self._question(asked.question_id)
         answers = await self.store.answers(asked)
-        if asked.message is not None:
-            self.messenger.edit(asked.message, closed_question_card(question, asked, self._heading(found, position, question)))
-        await self.messenger.send(found.place, reveal_card(question, asked, answers))
+        if newly:
+            if asked.message is not None:
+                self.messenger.edit(asked.message, closed_question_card(question, asked, self._heading(found, position, question)))
+            await self.messenger.send(found.place, reveal_card(question, asked, answers))
         if not answers and position > 0 and not await self._answered(round_id, position - 1):
             await self._finish_and_post(found, "abandoned", "Two questions in a row went unanswered, so the round ends here.")
         elif position + 1 >= found.total:
@@ -226,7 +247,7 @@ class Trivia:
         else:
             await self.scheduler.schedule("trivia.ask", f"{round_id}:{position + 1}", self.clock.now() + PAUSE_BETWEEN_QUESTIONS)
 
-    @job("trivia.ask")
+    @timer("trivia.ask", rerun=True)
     async def ask_next(self, key: str, payload: dict[str, Any]) -> None:
         round_id, position = (int(part) for part in key.split(":"))
         found = await self.store.round(round_id)
@@ -248,6 +269,22 @@ class Trivia:
         except Exception:
             await self.store.finish_round(round_id, "abandoned", self.clock.now())
             raise
+
+    async def start(self) -> None:
+        """Reconcile after a restart: every running round has a pending timer that will end
+        it (or is ended now), and every channel with the daily question on has its series."""
+        for found in await self.store.running_rounds():
+            prefix = f"{found.id}:"
+            if await self.scheduler.pending("trivia.reveal", prefix) or await self.scheduler.pending("trivia.ask", prefix):
+                continue
+            opened = await self.store.open_question(found.place)
+            if opened is not None and opened[1].closes_at is not None:
+                _, asked = opened
+                await self.scheduler.schedule("trivia.reveal", f"{found.id}:{asked.position}", asked.closes_at, revive=True)
+            else:
+                await self.store.finish_round(found.id, "abandoned", self.clock.now())
+        for place, at in await self.store.daily_channels():
+            await self._repeat_daily(place, at)
 
     async def _close_question(self, found: Round, position: int) -> None:
         """A stopped round's open question keeps its choices readable and loses its buttons."""
@@ -311,54 +348,65 @@ class Trivia:
 
     @command("trivia daily", args=DailyArgs, role=Role.MODERATOR, help="Post a question every day at a local time")
     async def daily(self, ctx: Context, args: DailyArgs) -> Card:
-        if args.channel and ctx.place.platform != "console" and not is_channel_mention(args.channel):
+        """channel= names the channel; without it, the trivia_channel setting, else here."""
+        channel = args.channel or ctx.config.get("trivia_channel")
+        if channel and ctx.place.platform != "console" and not is_channel_mention(channel):
             # chat platforms address channels by id; a picked #channel arrives as a mention
             raise UserError("Pick the channel from the # list so it becomes a link, e.g. channel=#trivia.")
-        place = Place(ctx.community, *channel_from_text(args.channel)) if args.channel else ctx.place
+        place = Place(ctx.community, *channel_from_text(channel)) if channel else ctx.place
         await self.store.set_daily_channel(place, args.at, args.state == "on", ctx.member.id)
         if args.state == "off":
+            await self.scheduler.stop_repeating(DAILY_TIMER, _daily_key(place))
             return notice(f"The daily question in #{place.channel_name} is off.", ephemeral=False)
-        due = next_local(args.at, ctx.now, ctx.tz)
-        await self._schedule_daily(place, args.at, due)
+        due = await self._repeat_daily(place, args.at)
+        following = f", the next in {format_duration(due - ctx.now)}" if due else ""
         return notice(
-            f"The daily question in #{place.channel_name} is on: every day at {args.at} ({ctx.tz.key}), "
-            f"the next in {format_duration(due - ctx.now)}. Yesterday's answer comes out with each new question.",
+            f"The daily question in #{place.channel_name} is on: every day at {args.at} ({ctx.tz.key}){following}. "
+            "Yesterday's answer comes out with each new question.",
             ephemeral=False,
         )
 
-    async def _schedule_daily(self, place: Place, at: str, due: datetime) -> None:
-        key = f"{place.platform}|{place.community.id}|{place.channel_id}|{due.date().isoformat()}"
+    async def _repeat_daily(self, place: Place, at: str) -> datetime | None:
+        """The daily post is a series at a local wall time in the community's zone (a zone
+        change moves it); a post more than 12 hours late is skipped, the series goes on."""
         payload = {"platform": place.platform, "community": place.community.id,
-                   "channel": place.channel_id, "channel_name": place.channel_name, "at": at}  # fmt: skip
-        await self.scheduler.schedule("trivia.daily", key, due, payload, grace=timedelta(hours=12))
+                   "channel": place.channel_id, "channel_name": place.channel_name}  # fmt: skip
+        return await self.scheduler.repeat(
+            DAILY_TIMER, _daily_key(place), Recurrence.daily(at), community=place.community, payload=payload,
+            grace=DAILY_GRACE,
+        )  # fmt: skip
 
-    @job("trivia.daily")
+    @timer(DAILY_TIMER, rerun=True)
     async def post_daily(self, key: str, payload: dict[str, Any]) -> None:
+        """Reveal the earlier daily questions, then post this occurrence's question once
+        (keyed by the local day, so a rerun after a crash posts what is missing only)."""
         place = Place(Community(payload["platform"], payload["community"]), payload["channel"], payload["channel_name"])
         setting = await self.store.daily_channel(place)
-        if setting is None or not setting[1] or setting[0] != payload["at"]:
-            return  # turned off, or moved to another time (which has its own job)
+        if setting is None or not setting[1]:
+            return  # turned off
         now = self.clock.now()
         tz = self.config.timezone(await self.config.get(place.community))
-        # tomorrow's job first: a post that fails today (the platform down, the bot removed
-        # from the channel) must not end the series
-        await self._schedule_daily(place, payload["at"], next_local(payload["at"], now + timedelta(minutes=1), tz))
+        day = from_iso(payload.get("occurrence") or iso(now)).astimezone(tz).date().isoformat()
+        asked = await self.store.daily_on(place, day)
         for earlier in await self.store.unrevealed_dailies(place):
-            await self._reveal_daily(earlier)
-        question = await self._pick_daily(place)
-        if question is not None:
+            if asked is None or earlier.daily_id != asked.daily_id:
+                await self._reveal_daily(earlier)
+        if asked is None:
+            question = await self._pick_daily(place)
+            if question is None:
+                return
             choices = [question.answer, *question.wrong]
             self.rng.shuffle(choices)
-            day = now.astimezone(tz).date().isoformat()
             daily_id = await self.store.post_daily(place, day, question.id, choices, choices.index(question.answer), now)
-            if daily_id is not None:
-                asked = await self.store.daily(daily_id)
-                assert asked is not None
-                card = question_card(question, asked, f"Question of the day · {self.bank.title(self.bank.category_of(question.id))}",
-                                     "Answer any time today; the answer comes out tomorrow.", "trivia.daily", (daily_id,))  # fmt: skip
-                ref = await self.messenger.send(place, card)
-                if ref is not None:
-                    await self.store.set_daily_message(daily_id, ref)
+            asked = await self.store.daily(daily_id) if daily_id is not None else await self.store.daily_on(place, day)
+        if asked is None or asked.message is not None or asked.daily_id is None:
+            return
+        question = self._question(asked.question_id)
+        card = question_card(question, asked, f"Question of the day · {self.bank.title(self.bank.category_of(question.id))}",
+                             "Answer any time today; the answer comes out tomorrow.", "trivia.daily", (asked.daily_id,))  # fmt: skip
+        ref = await self.messenger.send(place, card)
+        if ref is not None:
+            await self.store.set_daily_message(asked.daily_id, ref)
 
     @button("trivia.daily")
     async def daily_answer(self, ctx: Context, daily_id: int, choice: int) -> Card:
@@ -468,15 +516,8 @@ def speed_points(base: int, taken: float, limit: float) -> int:
     return round(base * (0.5 + 0.5 * remaining))
 
 
-def next_local(at: str, after: datetime, tz: Any) -> datetime:
-    """The next `HH:MM` in the community's time zone strictly after `after`, in UTC."""
-    hour, minute = (int(part) for part in at.split(":"))
-    local = after.astimezone(tz)
-    day: date = local.date()
-    candidate = datetime.combine(day, time(hour, minute), tzinfo=tz)
-    if candidate <= local:
-        candidate = datetime.combine(day + timedelta(days=1), time(hour, minute), tzinfo=tz)
-    return candidate.astimezone(after.tzinfo)
+def _daily_key(place: Place) -> str:
+    return f"{place.platform}|{place.community.id}|{place.channel_id}"
 
 
 def setup(bot: Bot) -> None:

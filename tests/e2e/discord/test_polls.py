@@ -69,7 +69,7 @@ async def test_poll_create_declares_typed_options_and_posts_a_live_card(fake: Fa
     sql = "SELECT multi, anonymous, hidden, closes_at IS NOT NULL, message_ref FROM polls"
     stored = await eventually(lambda: running.rows(sql), lambda found: found[0][-1] is not None)
     assert stored == [(2, 1, 0, 1, f"discord:{CHANNEL_ID}:{answer.message['id']}")]  # type: ignore[index]
-    jobs = await running.rows("SELECT name, job_key, status FROM scheduled_jobs")
+    jobs = await running.rows("SELECT name, timer_key, status FROM timers")
     assert jobs == [("poll.close", str(number), "pending")]
 
     hidden = await create(fake, options="yes;no", hidden=True)
@@ -164,7 +164,7 @@ async def test_only_the_creator_or_a_moderator_closes_a_poll(fake: FakeDiscord, 
     assert "Dublin Core: 1" in closed.text and "100%" in closed.text
     await fake.wait_for(lambda: not message["components"])  # the original lost its buttons
     assert message["embeds"][0]["title"] == f"Poll #{number} closed. {QUESTION}"
-    assert await running.rows("SELECT status FROM scheduled_jobs WHERE name = 'poll.close'") == [("cancelled",)]
+    assert await running.rows("SELECT status FROM timers WHERE name = 'poll.close'") == [("cancelled",)]
 
     late = await fake.reply(await fake.click(f"poll.vote:{number}:0", BOB, message))
     assert late.text == f"Poll #{number} is closed; votes are no longer counted."

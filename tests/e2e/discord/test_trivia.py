@@ -108,7 +108,7 @@ async def start_round(fake: FakeDiscord, running: TriviaBot, questions: int = 2)
     handler has also stored the question's message and scheduled its reveal."""
     interaction = await fake.slash("trivia start", ALICE, category="mini", questions=questions, seconds=10)
     intro, question = await fake.answers_for(interaction, 2)
-    reveal = "SELECT COUNT(*) FROM scheduled_jobs WHERE name = 'trivia.reveal'"
+    reveal = "SELECT COUNT(*) FROM timers WHERE name = 'trivia.reveal'"
     await eventually(lambda: running.rows(reveal), lambda found: found == [(1,)])
     return intro, question
 
@@ -169,7 +169,7 @@ async def test_trivia_start_takes_typed_options_and_asks_with_letter_buttons(
     assert question.data["allowed_mentions"] == {"parse": []}
 
     assert await running.one("SELECT message_ref FROM trivia_asked") == f"discord:{CHANNEL_ID}:{question.message['id']}"
-    jobs = await running.rows("SELECT name, job_key, status, due_at FROM scheduled_jobs")
+    jobs = await running.rows("SELECT name, timer_key, status, due_at FROM timers")
     assert jobs == [("trivia.reveal", f"{round_id}:0", "pending", "2026-11-27T15:00:10.000000Z")]
 
     again = await fake.reply(await fake.slash("trivia start", BOB))
@@ -240,7 +240,7 @@ async def test_a_round_played_by_buttons_reveals_each_answer_and_ends_with_stand
     assert "(2 of 2 right)" in lines[1] and "(0 of 1 right)" in lines[3]
     assert embed(standings)["footer"]["text"] == "Winner: alice."
     assert await running.one("SELECT status, players, winner_id FROM trivia_rounds") == ("completed", 3, str(ALICE.id))
-    assert await running.rows("SELECT DISTINCT status FROM scheduled_jobs") == [("done",)]
+    assert await running.rows("SELECT DISTINCT status FROM timers") == [("done",)]
     assert len(fake.channel_posts) == 4  # reveal, question 2, reveal, standings
     clicks = await running.rows(
         "SELECT COUNT(*) FROM engagement_events WHERE kind = 'button' AND cog = 'trivia' AND subject = 'trivia.answer'"
@@ -266,7 +266,7 @@ async def test_stop_ends_a_round_and_its_timers(fake: FakeDiscord, start_trivia:
 
     await running.wait(minutes=5)
     assert fake.channel_posts == []  # no reveal, no next question
-    assert await running.rows("SELECT DISTINCT status FROM scheduled_jobs") == [("cancelled",)]
+    assert await running.rows("SELECT DISTINCT status FROM timers") == [("cancelled",)]
     assert await running.one("SELECT status FROM trivia_rounds") == "stopped"
 
 

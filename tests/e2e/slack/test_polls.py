@@ -113,7 +113,7 @@ async def test_poll_create_parses_the_text_grammar_and_posts_block_kit(slack: Sl
     assert [tuple(r) for r in await slack.bot.db.fetchall(stored)] == [
         (QUESTION, 2, 1, 0, "2026-11-27T17:00:00.000000Z", f"slack:{GENERAL}:{poll.ts}")
     ]
-    jobs = await slack.bot.db.fetchall("SELECT name, job_key, status FROM scheduled_jobs")
+    jobs = await slack.bot.db.fetchall("SELECT name, timer_key, status FROM timers")
     assert [tuple(r) for r in jobs] == [("poll.close", str(number), "pending")]
 
     hidden = await create(slack, f"{CREATE} hidden=yes")
@@ -242,7 +242,7 @@ async def test_only_the_creator_or_a_moderator_closes_a_poll(slack: SlackHarness
     assert closed.headers() == [f"Poll #{number} closed. {QUESTION}"]
     assert tally(closed)["Dublin Core"].split()[0] == "1" and "100%" in tally(closed)["Dublin Core"]
     assert poll.buttons() == [] and poll.headers() == [f"Poll #{number} closed. {QUESTION}"]  # chat.update
-    status = "SELECT status FROM scheduled_jobs WHERE name = 'poll.close'"
+    status = "SELECT status FROM timers WHERE name = 'poll.close'"
     assert [tuple(r) for r in await slack.bot.db.fetchall(status)] == [("cancelled",)]
 
     late = await vote(slack, poll, 0, user=EVE)

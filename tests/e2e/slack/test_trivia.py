@@ -169,7 +169,7 @@ async def test_a_round_played_by_buttons_reveals_each_answer_and_ends_with_stand
     assert "(2 of 2 right)" in lines[1] and "(0 of 2 right)" in lines[3]
     assert contexts(standings) == ["Winner: Ann."]
     assert await trivia.one("SELECT status, players, winner_id FROM trivia_rounds") == ("completed", 3, ANN)
-    assert await trivia.rows("SELECT DISTINCT status FROM scheduled_jobs") == [("done",)]
+    assert await trivia.rows("SELECT DISTINCT status FROM timers") == [("done",)]
     assert len(trivia.fake.in_channel(GENERAL)) == 6  # intro, question, reveal, question, reveal, standings
     assert len(trivia.fake.called("chat.update")) == 2
     clicks = "SELECT COUNT(*) FROM engagement_events WHERE kind = 'button' AND subject = 'trivia.answer'"
@@ -300,9 +300,9 @@ async def test_a_failed_daily_post_does_not_end_the_series(trivia: TriviaHarness
     await trivia.wait(hours=1)  # chat.postMessage: channel_not_found
 
     assert trivia.fake.in_channel(SECRET) == []
-    jobs = "SELECT job_key, status FROM scheduled_jobs ORDER BY id"
-    assert await trivia.rows(jobs) == [(f"slack|{TEAM_ID}|{SECRET}|2026-11-27", "failed"),
-                                       (f"slack|{TEAM_ID}|{SECRET}|2026-11-28", "pending")]  # fmt: skip
+    jobs = "SELECT timer_key, status FROM timers ORDER BY id"
+    assert await trivia.rows(jobs) == [(f"slack|{TEAM_ID}|{SECRET}@2026-11-27T16:00:00.000000Z", "failed"),
+                                       (f"slack|{TEAM_ID}|{SECRET}@2026-11-28T16:00:00.000000Z", "pending")]  # fmt: skip
     trivia.fake.channels[SECRET].members.add(BOT_USER)  # a member invites the bot
     assert await trivia.wait(days=1) == 1  # the next day's question comes as usual
 
