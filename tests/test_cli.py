@@ -193,3 +193,23 @@ def test_piped_poll_with_a_changed_vote_closes_with_exact_results_and_exports(tm
     assert "Dublin Core  1  #######                33%" in closed
     assert "option,votes,share\nMARC,1,33.3%\nRDA,1,33.3%\nDublin Core,1,33.3%" in result.stdout
     assert (tmp_path / "files" / "poll-1.csv").read_text().startswith("option,votes,share")
+
+
+def test_daily_question_resumes_after_a_36_hour_outage_with_now(tmp_path: Path) -> None:
+    """Issue 9's done-means: sessions started with --now, a day and a half apart."""
+    first = alcts(tmp_path, "shell", "--role", "moderator", "--now", "2026-12-01T12:00:00Z",
+                  stdin="/trivia daily on at=10:00\n:quit\n")  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert "every day at 10:00 (America/Chicago), the next in 4 hours" in first.stdout
+    second = alcts(tmp_path, "shell", "--now", "2026-12-03T00:00:00Z", stdin=":wait 3d\n")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.count("Question of the day") == 3
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+        posted = db.execute("SELECT day, posted_at FROM trivia_daily ORDER BY id").fetchall()
+    assert [(day, at[:16]) for day, at in posted] == [(f"2026-12-0{d}", f"2026-12-0{d}T16:00") for d in (3, 4, 5)]
+
+
+def test_a_bad_now_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = alcts(tmp_path, "shell", "--now", "next tuesday")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "ISO 8601" in result.stderr
