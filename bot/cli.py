@@ -16,6 +16,7 @@ from typing import NoReturn
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.model import Role
+from storage.db import StoreUnavailable
 
 log = logging.getLogger("bot")
 
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="serve every platform whose credentials are set")
 
     report = sub.add_parser("report", help="engagement and follower growth for organizers")
+    report.add_argument("--db", type=Path, help="SQLite file (default: BOT_DATABASE)")
     report.add_argument("--days", type=int, default=30)
     report.add_argument("--format", choices=["html", "csv", "json"], default="html")
     report.add_argument("--out", type=Path, help="file to write (default: standard output)")
@@ -74,8 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
-    db_sub.add_parser("upgrade", help="apply pending migrations")
+    upgrade = db_sub.add_parser("upgrade", help="apply pending migrations")
+    upgrade.add_argument("--db", type=Path, help="SQLite file (default: BOT_DATABASE)")
     backup = db_sub.add_parser("backup", help="copy the live database (online backup)")
+    backup.add_argument("--db", type=Path, help="SQLite file (default: BOT_DATABASE)")
     backup.add_argument("path", type=Path)
     return parser
 
@@ -95,7 +99,15 @@ def main(argv: list[str] | None = None) -> int:
         "slack-manifest": cmd_slack_manifest,
         "trivia": cmd_trivia_check,
     }
-    return commands[args.command](args, settings)
+    try:
+        return commands[args.command](args, settings)
+    except StoreUnavailable as exc:  # corrupt, a folder, unwritable, or a newer schema
+        print(f"alcts-bot: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. the log file beside the database cannot be created
+        where = f"cannot use {exc.filename}: " if exc.filename else ""
+        print(f"alcts-bot: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 # -- shell --------------------------------------------------------------------------------
@@ -104,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
     from bot import logs
 
-    db_path = args.db or settings.bot_database
+    db_path = _db_path(args, settings)
     logs.configure(settings.bot_log_level, settings.secrets(), file=Path(db_path).with_suffix(".log"))
     return asyncio.run(_shell(settings, Path(db_path), args.member, Role.parse(args.role), args.now))
 
@@ -174,6 +186,11 @@ async def _run(settings: Settings, modules: list[str]) -> int:
     return 0
 
 
+def _db_path(args: argparse.Namespace, settings: Settings) -> Path:
+    """--db when given, else BOT_DATABASE."""
+    return Path(getattr(args, "db", None) or settings.bot_database)
+
+
 def _stop_on_signals() -> asyncio.Event:
     """First SIGINT/SIGTERM: stop gracefully. A second one: exit at once."""
     stop = asyncio.Event()
@@ -198,7 +215,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     async def go() -> str:
         from storage.db import Database
 
-        db = Database(settings.bot_database)
+        db = Database(_db_path(args, settings))
         await db.open()
         try:
             report = await build_report(db, days=args.days, brand=settings.bot_brand)
@@ -254,13 +271,15 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import Database
 
     async def go() -> str:
-        db = Database(settings.bot_database)
+        db = Database(_db_path(args, settings))
         if args.db_command == "upgrade":
             await db.open()  # open() migrates
             version = await db.schema_version()
             await db.close()
             done = f"applied {', '.join(map(str, db.applied))}" if db.applied else "nothing to apply"
             return f"Database {db.path} is at schema version {version} ({done})."
+        if args.path.resolve() == db.path.resolve():
+            raise StoreUnavailable(f"{args.path} is the live database; back it up to another file")
         await db.open()
         try:
             await db.backup(args.path)

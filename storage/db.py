@@ -28,6 +28,27 @@ FLUSH_EVERY_ROWS = 500
 FLUSH_EVERY_SECONDS = 0.5
 
 
+class StoreUnavailable(Exception):
+    """The database cannot be used: a corrupt or foreign file, a folder, a path that cannot
+    be created or written, or a schema newer than this code. The message is one sentence
+    for the person running the bot."""
+
+
+def _why(path: Path, exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, PermissionError):
+        return f"cannot use the database {path}: permission denied ({exc.filename or path})"
+    if isinstance(exc, OSError):
+        return f"cannot use the database {path}: {exc.strerror or text}"
+    if "not a database" in text or "malformed" in text:
+        return f"{path} is not a SQLite database or is damaged; restore it from a backup or choose another --db"
+    if "readonly" in text:
+        return f"the database {path} is read-only; check its permissions"
+    if "unable to open" in text:
+        return f"cannot open the database {path}; check that its folder exists and is writable"
+    return f"cannot use the database {path}: {text}"
+
+
 class Database:
     """An embedded SQLite store with a single serialised writer."""
 
@@ -43,34 +64,57 @@ class Database:
         self.applied: list[int] = []
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await self._connect()
-        self.applied = await self.migrate()
-        self._reader = await self._connect()
+        """Connect, migrate and start the batch writer. Raises StoreUnavailable (and leaves
+        no connection thread behind, so the process can exit) when the file is unusable."""
+        try:
+            if self.path.is_dir():
+                raise StoreUnavailable(f"the database {self.path} is a folder; give a file path")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = await self._connect()
+            self.applied = await self.migrate()
+            self._reader = await self._connect()
+        except (sqlite3.Error, OSError, StoreUnavailable) as exc:
+            await self._disconnect()
+            if isinstance(exc, StoreUnavailable):
+                raise
+            raise StoreUnavailable(_why(self.path, exc)) from None
         self._flusher = asyncio.create_task(self._flush_loop(), name="db-flush")
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
+        try:
+            conn.row_factory = sqlite3.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=5000")
+        except BaseException:
+            await conn.close()  # its thread would keep the process alive
+            raise
         return conn
 
+    async def _disconnect(self) -> None:
+        for conn in (self._writer, self._reader):
+            if conn is not None:
+                with suppress(Exception):
+                    await conn.close()
+        self._writer = self._reader = None
+
     async def close(self) -> None:
+        """Flush buffered rows and close both connections; a failed flush is logged and
+        never keeps the connections (and so the process) alive."""
         if self._flusher is not None:
             self._flusher.cancel()
             with suppress(asyncio.CancelledError):
                 await self._flusher
             self._flusher = None
-        if self._writer is not None:
-            await self.flush()
-            await self._writer.close()
-            self._writer = None
-        if self._reader is not None:
-            await self._reader.close()
-            self._reader = None
+        try:
+            if self._writer is not None:
+                await self.flush()
+        except Exception:
+            log.exception("final flush failed; %d buffered row(s) not written", self._pending_rows)
+        finally:
+            await self._disconnect()
 
     # -- migrations ---------------------------------------------------------------------
 
@@ -84,6 +128,12 @@ class Database:
         )
         async with conn.execute("SELECT version FROM schema_migrations") as cur:
             done = {row[0] for row in await cur.fetchall()}
+        known = max(m.version for m in MIGRATIONS)
+        if done and max(done) > known:
+            raise StoreUnavailable(
+                f"the database {self.path} has schema version {max(done)}, newer than this bot knows ({known}); "
+                "upgrade the bot or use a backup"
+            )
         applied = []
         async with self._write_lock:
             for migration in MIGRATIONS:

@@ -213,3 +213,41 @@ def test_a_bad_now_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = alcts(tmp_path, "shell", "--now", "next tuesday")
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "ISO 8601" in result.stderr
+
+
+BAD_DATABASES = {
+    "random bytes": lambda tmp: (tmp / "c.sqlite3").write_bytes(os.urandom(50_000)) and tmp / "c.sqlite3",
+    "a folder": lambda tmp: (tmp / "d.sqlite3").mkdir() or tmp / "d.sqlite3",
+    "a path under a file": lambda tmp: (tmp / "f").write_text("x") and tmp / "f" / "bot.sqlite3",
+    "a newer schema": lambda tmp: _newer_schema(tmp / "n.sqlite3"),
+}
+
+
+def _newer_schema(path: Path) -> Path:
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)")
+        conn.execute("INSERT INTO schema_migrations VALUES (999, 'future', 'later')")
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DATABASES))
+@pytest.mark.parametrize("command", ["shell", "report", "db upgrade", "db backup", "run"])
+def test_a_bad_database_is_one_line_and_exit_2(tmp_path: Path, case: str, command: str) -> None:
+    db = BAD_DATABASES[case](tmp_path)
+    args = [*command.split(), "--db", str(db)] if command != "run" else ["run"]
+    if command == "db backup":
+        args.append(str(tmp_path / "copy.sqlite3"))
+    env = {"BOT_DATABASE": str(db), "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s"}
+    result = alcts(tmp_path, *args, stdin="/help\n", **env)  # a hang would hit the 60 s timeout
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("alcts-bot: "), result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_db_backup_refuses_to_write_onto_the_live_database(tmp_path: Path) -> None:
+    alcts(tmp_path, "shell", stdin="/follow\n")
+    result = alcts(tmp_path, "db", "backup", str(tmp_path / "bot.sqlite3"))
+    assert result.returncode == 2 and "is the live database" in result.stderr
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM follows").fetchone()[0] == 1
