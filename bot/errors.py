@@ -1,5 +1,12 @@
 """Errors whose message is meant for the person who typed the command."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.model import Member
+
 
 class UserError(Exception):
     """A one-sentence problem shown to the member; never a traceback."""
@@ -7,3 +14,14 @@ class UserError(Exception):
 
 class UsageError(UserError):
     """The command was typed wrong: a missing or malformed argument."""
+
+
+class DirectMessagesClosed(Exception):
+    """A direct message could not reach `member`: they do not accept direct messages from
+    the bot (or from server members), or cannot take any. `reason` is one sentence that
+    names them, fit to show to whoever asked for the message."""
+
+    def __init__(self, member: Member, reason: str) -> None:
+        super().__init__(reason)
+        self.member = member
+        self.reason = reason

@@ -2,7 +2,8 @@
 
 A platform turns its events into neutral interactions and calls `Bot.dispatch`
 with a `Responder` that answers that one interaction; the core sends anything else
-(a poll closing, the next trivia question) with `Platform.send` and `Platform.edit`.
+(a poll closing, the next trivia question) with `Platform.send` and `Platform.edit`, and
+writes to one member privately with `Platform.send_direct`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.cards import Card
-from bot.model import MessageRef, Place
+from bot.model import Member, MessageRef, Place
 
 
 class Responder(Protocol):
@@ -30,6 +31,11 @@ class Platform(Protocol):
 
     async def edit(self, ref: MessageRef, card: Card) -> None:
         """Replace a message the bot sent earlier."""
+
+    async def send_direct(self, member: Member, card: Card) -> MessageRef | None:
+        """A message only `member` sees, in a direct message (a DM) from the bot; its ref
+        can be edited like any other. Raises `bot.errors.DirectMessagesClosed` when the
+        member does not accept direct messages from the bot (or from server members)."""
 
     async def close(self) -> None:
         """Stop taking new events and disconnect."""

@@ -3,19 +3,23 @@
 Lines: `/group sub args` is a command; `:as`, `:channel`, `:click`, `:wait`, `:quit` are
 console controls; anything else is a chat message in the current channel. Piped input
 runs without a prompt and exits at end of input once pending work is done.
+
+Link buttons print as `[Label → URL]` after the clickable ones; times in the community's
+zone (`Thursday 3 December 2026, 14:00 CST`, or "in 2 hours" from the console's clock); a
+direct message as a line starting `(direct to NAME)`, whose buttons that member can click.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TextIO
 
 from bot.app import Bot
-from bot.cards import Card
+from bot.cards import Card, readable_times, usable_links
 from bot.clock import MovableClock
 from bot.model import (
     ButtonPressed,
@@ -31,6 +35,8 @@ from bot.timeparse import parse_duration
 
 PLATFORM = "console"
 SHOW_FILES_UP_TO = 8192  # bytes of a text file (a CSV export) printed inline
+LINK_URL_MAX = 2048
+DIRECT = "@"  # a direct message's channel id is "@" + the member's id
 CONTROLS = ":as NAME [member|moderator|organizer], :channel NAME, :click N|LABEL, :wait SECONDS, :quit"
 
 
@@ -66,7 +72,11 @@ class ConsolePlatform:
         pass
 
     async def send(self, place: Place, card: Card) -> MessageRef:
-        return self._show(place, card, owner=None)
+        return await self._show(place, card, owner=None)
+
+    async def send_direct(self, member: Member, card: Card) -> MessageRef:
+        """Printed as `(direct to NAME) ...`; only that member can click its buttons."""
+        return await self._show(self._direct(member), card, owner=member.id)
 
     async def edit(self, ref: MessageRef, card: Card) -> None:
         """Edits are not reprinted (a live tally would flood the screen); buttons update."""
@@ -167,10 +177,10 @@ class ConsolePlatform:
         await self.bot.idle()
 
     async def _click(self, which: str) -> None:
+        here = (self.place.channel_id, self._direct(self.member).channel_id)  # this channel and my DMs
         target = next(
             (s for s in reversed(self.shown)
-             if s.card.buttons and s.ref.channel_id == self.place.channel_id
-             and s.owner in (None, self.member.id)),
+             if s.card.buttons and s.ref.channel_id in here and s.owner in (None, self.member.id)),
             None,
         )  # fmt: skip
         if target is None:
@@ -186,20 +196,26 @@ class ConsolePlatform:
             labels = " ".join(f"[{i} {b.label}]" for i, b in enumerate(buttons, 1))
             self._print(f"No button {which!r} on the latest message: {labels}")
             return
-        event = ButtonPressed(self.member, self.place, custom_id=chosen.custom_id, message=target.ref)
-        await self.bot.dispatch(event, self._responder())
+        place = self.place if target.ref.channel_id == self.place.channel_id else self._direct(self.member)
+        event = ButtonPressed(self.member, place, custom_id=chosen.custom_id, message=target.ref)
+        await self.bot.dispatch(event, ConsoleResponder(self, place, self.member))
 
     # -- output ------------------------------------------------------------------------------
 
     def _responder(self) -> ConsoleResponder:
         return ConsoleResponder(self, self.place, self.member)
 
-    def _show(self, place: Place, card: Card, owner: str | None) -> MessageRef:
+    async def _show(self, place: Place, card: Card, owner: str | None) -> MessageRef:
         ref = MessageRef(PLATFORM, place.channel_id, str(self._next_id))
         self._next_id += 1
         self.shown.append(Shown(ref, card, owner))
-        prefix = "" if place.channel_id == self.place.channel_id else f"[#{place.channel_name}] "
-        self._print(prefix + render(card, self._save_attachments(card)))
+        config = await self.bot.config.get(place.community)
+        tz, now = self.bot.config.timezone(config), self.bot.clock.now()
+        if place.channel_id.startswith(DIRECT):
+            prefix, card = f"(direct to {place.channel_name}) ", replace(card, ephemeral=False)
+        else:
+            prefix = "" if place.channel_id == self.place.channel_id else f"[#{place.channel_name}] "
+        self._print(prefix + render(card, self._save_attachments(card), tz=tz, now=now))
         return ref
 
     def _save_attachments(self, card: Card) -> dict[str, Path]:
@@ -222,6 +238,9 @@ class ConsolePlatform:
         self.roles[name.lower()] = role
         return Member(PLATFORM, name.lower(), name, role)
 
+    def _direct(self, member: Member) -> Place:
+        return Place(self.community, DIRECT + member.id, member.display_name)
+
     def _place(self, name: str) -> Place:
         name = name.lstrip("#").lower()
         return Place(self.community, name, name)
@@ -237,22 +256,30 @@ class ConsoleResponder:
         self.member = member
 
     async def respond(self, card: Card) -> MessageRef:
-        return self.console._show(self.place, card, owner=self.member.id if card.ephemeral else None)
+        direct = self.place.channel_id.startswith(DIRECT)  # answers to a click in a DM stay in it
+        owner = self.member.id if card.ephemeral or direct else None
+        return await self.console._show(self.place, card, owner=owner)
 
 
-def render(card: Card, saved: dict[str, Path] | None = None) -> str:
-    """A card as console text: title, text, aligned fields, footer, then `[1 Label]` buttons."""
+def render(card: Card, saved: dict[str, Path] | None = None, *, tz: tzinfo = UTC, now: datetime | None = None) -> str:
+    """A card as console text: title, text, aligned fields, footer, then `[1 Label]` buttons
+    and `[Label → URL]` links. Times are written in zone `tz`, relative ones from `now`."""
     saved = saved or {}
+
+    def words(text: str) -> str:
+        return readable_times(text, tz, now)
+
     lines: list[str] = []
     if card.title:
-        lines.append(card.title)
+        lines.append(words(card.title))
     if card.text:
-        lines.extend(card.text.splitlines())
+        lines.extend(words(card.text).splitlines())
     if card.fields:
-        width = max(len(f.name) for f in card.fields)
-        for f in card.fields:
-            value_lines = f.value.splitlines() or [""]
-            lines.append(f"  {f.name.ljust(width)}  {value_lines[0]}".rstrip())
+        fields = [(words(f.name), words(f.value)) for f in card.fields]
+        width = max(len(name) for name, _ in fields)
+        for name, value in fields:
+            value_lines = value.splitlines() or [""]
+            lines.append(f"  {name.ljust(width)}  {value_lines[0]}".rstrip())
             lines.extend(f"  {' ' * width}  {extra}" for extra in value_lines[1:])
     if card.image is not None:
         where = f", saved to {saved[card.image.filename]}" if card.image.filename in saved else ""
@@ -263,9 +290,11 @@ def render(card: Card, saved: dict[str, Path] | None = None) -> str:
         if card.file.filename in saved:
             lines.append(f"  (saved to {saved[card.file.filename]})")
     if card.footer:
-        lines.append(card.footer)
-    if card.buttons:
-        lines.append(" ".join(f"[{i} {b.label}]" for i, b in enumerate(card.buttons, 1)))
+        lines.append(words(card.footer))
+    shown = [f"[{i} {words(b.label)}]" for i, b in enumerate(card.buttons, 1)]
+    shown += [f"[{words(link.label)} \u2192 {link.url}]" for link in usable_links(card.links, LINK_URL_MAX)]
+    if shown:
+        lines.append(" ".join(shown))
     if card.ephemeral and lines:
         lines[0] = "(only you) " + lines[0]
     return "\n".join(lines)

@@ -26,6 +26,7 @@ from discord.gateway import DiscordWebSocket
 from bot.app import Bot
 from bot.cards import Card
 from bot.config import CommunitySettings, Settings
+from bot.errors import DirectMessagesClosed
 from bot.model import (
     ButtonPressed,
     CommandInvoked,
@@ -51,6 +52,8 @@ DEFER_AFTER_SECONDS = 2.0  # Discord wants an answer within 3 s
 SNAPSHOT_EVERY_SECONDS = 24 * 3600
 DRAIN_SECONDS = 10.0
 GUILD_ONLY = "This works in a server, not in direct messages."
+CANNOT_MESSAGE_USER = 50007  # the member takes no direct messages from the bot or server members
+UNKNOWN_USER = 10013
 
 MakeEvent = Callable[[Member, Place], Interaction]
 
@@ -134,6 +137,20 @@ class DiscordPlatform:
         card wins), so live tallies never run into Discord's rate limits."""
         channel = self.client.get_partial_messageable(int(ref.channel_id))
         await channel.get_partial_message(int(ref.message_id)).edit(**render(card).edit_kwargs())
+
+    async def send_direct(self, member: Member, card: Card) -> MessageRef:
+        """Open (or reuse) the DM channel with the member, then post the card there."""
+        try:
+            channel = await self.client.create_dm(discord.Object(int(member.id)))
+            message = await channel.send(**render(card).send_kwargs())
+        except discord.HTTPException as exc:
+            if exc.code == CANNOT_MESSAGE_USER:
+                raise DirectMessagesClosed(member, f"{member.display_name} does not accept direct messages "
+                                                   "from the bot or from server members.") from None  # fmt: skip
+            if exc.code == UNKNOWN_USER:
+                raise DirectMessagesClosed(member, f"{member.display_name} is no longer on Discord.") from None
+            raise
+        return MessageRef(PLATFORM, str(channel.id), str(message.id))
 
     async def close(self) -> None:
         """Stop taking events, let handlers in flight answer, then disconnect."""

@@ -3,6 +3,13 @@
 Buttons go into a *stopped* `View`: discord.py then sends their components but never keeps
 the view in memory. Clicks are routed by `custom_id` alone (see `DiscordPlatform`), which is
 what makes them work after a restart and keeps memory flat however many messages are sent.
+Link buttons (`Card.links`) follow the card's buttons, within the same 5-a-row, 25 limit.
+
+Times (`bot.cards.timestamp`, Discord's own `<t:UNIX:STYLE>`) pass through where Discord
+renders them: the description and fields. Embed titles and footers are plain text, where
+the markup would show raw, so a title with a time moves to the top of the description (in
+bold) and a footer with a time to its bottom (as `-# ` subtext); button labels, plain
+text too, get the time in words (UTC).
 """
 
 from __future__ import annotations
@@ -14,7 +21,17 @@ from typing import Any
 
 import discord
 
-from bot.cards import Button, Card, File, Image, Style
+from bot.cards import (
+    TIMESTAMP,
+    Button,
+    Card,
+    File,
+    Image,
+    Link,
+    Style,
+    readable_times,
+    usable_links,
+)
 from bot.text import strip_mass_mentions, truncate
 
 log = logging.getLogger(__name__)
@@ -30,6 +47,7 @@ BUTTONS_PER_ROW = 5
 ROWS_MAX = 5
 LABEL_MAX = 80
 CUSTOM_ID_MAX = 100
+LINK_URL_MAX = 512
 BLANK = "\u200b"  # Discord refuses empty field names and values
 
 STYLES = {
@@ -90,7 +108,7 @@ class Rendered:
 def render(card: Card) -> Rendered:
     """A chart (`card.image`) shows inside the embed; a download (`card.file`) is attached."""
     embed = _embed(card)
-    view = _view(card.buttons)
+    view = _view(card.buttons, card.links)
     uploads = tuple(item for item in (card.image, card.file) if item is not None)
     if embed is None:  # a message needs some content besides buttons
         return Rendered(None, view, uploads, content=BLANK)
@@ -100,9 +118,10 @@ def render(card: Card) -> Rendered:
 def _embed(card: Card) -> discord.Embed | None:
     if not (card.title or card.text or card.fields or card.footer or card.image):
         return None
+    title, text, footer = _place_times(card.title, card.text, card.footer)
     embed = discord.Embed(
-        title=clip(card.title, TITLE_MAX) or None,
-        description=clip(card.text, DESCRIPTION_MAX) or None,
+        title=clip(title, TITLE_MAX) or None,
+        description=clip(text, DESCRIPTION_MAX) or None,
     )
     fields = card.fields[:FIELDS_MAX]
     if len(card.fields) > FIELDS_MAX:
@@ -113,12 +132,24 @@ def _embed(card: Card) -> discord.Embed | None:
             value=clip(field.value, FIELD_VALUE_MAX) or BLANK,
             inline=field.inline,
         )
-    if card.footer:
-        embed.set_footer(text=clip(card.footer, FOOTER_MAX))
+    if footer:
+        embed.set_footer(text=clip(footer, FOOTER_MAX))
     if card.image is not None:
         embed.set_image(url=f"attachment://{card.image.filename}")
     _fit(embed)
     return embed
+
+
+def _place_times(title: str, text: str, footer: str) -> tuple[str, str, str]:
+    """Move a title or footer holding a time into the description, where Discord renders it."""
+    if TIMESTAMP.search(title):
+        text = f"**{title}**" + (f"\n{text}" if text else "")
+        title = ""
+    if TIMESTAMP.search(footer):
+        subtext = "\n".join(f"-# {line}" for line in footer.splitlines() if line.strip())
+        text = f"{text}\n{subtext}" if text else subtext
+        footer = ""
+    return title, text, footer
 
 
 def _fit(embed: discord.Embed) -> None:
@@ -130,21 +161,27 @@ def _fit(embed: discord.Embed) -> None:
         embed.description = truncate(embed.description, max(1, len(embed.description) - excess))
 
 
-def _view(buttons: tuple[Button, ...]) -> discord.ui.View | None:
+def _view(buttons: tuple[Button, ...], links: tuple[Link, ...] = ()) -> discord.ui.View | None:
     usable = [b for b in buttons if 1 <= len(b.custom_id) <= CUSTOM_ID_MAX]
     if len(usable) < len(buttons):
         log.error("dropped buttons whose custom_id is over %d characters", CUSTOM_ID_MAX)
-    if len(usable) > BUTTONS_PER_ROW * ROWS_MAX:
-        log.warning("card has %d buttons; Discord shows %d", len(usable), BUTTONS_PER_ROW * ROWS_MAX)
-        usable = usable[: BUTTONS_PER_ROW * ROWS_MAX]
-    if not usable:
+    items: list[Button | Link] = [*usable, *usable_links(links, LINK_URL_MAX)]
+    if len(items) > BUTTONS_PER_ROW * ROWS_MAX:
+        log.warning("card has %d buttons and links; Discord shows %d", len(items), BUTTONS_PER_ROW * ROWS_MAX)
+        items = items[: BUTTONS_PER_ROW * ROWS_MAX]
+    if not items:
         return None
     view = discord.ui.View(timeout=None)
-    for index, button in enumerate(usable):
+    for index, item in enumerate(items):
+        label = clip(readable_times(item.label), LABEL_MAX) or "\u2026"
+        if isinstance(item, Link):
+            view.add_item(discord.ui.Button(label=label, url=item.url, style=discord.ButtonStyle.link,
+                                            row=index // BUTTONS_PER_ROW))  # fmt: skip
+            continue
         view.add_item(discord.ui.Button(
-            label=clip(button.label, LABEL_MAX) or "\u2026",
-            custom_id=button.custom_id,
-            style=STYLES[button.style],
+            label=label,
+            custom_id=item.custom_id,
+            style=STYLES[item.style],
             row=index // BUTTONS_PER_ROW,
         ))  # fmt: skip
     view.stop()  # rendered, never listened to: clicks are routed by custom_id

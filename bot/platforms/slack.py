@@ -35,6 +35,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.app import Bot
 from bot.cards import Card, File, Image
 from bot.config import CommunitySettings, ConfigError, Settings
+from bot.errors import DirectMessagesClosed
 from bot.model import (
     ButtonPressed,
     CommandInvoked,
@@ -48,7 +49,13 @@ from bot.model import (
     Role,
 )
 from bot.platforms.base import SilentResponder
-from bot.platforms.slack_blocks import command_spelling, from_slack, render
+from bot.platforms.slack_blocks import (
+    DM_REFUSALS,
+    command_spelling,
+    from_slack,
+    is_link_click,
+    render,
+)
 from bot.platforms.slack_manifest import API_SCOPES, EVENTS_PATH, event_types
 from storage.seen_events import SeenEvents
 
@@ -225,6 +232,16 @@ class SlackPlatform:
             if url is None or not await self._post_to_url(url, card, {"replace_original": True, **message}):
                 raise
 
+    async def send_direct(self, member: Member, card: Card) -> MessageRef | None:
+        """conversations.open with the member, then chat.postMessage into that DM."""
+        try:
+            channel = (await self._api("conversations.open", users=member.id))["channel"]["id"]
+            return await self.deliver(Place(self.community, channel, ""), card)
+        except SlackApiError as exc:
+            if (why := DM_REFUSALS.get(exc.response.get("error"))) is None:
+                raise
+            raise DirectMessagesClosed(member, f"{member.display_name} {why}.") from None
+
     async def close(self) -> None:
         """Stop listening, let answers in flight go out, then close the connections."""
         if self._housekeeping is not None:
@@ -267,7 +284,8 @@ class SlackPlatform:
 
     async def _on_action(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any]) -> None:
         await ack()
-        self.bot.spawn(_logged(self._actions(body), "button click"))
+        if not all(is_link_click(action) for action in body.get("actions", [])):  # links only opened a page
+            self.bot.spawn(_logged(self._actions(body), "button click"))
 
     async def _on_event(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any]) -> None:
         await ack()
@@ -303,6 +321,8 @@ class SlackPlatform:
         if ref is not None and body.get("response_url"):
             self._remember_click(ref, responder.response_url)
         for action in body.get("actions", []):
+            if is_link_click(action):
+                continue
             custom_id = action.get("value") or action["action_id"]
             await self.bot.dispatch(ButtonPressed(member, place, custom_id=custom_id, message=ref), responder)
 

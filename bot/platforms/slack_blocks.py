@@ -1,5 +1,11 @@
 """Cards as Slack Block Kit, cut to Slack's limits, and Slack's text markup as plain text
-for the core. Pure functions: no slack library, no I/O."""
+for the core. Pure functions: no slack library, no I/O.
+
+Link buttons (`Card.links`) are buttons with a `url` and the action_id `link:<n>`; Slack
+still sends their clicks, which the adapter acknowledges and ignores (`is_link_click`).
+Times (`bot.cards.timestamp`) become Slack's `<!date^UNIX^FORMAT|fallback>` in mrkdwn,
+converted after escaping so the markup survives; in plain_text (headers, button labels)
+and the notification text they are written in words, in UTC."""
 
 from __future__ import annotations
 
@@ -9,7 +15,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from bot.cards import Button, Card, Field, Style
+from bot.cards import (
+    TIMESTAMP_BODY,
+    Button,
+    Card,
+    Field,
+    Link,
+    Style,
+    describe_time,
+    readable_times,
+    usable_links,
+)
 from bot.text import strip_mass_mentions
 
 log = logging.getLogger(__name__)
@@ -19,6 +35,8 @@ MAX_ACTIONS = 25  # elements in one actions block
 BUTTON_TEXT = 75
 BUTTON_VALUE = 2000
 ACTION_ID = 255
+LINK_URL = 3000
+LINK_ACTION = "link"  # action_id `link:<n>`: a link button, whose click reaches no handler
 HEADER_TEXT = 150
 SECTION_TEXT = 3000
 FIELD_TEXT = 2000
@@ -58,7 +76,7 @@ def render(card: Card, image_file_id: str | None = None, spell: Callable[[str], 
         else:
             content.append(_context(f"(chart not shown: {alt})"))
     tail = [_context(card.footer)] if card.footer else []
-    tail += _actions(card.buttons)
+    tail += _actions(card.buttons, card.links)
     tail = tail[: MAX_BLOCKS - 1]
     room = MAX_BLOCKS - len(tail)
     if len(content) > room:
@@ -69,7 +87,12 @@ def render(card: Card, image_file_id: str | None = None, spell: Callable[[str], 
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": fit(text, limit, strip_mass_mentions), "emoji": True}
+    return {"type": "plain_text", "text": fit(text, limit, plain), "emoji": True}
+
+
+def plain(text: str) -> str:
+    """Outside text for a plain_text element: no mass mentions, times in words."""
+    return readable_times(strip_mass_mentions(text))
 
 
 def _mrkdwn(text: str, limit: int) -> dict[str, Any]:
@@ -126,7 +149,7 @@ def _field_text(f: Field, limit: int) -> str:
     return name + fit(f.value, max(1, limit - len(name))) if f.value else fit(f.name, limit)
 
 
-def _actions(buttons: tuple[Button, ...]) -> list[Block]:
+def _actions(buttons: tuple[Button, ...], links: tuple[Link, ...] = ()) -> list[Block]:
     elements: list[dict[str, Any]] = []
     used: set[str] = set()
     for index, b in enumerate(buttons):
@@ -145,10 +168,34 @@ def _actions(buttons: tuple[Button, ...]) -> list[Block]:
         if style := STYLES.get(b.style):
             element["style"] = style
         elements.append(element)
+    for index, link in enumerate(usable_links(links, LINK_URL)):
+        action_id = f"{LINK_ACTION}:{index}"
+        if action_id in used:  # a button's own id looks like a link's: keep both unique
+            action_id = f"{LINK_ACTION}:{index}#link"
+        used.add(action_id)
+        elements.append({"type": "button", "text": _plain(link.label, BUTTON_TEXT), "action_id": action_id,
+                         "url": link.url})  # fmt: skip
     return [
         {"type": "actions", "elements": elements[start : start + MAX_ACTIONS]}
         for start in range(0, len(elements), MAX_ACTIONS)
     ]
+
+
+def is_link_click(action: dict[str, Any]) -> bool:
+    """A click on a link button: Slack opened the page; there is nothing to handle."""
+    return str(action.get("action_id", "")).startswith(f"{LINK_ACTION}:") and not action.get("value")
+
+
+DM_REFUSALS = {  # errors of conversations.open / chat.postMessage that mean: no DM can reach them
+    "cannot_dm_bot": "is a bot and takes no direct messages",
+    "user_not_found": "is not in this workspace",
+    "user_not_visible": "cannot be seen by the bot",
+    "user_disabled": "has a deactivated account",
+    "messages_tab_disabled": "does not accept direct messages from the bot",
+    "not_allowed": "does not accept direct messages from the bot",
+    "restricted_action": "cannot be sent direct messages here (a workspace setting)",
+    "is_archived": "has a closed direct message with the bot",
+}
 
 
 def command_spelling(command: str, groups: Iterable[str]) -> Callable[[str], str]:
@@ -168,7 +215,8 @@ CHANNEL_MENTION = re.compile(r"<#[CG][A-Z0-9]+(?:\|[^<>]*)?>")
 
 def mrkdwn(text: str) -> str:
     """Outside text made safe for mrkdwn: no mass mentions, `&<>` escaped (which also
-    disarms user and group mentions); channel links, which notify nobody, stay clickable."""
+    disarms user and group mentions); channel links, which notify nobody, stay clickable,
+    and times become Slack dates (after escaping, so they are not escaped)."""
     text = strip_mass_mentions(text)
     out: list[str] = []
     last = 0
@@ -177,7 +225,29 @@ def mrkdwn(text: str) -> str:
         out.append(match.group())
         last = match.end()
     out.append(_escape(text[last:]))
-    return "".join(out)
+    return slack_dates("".join(out))
+
+
+ESCAPED_TIMESTAMP = re.compile(f"&lt;{TIMESTAMP_BODY}&gt;")
+DATE_FORMATS = {  # Discord's styles in Slack's date tokens
+    "t": "{time}", "T": "{time_secs}", "d": "{date_short}", "D": "{date}",
+    "f": "{date_long} {time}", "F": "{date_long} {time}", "R": "{ago}",
+}  # fmt: skip
+
+
+def slack_dates(escaped: str) -> str:
+    """`&lt;t:UNIX:STYLE&gt;` (a timestamp after escaping) as `<!date^UNIX^FORMAT|fallback>`,
+    shown in each reader's zone; the fallback is the time in words, in UTC."""
+    if "&lt;t:" not in escaped:
+        return escaped
+
+    def date(match: re.Match[str]) -> str:
+        fallback = describe_time(match.group(1), match.group(2))
+        if fallback is None:
+            return match.group(0)
+        return f"<!date^{int(match.group(1))}^{DATE_FORMATS[match.group(2) or 'f']}|{fallback}>"
+
+    return ESCAPED_TIMESTAMP.sub(date, escaped)
 
 
 def _escape(text: str) -> str:

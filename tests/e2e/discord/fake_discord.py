@@ -141,7 +141,12 @@ def message_text(message: dict[str, Any]) -> str:
 
 
 def custom_ids(message: dict[str, Any]) -> list[str]:
-    return [c["custom_id"] for row in message.get("components") or [] for c in row.get("components", [])]
+    return [c["custom_id"] for c in buttons(message) if "custom_id" in c]
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every button as sent, in order: `{"style": 5, "label", "url"}` for a link button."""
+    return [c for row in message.get("components") or [] for c in row.get("components", [])]
 
 
 class FakeDiscord:
@@ -167,6 +172,9 @@ class FakeDiscord:
         self.identifies: list[dict[str, Any]] = []
         self.resumes: list[dict[str, Any]] = []
         self.sessions: dict[str, Session] = {}
+        self.dm_channels: dict[int, int] = {}  # DM channel id -> the member's user id
+        self.direct_messages: list[tuple[int, dict[str, Any]]] = []  # (user id, message) in DMs
+        self.dms_closed: set[int] = set()  # users whose DMs answer 403 code 50007
         self.fail_roles = False  # answer role changes with 403, as Discord does without Manage Roles
         self.privileged_allowed = True  # False: refuse privileged intents (4014), as when the portal has them off
         self.edit_delay = 0.0  # seconds each message edit takes
@@ -197,6 +205,7 @@ class FakeDiscord:
         api = "/api/v10"
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get(api + "/users/@me", self._me)
+        app.router.add_post(api + "/users/@me/channels", self._open_dm)
         app.router.add_get(api + "/oauth2/applications/@me", self._application)
         app.router.add_get(api + "/gateway/bot", self._gateway_bot)
         app.router.add_put(api + "/applications/{app}/commands", self._sync)
@@ -284,6 +293,14 @@ class FakeDiscord:
         message = self._message(guild.channel_id, {"content": text}, author=user)
         member = {k: v for k, v in user.member().items() if k not in ("user", "permissions")}
         await self.dispatch("MESSAGE_CREATE", {**message, "guild_id": str(guild.id), "member": member}, guild.id)
+
+    def close_dms(self, user: FakeUser | int) -> None:
+        """The user accepts no direct messages: posting into their DM answers 403, code 50007."""
+        self.dms_closed.add(user if isinstance(user, int) else user.id)
+
+    def dms_to(self, user: FakeUser | int) -> list[dict[str, Any]]:
+        user_id = user if isinstance(user, int) else user.id
+        return [message for recipient, message in self.direct_messages if recipient == user_id]
 
     async def reconnect(self) -> None:
         """Ask every connected session to reconnect (op 7); discord.py then RESUMEs."""
@@ -456,10 +473,27 @@ class FakeDiscord:
         return _json(message)
 
     async def _channel_post(self, request: web.Request) -> web.Response:
+        channel_id = int(request.match_info["channel"])
+        recipient = self.dm_channels.get(channel_id)
+        if recipient in self.dms_closed:  # as Discord answers when the user's DMs are closed
+            return _json({"message": "Cannot send messages to this user", "code": 50007}, status=403)
         body, files = await _read_body(request)
-        message = self._message(int(request.match_info["channel"]), body, files=files)
-        self.channel_posts.append(message)
+        if error := component_error(body.get("components") or []):
+            return _json({"message": f"Invalid Form Body ({error})", "code": 50035}, status=400)
+        message = self._message(channel_id, body, files=files)
+        if recipient is None:
+            self.channel_posts.append(message)
+        else:
+            self.direct_messages.append((recipient, message))
         return _json(message)
+
+    async def _open_dm(self, request: web.Request) -> web.Response:
+        """POST /users/@me/channels: the DM channel with a user (the same one each time)."""
+        user_id = int((await request.json())["recipient_id"])
+        channel_id = next((c for c, u in self.dm_channels.items() if u == user_id), None) or next(self._ids)
+        self.dm_channels[channel_id] = user_id
+        return _json({"id": str(channel_id), "type": 1, "last_message_id": None, "flags": 0,
+                      "recipients": [FakeUser(user_id, f"user{user_id}").user()]})  # fmt: skip
 
     async def _channel_edit(self, request: web.Request) -> web.Response:
         message_id = int(request.match_info["message"])
@@ -624,6 +658,24 @@ class FakeDiscord:
             "latencies_ms": sorted(1000 * x for x in latencies),
             "error_answers": sum(1 for i in ids for a in self.answers.get(i, []) if "went wrong" in a.text),
         })  # fmt: skip
+
+
+def component_error(rows: list[dict[str, Any]]) -> str | None:
+    """Why Discord would refuse these buttons, or None: 5 rows of 5, a label of at most 80;
+    a link button (style 5) has an http(s) url and no custom_id, the others the reverse."""
+    if len(rows) > 5 or any(len(row.get("components", [])) > 5 for row in rows):
+        return "more than 5 rows or 5 buttons in a row"
+    for button in (c for row in rows for c in row.get("components", [])):
+        if len(button.get("label", "")) > 80:
+            return "label over 80 characters"
+        if button.get("style") == 5:
+            if "custom_id" in button or not str(button.get("url", "")).startswith(("http://", "https://")):
+                return "a link button needs an http(s) url and no custom_id"
+            if len(button["url"]) > 512:
+                return "url over 512 characters"
+        elif "url" in button or not 1 <= len(button.get("custom_id", "")) <= 100:
+            return "a button needs a custom_id of 1 to 100 characters and no url"
+    return None
 
 
 def _values(definitions: list[dict[str, Any]], given: dict[str, Any]) -> list[dict[str, Any]]:

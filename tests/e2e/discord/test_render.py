@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.cards import Button, Card, Field, File, Image, Style
+from datetime import UTC, datetime
+
+from bot.cards import Button, Card, Field, File, Image, Link, Style, timestamp
 from bot.platforms.discord_render import BLANK, render
 
 
@@ -63,3 +65,36 @@ async def test_an_edit_removes_what_the_new_card_lacks() -> None:
 async def test_buttons_alone_still_make_a_message() -> None:
     payload = render(Card(buttons=(Button("Go", "x.go"),))).send_kwargs()
     assert payload["content"] == BLANK and "embed" not in payload
+
+
+WHEN = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)
+
+
+async def test_links_are_link_buttons_after_the_others_within_the_limits() -> None:
+    card = Card(text="Jobs", buttons=tuple(Button(f"Save {i}", "jobs.save", (i,)) for i in range(4)),
+                links=(Link("Apply " + "x" * 100, "https://jobs.example.org/1"), Link("Bad", "javascript:alert(1)"),
+                       Link("", "https://example.org/x"), Link("Long", "https://example.org/" + "a" * 600)))  # fmt: skip
+    rows = render(card).send_kwargs()["view"].to_components()
+    assert [len(r["components"]) for r in rows] == [5, 1]
+    apply, host = rows[0]["components"][4], rows[1]["components"][0]
+    assert apply["style"] == 5 and apply["url"] == "https://jobs.example.org/1" and "custom_id" not in apply
+    assert len(apply["label"]) == 80
+    assert (host["label"], host["url"]) == ("example.org", "https://example.org/x")
+    crowded = Card(buttons=tuple(Button(str(i), "a.b", (i,)) for i in range(24)),
+                   links=(Link("One", "https://a.org/"), Link("Two", "https://b.org/")))  # fmt: skip
+    sent = [c for r in render(crowded).send_kwargs()["view"].to_components() for c in r["components"]]
+    assert len(sent) == 25 and sent[-1]["url"] == "https://a.org/"
+
+
+async def test_times_pass_through_where_discord_renders_them() -> None:
+    card = Card(title=f"Webinar {timestamp(WHEN, 'D')}", text=f"Starts {timestamp(WHEN)}",
+                fields=(Field("Closes", timestamp(WHEN, "R")),), footer=f"RSVP by {timestamp(WHEN, 'f')}",
+                buttons=(Button(f"Remind me {timestamp(WHEN, 't')}", "x.y"),))  # fmt: skip
+    payload = render(card).send_kwargs()
+    embed = payload["embed"].to_dict()
+    assert "title" not in embed and "footer" not in embed  # plain text there: moved into the description
+    assert embed["description"] == "**Webinar <t:1796328000:D>**\nStarts <t:1796328000:F>\n-# RSVP by <t:1796328000:f>"
+    assert embed["fields"][0]["value"] == "<t:1796328000:R>"
+    assert payload["view"].to_components()[0]["components"][0]["label"] == "Remind me 20:00 UTC"
+    plain = render(Card(title="Webinar", text="soon", footer="no time here")).send_kwargs()["embed"].to_dict()
+    assert (plain["title"], plain["description"], plain["footer"]["text"]) == ("Webinar", "soon", "no time here")

@@ -49,6 +49,14 @@ METHOD_SCOPES: dict[str, set[str]] = {  # any one of these grants the method (Sl
 }
 
 
+POST_ERRORS = {"messages_tab_disabled", "restricted_action", "is_archived"}  # chat.postMessage's DM refusals
+
+
+def dm_channel(user_id: str) -> str:
+    """The id of the bot's DM with a user: D..., as Slack's DM ids start with D."""
+    return "D" + user_id[1:]
+
+
 class SlackError(Exception):
     def __init__(self, error: str) -> None:
         super().__init__(error)
@@ -121,6 +129,7 @@ class FakeSlack:
         self.response_url_messages: dict[str, str] = {}  # token -> ts of the message clicked
         self.ratelimit_next: dict[str, int] = {}  # method -> how many 429s to answer
         self.reject_slack_files = False  # as Slack does while an upload is still processing
+        self.dm_refusals: dict[str, tuple[str, str]] = {}  # user -> (method, error) refusing a DM
         self.acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.sockets: list[web.WebSocketResponse] = []
         self._ids = itertools.count(1)
@@ -142,6 +151,16 @@ class FakeSlack:
         channel = Channel(channel_id, name, private, set(members) | ({BOT_USER} if bot_member else set()))
         self.channels[channel_id] = channel
         return channel
+
+    def refuse_dms(self, user_id: str, error: str = "messages_tab_disabled") -> None:
+        """Direct messages to the user fail with `error`: at chat.postMessage for the ones
+        Slack gives there (the app's Messages tab is off...), else at conversations.open."""
+        method = "chat.postMessage" if error in POST_ERRORS else "conversations.open"
+        self.dm_refusals[user_id] = (method, error)
+
+    def dms_to(self, user_id: str) -> list[Post]:
+        """Messages in the bot's DM with the user."""
+        return [p for p in self.posts if p.channel == dm_channel(user_id) and not p.ephemeral]
 
     # -- serving ---------------------------------------------------------------------------
 
@@ -234,6 +253,7 @@ class FakeSlack:
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args["channel"])
+        self._refuse_dm("chat.postMessage", next((u for u in channel.members if dm_channel(u) == channel.id), ""))
         if BOT_USER not in channel.members and "chat:write.public" not in self.scopes:
             raise SlackError("not_in_channel")
         post = self._post("chat.postMessage", channel.id, args)
@@ -312,10 +332,19 @@ class FakeSlack:
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         user = args["users"]
-        channel_id = "D" + user[1:]
+        found = self.users.get(user)
+        if found is None or found.deleted or found.is_bot:
+            raise SlackError("user_not_found" if found is None else "user_disabled" if found.deleted else "cannot_dm_bot")
+        self._refuse_dm("conversations.open", user)
+        channel_id = dm_channel(user)
         if channel_id not in self.channels:
             self.add_channel(channel_id, "", private=True, members=(user,))
         return {"channel": {"id": channel_id}}
+
+    def _refuse_dm(self, method: str, user: str) -> None:
+        refusal = self.dm_refusals.get(user)
+        if refusal is not None and refusal[0] == method:
+            raise SlackError(refusal[1])
 
     def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         file_id = f"F{next(self._ids):08d}"
@@ -446,6 +475,9 @@ class FakeSlack:
                         return "button text or action_id"
                     if len(element.get("value", "")) > 2000 or action_id in action_ids:
                         return "button value or duplicate action_id"
+                    url = element.get("url")
+                    if url is not None and not (str(url).startswith(("http://", "https://")) and len(url) <= 3000):
+                        return "button url"
                     action_ids.add(action_id)
             elif kind == "image":
                 slack_file = block.get("slack_file") or {}
@@ -501,6 +533,13 @@ class SlackWire:
                          "value": value, "text": {"type": "plain_text", "text": "x"},
                          "action_ts": self.fake._ts()}],
         }  # fmt: skip
+
+    def link_click(self, action_id: str, user: str, channel: str, message_ts: str = "") -> dict[str, Any]:
+        """A click on a link button (one with a `url`): Slack opens the page and still sends
+        block_actions, with the button's action_id and no value."""
+        payload = self.click("", user, channel, message_ts, action_id=action_id)
+        del payload["actions"][0]["value"]
+        return payload
 
     def event(self, event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
         return {

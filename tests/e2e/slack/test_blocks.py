@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from bot.cards import Button, Card, Field, Style
-from bot.platforms.slack_blocks import MAX_BLOCKS, command_spelling, fit, from_slack, mrkdwn, render
+from datetime import UTC, datetime
+
+from bot.cards import Button, Card, Field, Link, Style, timestamp
+from bot.platforms.slack_blocks import (
+    MAX_BLOCKS,
+    command_spelling,
+    fit,
+    from_slack,
+    is_link_click,
+    mrkdwn,
+    render,
+)
 from tests.e2e.slack.fake_slack import FakeSlack
 
 
@@ -76,3 +86,45 @@ def test_commands_are_spelled_the_slack_way() -> None:
     card = render(Card(title="/help", fields=(Field("/poll list", "see /help poll"),)), spell=spell)
     assert card["blocks"][0]["text"]["text"] == "/alcts help"
     assert card["blocks"][1]["fields"][0]["text"] == "*/alcts poll list*\nsee /alcts help poll"
+
+
+WHEN = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)
+F_DATE = "<!date^1796328000^{date_long} {time}|Thursday 3 December 2026, 20:00 UTC>"
+
+
+def test_links_are_url_buttons_whose_clicks_are_ignored() -> None:
+    card = Card(text="Jobs", buttons=(Button("Save", "jobs.save", (1,)),),
+                links=(Link("Apply " + "x" * 100, "https://jobs.example.org/1"), Link("Bad", "file:///etc/passwd"),
+                       Link("Map", "https://maps.example.org/?q=a&b")))  # fmt: skip
+    message = render(card)
+    save, apply, map_ = message["blocks"][-1]["elements"]
+    assert save["value"] == "jobs.save:1" and "url" not in save
+    assert (apply["action_id"], apply["url"], "value" in apply) == ("link:0", "https://jobs.example.org/1", False)
+    assert len(apply["text"]["text"]) == 75 and apply["text"]["type"] == "plain_text"
+    assert (map_["action_id"], map_["url"]) == ("link:1", "https://maps.example.org/?q=a&b")
+    assert judge(message) is None
+    assert is_link_click({"action_id": "link:0", "type": "button"})
+    assert not is_link_click({"action_id": "link:0", "value": "link:0"})  # a cog's own button named link
+    assert not is_link_click({"action_id": "jobs.save:1", "value": "jobs.save:1"})
+
+
+def test_times_become_slack_dates_in_mrkdwn_and_words_in_plain_text() -> None:
+    card = Card(
+        title=f"Webinar {timestamp(WHEN, 'D')}", text=f"Starts {timestamp(WHEN)} & <b> {timestamp(WHEN, 'R')}",
+        fields=(Field(f"At {timestamp(WHEN, 't')}", timestamp(WHEN, "d")),), footer=f"by {timestamp(WHEN, 'T')}",
+        buttons=(Button(f"Remind me {timestamp(WHEN, 't')}", "x.y"),),
+    )  # fmt: skip
+    message = render(card)
+    header, section, fields, context, actions = message["blocks"]
+    assert header["text"]["text"] == "Webinar 3 December 2026"
+    assert section["text"]["text"] == (
+        f"Starts {F_DATE} &amp; &lt;b&gt; <!date^1796328000^{{ago}}|3 December 2026, 20:00 UTC>"
+    )
+    assert fields["fields"][0]["text"] == (
+        "*At <!date^1796328000^{time}|20:00 UTC>*\n<!date^1796328000^{date_short}|3 Dec 2026>"
+    )
+    assert context["elements"][0]["text"] == "by <!date^1796328000^{time_secs}|20:00:00 UTC>"
+    assert actions["elements"][0]["text"]["text"] == "Remind me 20:00 UTC"
+    assert "<!date" not in message["text"] and "Thursday 3 December 2026, 20:00 UTC" in message["text"]
+    assert judge(message) is None
+    assert mrkdwn("&lt;t:1796328000:F&gt; <t:1796328000:F>") == f"&amp;lt;t:1796328000:F&amp;gt; {F_DATE}"
