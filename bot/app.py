@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.cards import Card, notice
@@ -49,6 +49,9 @@ from bot.scheduler import Scheduler
 from storage.db import Database
 from storage.engagement import EngagementLog
 from storage.settings import SettingsStore
+
+if TYPE_CHECKING:
+    from bot.fetch import Fetcher, FetchResult
 
 __all__ = ["Bot", "CommunityConfig", "Context", "Messenger"]
 
@@ -89,7 +92,7 @@ class Messenger(Protocol):
 
     async def send(self, place: Place, card: Card) -> MessageRef | None: ...
 
-    def edit(self, ref: MessageRef, card: CardSource) -> None: ...
+    def edit(self, ref: MessageRef, card: CardSource, *, final: bool = False) -> None: ...
 
 
 class Bot:
@@ -102,6 +105,7 @@ class Bot:
         self.scheduler = Scheduler(db, clock, zone_of=self.config.zone_of)
         self.config.listeners.append(self._setting_changed)
         self.engagement = EngagementLog(db)
+        self._fetcher: Fetcher | None = None  # made on first use: aiohttp is heavy to import
         self.cogs: list[object] = []
         self.platforms: dict[str, Platform] = {}
         self.forget_hooks: dict[str, ForgetHook] = {
@@ -181,6 +185,8 @@ class Bot:
             except Exception:
                 log.exception("closing platform %s failed", platform.name)
         await self.idle()
+        if self._fetcher is not None:
+            await self._fetcher.close()
         await self.db.close()
 
     def spawn(self, coro: Coroutine[Any, Any, Any], what: str = "") -> asyncio.Task[Any]:
@@ -201,6 +207,20 @@ class Bot:
     async def send(self, place: Place, card: Card) -> MessageRef | None:
         return await self.platforms[place.platform].send(place, card)
 
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+        max_bytes: int | None = None, accept: str | None = None,
+    ) -> FetchResult:  # fmt: skip
+        """Fetch a URL that a member or moderator gave, through the Bot's one HTTP session
+        and its safety rules (see bot/fetch.py: private addresses refused unless
+        BOT_ALLOW_PRIVATE_URLS, time and size bounds, conditional GET). Raises FetchError."""
+        if self._fetcher is None:
+            from bot.fetch import Fetcher
+
+            self._fetcher = Fetcher(allow_private=self.settings.bot_allow_private_urls)
+            await self._fetcher.start()
+        return await self._fetcher.fetch(url, etag=etag, last_modified=last_modified, max_bytes=max_bytes, accept=accept)
+
     async def send_direct(self, member: Member, card: Card) -> MessageRef | None:
         """A direct message only `member` sees; raises DirectMessagesClosed when the member
         does not accept them (the caller tells the member some other way, or skips)."""
@@ -211,9 +231,10 @@ class Bot:
             moved = await self.scheduler.rezone(community)
             log.info("timezone changed community=%s:%s series_moved=%d", community.platform, community.id, moved)
 
-    def edit(self, ref: MessageRef, card: CardSource) -> None:
-        """Update a message soon; edits of one message are coalesced (see bot/edits.py)."""
-        self.edits.submit(ref, card)
+    def edit(self, ref: MessageRef, card: CardSource, *, final: bool = False) -> None:
+        """Update a message soon; edits of one message are coalesced and retried until they
+        land (see bot/edits.py). `final`: the message's last state, never given up on."""
+        self.edits.submit(ref, card, final=final)
 
     async def _edit_now(self, ref: MessageRef, card: Card) -> None:
         platform = self.platforms.get(ref.platform)
