@@ -25,3 +25,8 @@ class DirectMessagesClosed(Exception):
         super().__init__(reason)
         self.member = member
         self.reason = reason
+
+
+class MessageGone(Exception):
+    """The message to edit no longer exists (deleted, or its channel is gone): edits of it
+    stop instead of being retried. Platforms raise it from `edit`."""

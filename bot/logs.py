@@ -27,7 +27,7 @@ def configure(level: str, secrets: list[str], file: Path | None = None) -> None:
     """Log to stderr, or to `file` (the console keeps stdout and stderr for the chat)."""
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(file, encoding="utf-8")
+        handler: logging.Handler = logging.FileHandler(file, encoding="utf-8", errors="backslashreplace")
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter(secrets))

@@ -26,6 +26,11 @@ class Role(IntEnum):
         return self.name.lower()
 
 
+def clean_text(text: str) -> str:
+    """`text` with anything that is not valid UTF-8 (lone surrogates) replaced by U+FFFD."""
+    return str(text).encode("utf-8", "replace").decode("utf-8")
+
+
 @dataclass(frozen=True)
 class Community:
     """A Discord guild, a Slack workspace or the console's single community. Identity is
@@ -45,6 +50,12 @@ class Place:
     channel_id: str
     channel_name: str = field(default="", compare=False)
 
+    def __post_init__(self) -> None:
+        if type(self.channel_id) is not str or not self.channel_id.isascii():
+            object.__setattr__(self, "channel_id", clean_text(self.channel_id))
+        if not self.channel_name.isascii():
+            object.__setattr__(self, "channel_name", clean_text(self.channel_name))
+
     @property
     def platform(self) -> str:
         return self.community.platform
@@ -59,6 +70,15 @@ class Member:
     id: str
     display_name: str = field(compare=False)
     role: Role = field(default=Role.MEMBER, compare=False)
+
+    def __post_init__(self) -> None:
+        # the platform boundary: ids are text (a Slack id can arrive as a huge number) and
+        # names are valid UTF-8 (a bad byte on the console becomes U+FFFD), so nothing a
+        # platform hands over can make a database write fail
+        if type(self.id) is not str or not self.id.isascii():
+            object.__setattr__(self, "id", clean_text(self.id))
+        if not self.display_name.isascii():
+            object.__setattr__(self, "display_name", clean_text(self.display_name))
 
     @property
     def mention(self) -> str:
@@ -103,6 +123,10 @@ class CommandInvoked(Interaction):
     name: str | None = None
     options: dict[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        if not self.text.isascii():
+            object.__setattr__(self, "text", clean_text(self.text))
+
 
 @dataclass(frozen=True)
 class ButtonPressed(Interaction):
@@ -113,6 +137,10 @@ class ButtonPressed(Interaction):
 @dataclass(frozen=True)
 class MessagePosted(Interaction):
     text: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.text.isascii():
+            object.__setattr__(self, "text", clean_text(self.text))
 
 
 @dataclass(frozen=True)

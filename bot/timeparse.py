@@ -43,8 +43,9 @@ def parse_duration(text: str) -> timedelta:
 
 
 def format_duration(delta: timedelta) -> str:
-    """The friendliest short form: `1 hour`, `90 minutes`, `2 days 3 hours`."""
-    seconds = int(round(delta.total_seconds()))
+    """The friendliest short form: `1 hour`, `90 minutes`, `2 days 3 hours` (a negative
+    span reads as 0 seconds)."""
+    seconds = max(0, int(round(delta.total_seconds())))
     if seconds < 60:
         return _plural(seconds, "second")
     parts = []
@@ -53,6 +54,12 @@ def format_duration(delta: timedelta) -> str:
         if count:
             parts.append(_plural(count, name))
     return " ".join(parts[:2])
+
+
+def closes_in(deadline: datetime, now: datetime) -> str:
+    """`closes in 2 hours`, or `closing now` once the deadline has come (never negative)."""
+    left = deadline - now
+    return f"closes in {format_duration(left)}" if left.total_seconds() >= 1 else "closing now"
 
 
 def _plural(count: int, word: str) -> str:

@@ -26,6 +26,28 @@ Params = Sequence[Any] | dict[str, Any]  # a tuple, NamedTuple, list or mapping
 
 FLUSH_EVERY_ROWS = 500
 FLUSH_EVERY_SECONDS = 0.5
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def storable(params: Params) -> bool:
+    """Whether SQLite can bind every value: None, a bool, an int in 64 bits, a float,
+    bytes, or a str that encodes as UTF-8 (a lone surrogate from a bad byte does not)."""
+    values = params.values() if isinstance(params, dict) else params
+    for value in values:
+        if value is None or isinstance(value, float | bytes):
+            continue
+        if isinstance(value, int):
+            if not INT64_MIN <= value <= INT64_MAX:
+                return False
+        elif isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+        else:
+            return False
+    return True
 
 
 class StoreUnavailable(Exception):
@@ -62,6 +84,7 @@ class Database:
         self._flusher: asyncio.Task[None] | None = None
         self._wake_flusher = asyncio.Event()
         self.applied: list[int] = []
+        self.rejected = 0  # buffered rows set aside as unstorable (logged each time)
 
     async def open(self) -> None:
         """Connect, migrate and start the batch writer. Raises StoreUnavailable (and leaves
@@ -185,6 +208,21 @@ class Database:
             except BaseException:
                 await conn.execute("ROLLBACK")
                 raise
+            pending = self._take_pending()
+            if pending:
+                await conn.execute("SAVEPOINT buffered")
+                try:
+                    await self._write_pending(conn, pending)
+                    await conn.execute("RELEASE buffered")
+                except sqlite3.Error:  # the effect still commits; the rows go the slow way
+                    await conn.execute("ROLLBACK TO buffered")
+                    await conn.execute("RELEASE buffered")
+                    self._give_back(pending)
+                    self._wake_flusher.set()
+                except BaseException:
+                    self._give_back(pending)
+                    await conn.execute("ROLLBACK")
+                    raise
             await conn.execute("COMMIT")
 
     async def execute(self, sql: str, params: Params = ()) -> int:
@@ -209,31 +247,61 @@ class Database:
             await conn.executemany(sql, rows)
 
     def enqueue(self, sql: str, params: Params) -> None:
-        """Buffer an append-only row; written within FLUSH_EVERY_SECONDS, at FLUSH_EVERY_ROWS
-        buffered rows, or by an explicit `flush()` (readers that need the rows call it)."""
+        """Buffer an append-only row; written with the next write transaction (so an
+        effect and the event that records it commit together), within FLUSH_EVERY_SECONDS,
+        at FLUSH_EVERY_ROWS buffered rows, or by an explicit `flush()`.
+
+        A row SQLite could not store (a 20-digit id, a lone surrogate) is set aside and
+        logged here, at the boundary, so it can never poison a batch."""
+        if not storable(params):
+            log.warning("engagement row set aside: a value SQLite cannot store sql=%s", sql.split("(")[0].strip())
+            self.rejected += 1
+            return
         self._pending.setdefault(sql, []).append(params)
         self._pending_rows += 1
         if self._pending_rows >= FLUSH_EVERY_ROWS:
             self._wake_flusher.set()
 
     async def flush(self) -> None:
-        """Write every buffered row in one transaction; on failure they stay buffered."""
+        """Write every buffered row in one transaction. If the batch fails, rows are
+        written one by one: a bad row is logged and set aside, the others are stored."""
         if not self._pending_rows:
             return
         conn = self._require_writer()
         async with self._write_lock:
-            pending, self._pending, self._pending_rows = self._pending, {}, 0
-            await conn.execute("BEGIN IMMEDIATE")
+            pending = self._take_pending()
             try:
-                for sql, rows in pending.items():
-                    await conn.executemany(sql, rows)
+                await conn.execute("BEGIN IMMEDIATE")
+                await self._write_pending(conn, pending)
+                await conn.execute("COMMIT")
+                return
+            except sqlite3.Error:
+                await conn.execute("ROLLBACK")
             except BaseException:
                 await conn.execute("ROLLBACK")
-                for sql, rows in pending.items():
-                    self._pending.setdefault(sql, []).extend(rows)
-                    self._pending_rows += len(rows)
+                self._give_back(pending)
                 raise
-            await conn.execute("COMMIT")
+            for sql, rows in pending.items():
+                for params in rows:
+                    try:
+                        await conn.execute(sql, params)  # autocommit: one row, alone
+                    except sqlite3.Error as exc:
+                        self.rejected += 1
+                        log.error("buffered row set aside sql=%s error=%s", sql.split("(")[0].strip(), exc)
+
+    def _take_pending(self) -> dict[str, list[Params]]:
+        pending, self._pending, self._pending_rows = self._pending, {}, 0
+        return pending
+
+    def _give_back(self, pending: dict[str, list[Params]]) -> None:
+        for sql, rows in pending.items():
+            self._pending.setdefault(sql, [])[:0] = rows
+            self._pending_rows += len(rows)
+
+    @staticmethod
+    async def _write_pending(conn: aiosqlite.Connection, pending: dict[str, list[Params]]) -> None:
+        for sql, rows in pending.items():
+            await conn.executemany(sql, rows)
 
     async def _flush_loop(self) -> None:
         while True:

@@ -279,4 +279,20 @@ MIGRATIONS: list[Migration] = [
             WHERE name = 'trivia.daily' AND status = 'pending'
         """,
     ),
+    Migration(
+        5,
+        "announcements",
+        """
+        ALTER TABLE polls ADD COLUMN announced_at TEXT;
+        UPDATE polls SET announced_at = closed_at WHERE closed_at IS NOT NULL;
+        ALTER TABLE trivia_asked ADD COLUMN reveal_posted_at TEXT;
+        UPDATE trivia_asked SET reveal_posted_at = revealed_at WHERE revealed_at IS NOT NULL;
+        CREATE TABLE process_runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            stopped_at TEXT,
+            command TEXT NOT NULL
+        )
+        """,
+    ),
 ]

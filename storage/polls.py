@@ -31,10 +31,15 @@ class Poll:
     closes_at: datetime | None
     closed_at: datetime | None
     message: MessageRef | None
+    announced_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+    def accepts_votes(self, now: datetime) -> bool:
+        """Open, and before its deadline: the stored deadline decides, not the close timer."""
+        return self.closed_at is None and (self.closes_at is None or now < self.closes_at)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class PollStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._cache: dict[int, Poll] = {}  # every change to a poll row goes through this store
+        self._changes = 0  # bumped on every change: a load that raced a change is not cached
 
     async def create(
         self, place: Place, creator_id: str, creator_name: str, question: str,
@@ -87,7 +93,12 @@ class PollStore:
             return None
         return poll
 
+    def _forget(self, poll_id: int) -> None:
+        self._changes += 1
+        self._cache.pop(poll_id, None)
+
     async def _load(self, poll_id: int) -> Poll | None:
+        changes = self._changes
         row = await self.db.fetchone("SELECT * FROM polls WHERE id = ?", (poll_id,))
         if row is None:
             return None
@@ -109,13 +120,15 @@ class PollStore:
             closes_at=from_iso(row["closes_at"]) if row["closes_at"] else None,
             closed_at=from_iso(row["closed_at"]) if row["closed_at"] else None,
             message=MessageRef.decode(row["message_ref"]) if row["message_ref"] else None,
+            announced_at=from_iso(row["announced_at"]) if row["announced_at"] else None,
         )
-        self._cache[poll_id] = poll
+        if changes == self._changes:
+            self._cache[poll_id] = poll
         return poll
 
     async def set_message(self, poll_id: int, ref: MessageRef) -> None:
         await self.db.execute("UPDATE polls SET message_ref = ? WHERE id = ?", (ref.encode(), poll_id))
-        self._cache.pop(poll_id, None)
+        self._forget(poll_id)
 
     async def open_polls(self, community: Community, channel_id: str | None = None) -> list[int]:
         rows = await self.db.fetchall(
@@ -130,19 +143,24 @@ class PollStore:
         rows = await self.db.fetchall("SELECT id, closes_at FROM polls WHERE closed_at IS NULL AND closes_at IS NOT NULL")
         return [(row["id"], from_iso(row["closes_at"])) for row in rows]
 
-    async def vote(self, poll_id: int, voter: str, position: int, multi: int, at: datetime | None) -> VoteChange | None:
-        """Toggle one option for one voter, atomically; None when the poll is closed.
+    async def vote(
+        self, poll_id: int, voter: str, position: int, multi: int, at: datetime | None, now: datetime
+    ) -> VoteChange | None:
+        """Toggle one option for one voter, atomically; None when the poll is closed or its
+        deadline (`closes_at`) is not after `now`.
 
         Clicking a chosen option removes it; another option is added while fewer than
         `multi` are chosen, and replaces the choice in a single-choice poll.
         """
         async with self.db.transaction() as conn:
             rows = list(await conn.execute_fetchall(
-                "SELECT p.closed_at, v.position FROM polls p LEFT JOIN poll_votes v"
+                "SELECT p.closed_at, p.closes_at, v.position FROM polls p LEFT JOIN poll_votes v"
                 " ON v.poll_id = p.id AND v.voter = ? WHERE p.id = ? ORDER BY v.position",
                 (voter, poll_id),
             ))  # fmt: skip
             if not rows or rows[0]["closed_at"] is not None:
+                return None
+            if rows[0]["closes_at"] is not None and rows[0]["closes_at"] <= iso(now):
                 return None
             chosen = [r["position"] for r in rows if r["position"] is not None]
             removed = refused = False
@@ -186,8 +204,25 @@ class PollStore:
         changed = await self.db.execute(
             "UPDATE polls SET closed_at = ? WHERE id = ? AND closed_at IS NULL", (iso(at), poll_id)
         )
-        self._cache.pop(poll_id, None)
+        self._forget(poll_id)
         return changed > 0
+
+    async def open_with_message(self) -> list[int]:
+        rows = await self.db.fetchall("SELECT id FROM polls WHERE closed_at IS NULL AND message_ref IS NOT NULL")
+        return [row["id"] for row in rows]
+
+    async def mark_announced(self, poll_id: int, at: datetime) -> bool:
+        """Record that the results were posted; True for the one call that did."""
+        changed = await self.db.execute(
+            "UPDATE polls SET announced_at = ? WHERE id = ? AND announced_at IS NULL", (iso(at), poll_id)
+        )
+        self._forget(poll_id)
+        return changed > 0
+
+    async def unannounced(self) -> list[int]:
+        """Closed polls whose results were never posted (a crash between close and post)."""
+        rows = await self.db.fetchall("SELECT id FROM polls WHERE closed_at IS NOT NULL AND announced_at IS NULL")
+        return [row["id"] for row in rows]
 
     async def votes(self, poll: Poll) -> list[tuple[str, int, str]]:
         """(voter's name, position, voted_at) for every vote, in the order they were cast."""

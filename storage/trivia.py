@@ -39,6 +39,7 @@ class Asked:
     position: int | None = None
     daily_id: int | None = None
     place: Place | None = None
+    reveal_posted: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,13 @@ class TriviaStore:
             (iso(at), round_id, position),
         )
         return changed > 0
+
+    async def mark_reveal_posted(self, round_id: int, position: int, at: datetime) -> None:
+        await self.db.execute(
+            "UPDATE trivia_asked SET reveal_posted_at = ? WHERE round_id = ? AND position = ?"
+            " AND reveal_posted_at IS NULL",
+            (iso(at), round_id, position),
+        )
 
     async def asked_count(self, round_id: int) -> int:
         return int(await self.db.scalar("SELECT COUNT(*) FROM trivia_asked WHERE round_id = ?", (round_id,)) or 0)
@@ -403,6 +411,7 @@ def _asked(row: sqlite3.Row) -> Asked:
         message=MessageRef.decode(row["message_ref"]) if row["message_ref"] else None,
         round_id=row["round_id"],
         position=row["position"],
+        reveal_posted=row["reveal_posted_at"] is not None,
     )
 
 

@@ -204,3 +204,37 @@ async def test_a_button_registered_twice_fails_at_start_up(tmp_path: Path) -> No
     testbot = TestBot(tmp_path)
     with pytest.raises(ValueError, match="registered twice"):
         testbot.bot.add_cog(Copycat())
+
+
+async def test_the_deadline_decides_not_the_close_timer(tmp_path: Path) -> None:
+    testbot = await TestBot(tmp_path).start()
+    await testbot.push(f"/{Q} closes=1m", ":click 2")
+    testbot.clock.advance(timedelta(minutes=5))  # the bot was busy or down: the close timer has not run
+    assert "#1 Which metadata standard do you use most? (1 voted, closing now)" in await testbot.push("/poll list")
+    out = await testbot.push(":as ann", ":click 1")
+    assert "Poll #1 is closed; votes are no longer counted." in out
+    assert out.count("Poll #1 closed.") == 1  # the click closed it and the results went out once
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM poll_votes") == 1  # ann's late vote excluded
+    assert "Poll #1 closed." not in await testbot.wait(60)  # the timer finds it done
+    await testbot.stop()
+
+
+async def test_a_row_sqlite_cannot_store_is_set_aside_and_the_rest_are_written(tmp_path: Path) -> None:
+    from bot.model import CommandInvoked, Member
+    from storage.engagement import INSERT_EVENT
+
+    testbot = await TestBot(tmp_path).start()
+    db = testbot.db
+    db.enqueue(INSERT_EVENT, ("2026-11-27T15:00:00Z", "slack", "T1", "U\udcff", "command", "follow", None))
+    db.enqueue(INSERT_EVENT, ("2026-11-27T15:00:00Z", "slack", "T1", 10**20, "command", "follow", None))
+    db.enqueue(INSERT_EVENT, ("2026-11-27T15:00:00Z", "slack", "T1", "U2", None, "follow", None))  # NOT NULL
+    db.enqueue(INSERT_EVENT, ("2026-11-27T15:00:00Z", "slack", "T1", "U3", "command", "follow", None))
+    await db.flush()
+    assert db.rejected == 3
+    assert await db.scalar("SELECT COUNT(*) FROM engagement_events WHERE member_id = 'U3'") == 1
+    huge = Member("console", 10**20, "big\udcffname")  # what a platform might hand over
+    await testbot.bot.dispatch(CommandInvoked(huge, testbot.console.place, text="follow"), testbot.console._responder())
+    assert "You now follow ALCTS here" in testbot.out.getvalue()
+    out = await testbot.push("/follow", "/privacy forget-me")
+    assert "Something went wrong" not in out
+    await asyncio.wait_for(testbot.stop(), 5)  # shutdown is not held up

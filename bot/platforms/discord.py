@@ -26,7 +26,7 @@ from discord.gateway import DiscordWebSocket
 from bot.app import Bot
 from bot.cards import Card
 from bot.config import CommunitySettings, Settings
-from bot.errors import DirectMessagesClosed
+from bot.errors import DirectMessagesClosed, MessageGone
 from bot.model import (
     ButtonPressed,
     CommandInvoked,
@@ -136,7 +136,10 @@ class DiscordPlatform:
         """Called through the Bot's EditCoalescer (one edit in flight per message, the latest
         card wins), so live tallies never run into Discord's rate limits."""
         channel = self.client.get_partial_messageable(int(ref.channel_id))
-        await channel.get_partial_message(int(ref.message_id)).edit(**render(card).edit_kwargs())
+        try:
+            await channel.get_partial_message(int(ref.message_id)).edit(**render(card).edit_kwargs())
+        except discord.NotFound as exc:  # 10008 Unknown Message, 10003 Unknown Channel: stop retrying
+            raise MessageGone(f"message {ref.encode()} is gone (Discord {exc.code})") from None
 
     async def send_direct(self, member: Member, card: Card) -> MessageRef:
         """Open (or reuse) the DM channel with the member, then post the card there."""

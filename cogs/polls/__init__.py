@@ -20,7 +20,7 @@ from bot.errors import UserError
 from bot.model import ButtonPressed, Member, MessageRef, Role
 from bot.scheduler import Scheduler
 from bot.text import strip_mass_mentions
-from bot.timeparse import format_duration
+from bot.timeparse import closes_in
 from cogs.polls.render import chart_png, export_csv, live_card, results_card
 from storage.polls import Poll, PollStore, Tally
 
@@ -106,15 +106,21 @@ class Polls:
         poll = await self._poll(ctx, poll_id)
         if not 0 <= position < len(poll.options):
             raise UserError("That option is not on this poll.")
-        voted_at = None if poll.anonymous else ctx.now
-        change = await self.store.vote(poll_id, self.voter(poll, ctx.member), position, poll.multi, voted_at)
-        if change is None:
-            return notice(f"Poll #{poll_id} is closed; votes are no longer counted.")
-        if change.refused:
-            return notice(f"You can choose up to {poll.multi}; click one of your choices to remove it first.")
         # the click names its message: a vote cast before create() has stored the poll's
         # message (a click racing the reply) still updates the tally
         clicked = ctx.event.message if isinstance(ctx.event, ButtonPressed) else None
+        closed = notice(f"Poll #{poll_id} is closed; votes are no longer counted.")
+        if not poll.accepts_votes(ctx.now):
+            await self._end(poll)  # the deadline passed and the close timer has not run yet
+            self._refresh(poll, poll.message or clicked)  # a click on a closed poll re-renders it
+            return closed
+        voted_at = None if poll.anonymous else ctx.now
+        change = await self.store.vote(poll_id, self.voter(poll, ctx.member), position, poll.multi, voted_at, ctx.now)
+        if change is None:
+            self._refresh(poll, poll.message or clicked)
+            return closed
+        if change.refused:
+            return notice(f"You can choose up to {poll.multi}; click one of your choices to remove it first.")
         if poll.message is None and clicked is not None:  # posted with no ts (a response_url): closing edits it
             await self.store.set_message(poll_id, clicked)
         self._refresh(poll, poll.message or clicked)
@@ -141,19 +147,21 @@ class Polls:
         for poll_id in ids:
             poll = await self._poll(ctx, poll_id)
             tally = await self._tally(poll)
-            closing = f", closes in {format_duration(poll.closes_at - ctx.now)}" if poll.closes_at else ""
+            closing = f", {closes_in(poll.closes_at, ctx.now)}" if poll.closes_at else ""
             lines.append(f"#{poll.id} {poll.question} ({tally.voters} voted{closing})")
         return Card(title="Open polls here", text="\n".join(lines), ephemeral=True)
 
     @command("poll close", args=PollId, help="Close a poll now (its creator or a moderator)")
-    async def close(self, ctx: Context, args: PollId) -> Card:
+    async def close(self, ctx: Context, args: PollId) -> Card | None:
         poll = await self._poll(ctx, args.id)
         if ctx.member.id != poll.creator_id and ctx.member.role < Role.MODERATOR:
             raise UserError(f"Only the poll's creator or a moderator can close poll #{poll.id}.")
         card = await self._close(poll)
         if card is None:
             return notice(f"Poll #{poll.id} is already closed. /poll results {poll.id} shows how it ended.")
-        return card
+        await ctx.respond(card)  # this answer is the announcement
+        await self.store.mark_announced(poll.id, self.clock.now())
+        return None
 
     @command("poll export", args=PollId, role=Role.ORGANIZER, help="Download a poll's results as CSV")
     async def export(self, ctx: Context, args: PollId) -> Card:
@@ -169,32 +177,52 @@ class Polls:
 
     @timer("poll.close", rerun=True)
     async def close_due(self, key: str, payload: dict[str, Any]) -> None:
-        """Guarded by the stored close (a second run closes nothing), so a crash mid-way
-        is safe to run again."""
+        """Close, show the final tally on the poll message, announce once. Each step is
+        guarded by what is stored, so a crash at any line is safe to run again."""
         poll = await self.store.get(int(key))
-        if poll is None:
-            return
-        card = await self._close(poll)
-        if card is not None:
-            await self.messenger.send(poll.place, card)
+        if poll is not None:
+            await self._end(poll)
+
+    @timer("poll.refresh", rerun=True)
+    async def refresh_due(self, key: str, payload: dict[str, Any]) -> None:
+        """Re-render a poll message from the stored state (after a restart)."""
+        poll = await self.store.get(int(key))
+        if poll is not None and poll.message is not None:
+            self._refresh(poll, poll.message)
 
     async def start(self) -> None:
-        """Every open poll with a deadline has a pending close (the deadline is a promise)."""
+        """Reconcile after a restart: every open poll with a deadline has a pending close
+        (past deadlines close at once), results a crash left unposted are posted, and open
+        poll messages are re-rendered from the stored tally once the platforms are up."""
         for poll_id, closes_at in await self.store.open_deadlines():
             if await self.scheduler.status("poll.close", poll_id) not in ("pending", "running"):
                 await self.scheduler.schedule("poll.close", poll_id, closes_at, revive=True)
+        now = self.clock.now()
+        for poll_id in await self.store.unannounced():
+            await self.scheduler.schedule("poll.close", poll_id, now, revive=True)
+        for community_poll in await self.store.open_with_message():
+            await self.scheduler.schedule("poll.refresh", community_poll, now, revive=True)
+
+    async def _end(self, poll: Poll) -> None:
+        await self._close(poll)
+        closed = await self.store.get(poll.id)
+        assert closed is not None
+        if closed.message is not None:
+            self._refresh(closed, closed.message)  # the final edit, again: it must land (a rerun)
+        if closed.announced_at is None:
+            await self.messenger.send(closed.place, results_card(closed, await self._tally(closed)))
+            await self.store.mark_announced(closed.id, self.clock.now())
 
     async def _close(self, poll: Poll) -> Card | None:
-        """Close once: the poll message loses its buttons and shows the final bars."""
+        """Close once: returns the results card for the one call that closed it."""
         if not await self.store.close(poll.id, self.clock.now()):
             return None
         await self.scheduler.cancel("poll.close", poll.id)
         closed = await self.store.get(poll.id)
         assert closed is not None
-        tally = await self._tally(closed)
-        card = results_card(closed, tally)
+        card = results_card(closed, await self._tally(closed))
         if closed.message is not None:
-            self.messenger.edit(closed.message, card)
+            self.messenger.edit(closed.message, card, final=True)
         return card
 
     # -- helpers -----------------------------------------------------------------------------
@@ -218,7 +246,7 @@ class Polls:
             tally = await self._tally(current)
             return live_card(current, tally, self.clock.now()) if current.is_open else results_card(current, tally)
 
-        self.messenger.edit(message, latest)
+        self.messenger.edit(message, latest, final=not poll.is_open)
 
     async def _poll(self, ctx: Context, poll_id: int) -> Poll:
         poll = await self.store.get(poll_id, ctx.community)

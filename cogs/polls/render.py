@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.cards import Button, Card, Field, File, Image
 from bot.text import bar
-from bot.timeparse import format_duration
+from bot.timeparse import closes_in
 from storage.polls import Poll, Tally
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -16,7 +16,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def live_card(poll: Poll, tally: Tally, now: datetime) -> Card:
     """The poll message while it is open: options with counts (unless hidden) and buttons."""
-    status = [f"closes in {format_duration(poll.closes_at - now)}" if poll.closes_at else "open"]
+    status = [closes_in(poll.closes_at, now) if poll.closes_at else "open"]
     if poll.multi > 1:
         status.append(f"choose up to {poll.multi}")
     if poll.anonymous:
@@ -59,7 +59,7 @@ def results_card(poll: Poll, tally: Tally, *, now: datetime | None = None, chart
 def _closing(poll: Poll, now: datetime | None) -> str:
     if poll.closes_at is None or now is None:
         return "no deadline"
-    return f"closes in {format_duration(poll.closes_at - now)}"
+    return closes_in(poll.closes_at, now)
 
 
 def _bar_line(count: int, voters: int, width: int) -> str:

@@ -224,22 +224,23 @@ class Trivia:
             await self._reveal(round_id, position)
 
     async def _reveal(self, round_id: int, position: int) -> None:
-        """Reveal once (the stored reveal guards the post), then take the round's next step,
-        which is idempotent: a rerun after a crash ends the round or asks the next question
-        exactly once."""
+        """Close the answers and post the reveal (each guarded by what is stored), then take
+        the round's next step, which is idempotent: a rerun after a crash posts a reveal
+        that never went out, and ends the round or asks the next question exactly once."""
         found = await self.store.round(round_id)
         if found is None or found.status != "running":
             return
-        newly = await self.store.reveal(round_id, position, self.clock.now())
+        await self.store.reveal(round_id, position, self.clock.now())  # answers close, once
         asked = await self.store.asked(round_id, position)
         if asked is None:
             return
         question = self._question(asked.question_id)
         answers = await self.store.answers(asked)
-        if newly:
+        if not asked.reveal_posted:  # posted, then marked: a crash between posts it twice, never zero times
             if asked.message is not None:
-                self.messenger.edit(asked.message, closed_question_card(question, asked, self._heading(found, position, question)))
+                self.messenger.edit(asked.message, closed_question_card(question, asked, self._heading(found, position, question)), final=True)
             await self.messenger.send(found.place, reveal_card(question, asked, answers))
+            await self.store.mark_reveal_posted(round_id, position, self.clock.now())
         if not answers and position > 0 and not await self._answered(round_id, position - 1):
             await self._finish_and_post(found, "abandoned", "Two questions in a row went unanswered, so the round ends here.")
         elif position + 1 >= found.total:
@@ -291,7 +292,7 @@ class Trivia:
         asked = await self.store.asked(found.id, position)
         question = self.bank.question(asked.question_id) if asked is not None else None
         if asked is not None and asked.message is not None and question is not None:
-            self.messenger.edit(asked.message, closed_question_card(question, asked, self._heading(found, position, question)))
+            self.messenger.edit(asked.message, closed_question_card(question, asked, self._heading(found, position, question)), final=True)
 
     async def _finish(self, found: Round, status: str, reason: str) -> Card | None:
         if not await self.store.finish_round(found.id, status, self.clock.now()):
@@ -431,7 +432,7 @@ class Trivia:
         if asked.message is None:  # its post failed: nobody saw the question, nothing to reveal
             return
         question = self._question(asked.question_id)
-        self.messenger.edit(asked.message, closed_question_card(question, asked, "Question of the day"))
+        self.messenger.edit(asked.message, closed_question_card(question, asked, "Question of the day"), final=True)
         await self.messenger.send(asked.place, daily_results_card(question, asked, await self.store.answers(asked)))
 
     async def _pick_daily(self, place: Place) -> Question | None:

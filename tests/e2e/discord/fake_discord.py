@@ -178,6 +178,7 @@ class FakeDiscord:
         self.fail_roles = False  # answer role changes with 403, as Discord does without Manage Roles
         self.privileged_allowed = True  # False: refuse privileged intents (4014), as when the portal has them off
         self.edit_delay = 0.0  # seconds each message edit takes
+        self.failing_edits = 0  # refuse the next N message edits as Discord does an hour-old message's (30046)
         self.edits_in_flight = 0
         self.max_edits_in_flight = 0
         self._tokens: dict[str, int] = {}  # interaction token -> id
@@ -507,6 +508,10 @@ class FakeDiscord:
         message = self.messages.get(message_id)
         if message is None:
             return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        if self.failing_edits > 0:
+            self.failing_edits -= 1
+            message_text = "Maximum number of edits to messages older than 1 hour reached. Try again later."
+            return _json({"message": message_text, "code": 30046}, status=400)
         message.update({k: v for k, v in body.items() if k in ("content", "embeds", "components")})
         message["attachments"] = _attachments(files, self._ids)
         self.message_edits.append((message_id, body))

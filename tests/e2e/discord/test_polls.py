@@ -248,3 +248,16 @@ async def test_a_vote_button_still_counts_after_a_restart(fake: FakeDiscord, sta
     closed = await fake.reply(await fake.slash("poll close", ALICE, id=number))
     assert closed.text.startswith(f"Poll #{number} closed.")
     await fake.wait_for(lambda: not message["components"])  # the stored message ref survived as well
+
+
+async def test_a_refused_close_edit_is_retried_until_the_buttons_are_gone(fake: FakeDiscord, start_bot: StartBot) -> None:
+    await start_bot()
+    poll = await create(fake)
+    message = poll.message
+    assert message is not None
+    number = poll_id(poll)
+    fake.failing_edits = 2  # error 30046: discord.py gives up at once, the bot retries
+    closed = await fake.reply(await fake.slash("poll close", ALICE, id=number))
+    assert closed.text.startswith(f"Poll #{number} closed.")
+    await fake.wait_for(lambda: not message["components"], within=30)
+    assert message["embeds"][0]["title"] == f"Poll #{number} closed. {QUESTION}"
