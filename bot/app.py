@@ -48,6 +48,7 @@ from bot.platforms.base import Platform, Responder
 from bot.scheduler import Scheduler
 from storage.db import Database
 from storage.engagement import EngagementLog
+from storage.runs import RunLog
 from storage.settings import SettingsStore
 
 if TYPE_CHECKING:
@@ -105,6 +106,9 @@ class Bot:
         self.scheduler = Scheduler(db, clock, zone_of=self.config.zone_of)
         self.config.listeners.append(self._setting_changed)
         self.engagement = EngagementLog(db)
+        self.runs = RunLog(db)
+        self.role = "bot"  # what this process is, for the run log (the CLI names it)
+        self._run_id: int | None = None
         self._fetcher: Fetcher | None = None  # made on first use: aiohttp is heavy to import
         self.cogs: list[object] = []
         self.platforms: dict[str, Platform] = {}
@@ -146,6 +150,7 @@ class Bot:
         """Open storage, recover the scheduler, then start each cog (its `start()` hook
         reconciles what a crash may have left half-done); platforms start separately."""
         await self.db.open()
+        self._run_id = await self.runs.started(self.clock.now(), self.role)
         recovered = await self.scheduler.recover()
         if any(recovered.values()):
             log.warning("scheduler recovery %s", " ".join(f"{k}={v}" for k, v in recovered.items()))
@@ -187,6 +192,11 @@ class Bot:
         await self.idle()
         if self._fetcher is not None:
             await self._fetcher.close()
+        if self._run_id is not None:
+            try:
+                await self.runs.stopped(self._run_id, self.clock.now())
+            except Exception:
+                log.exception("could not record a clean stop")
         await self.db.close()
 
     def spawn(self, coro: Coroutine[Any, Any, Any], what: str = "") -> asyncio.Task[Any]:

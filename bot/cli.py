@@ -129,6 +129,7 @@ async def _shell(settings: Settings, db_path: Path, member: str, role: Role, now
 
     clock = OffsetClock(now)
     bot = Bot(settings, Database(db_path), clock, edit_interval=0)  # console edits cost nothing
+    bot.role = "shell"
     bot.load_cogs()
     console = ConsolePlatform(
         bot, clock, sys.stdout, member=member, role=role, files_dir=db_path.parent / "files"
@@ -169,6 +170,7 @@ async def _run(settings: Settings, modules: list[str]) -> int:
     from storage.db import Database
 
     bot = Bot(settings, Database(settings.bot_database), SystemClock())
+    bot.role = "run"
     bot.load_cogs()
     await bot.open()
     stop = _stop_on_signals()

@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from storage.db import Database
 from storage.reports import ReportQueries
+from storage.runs import RunLog
 
 
 @dataclass
@@ -22,6 +23,9 @@ class Report:
     communities: list[dict[str, object]]
     daily: list[dict[str, object]]
     by_kind: list[dict[str, object]]
+    unclean_stops: int = 0
+    """Times the bot stopped without shutting down (kill -9, power cut) in the period; each
+    may have lost up to half a second of engagement events still buffered."""
 
 
 async def build_report(db: Database, *, days: int, brand: str, now: datetime | None = None) -> Report:
@@ -40,6 +44,7 @@ async def build_report(db: Database, *, days: int, brand: str, now: datetime | N
         communities=communities,
         daily=await queries.daily_activity(since),
         by_kind=await queries.events_by_kind(since),
+        unclean_stops=await RunLog(db).unclean_since(since),
     )
 
 

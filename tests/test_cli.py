@@ -251,3 +251,25 @@ def test_db_backup_refuses_to_write_onto_the_live_database(tmp_path: Path) -> No
     assert result.returncode == 2 and "is the live database" in result.stderr
     with sqlite3.connect(tmp_path / "bot.sqlite3") as conn:
         assert conn.execute("SELECT COUNT(*) FROM follows").fetchone()[0] == 1
+
+
+def test_the_report_counts_runs_that_never_stopped_cleanly(tmp_path: Path) -> None:
+    import signal
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "BOT_"))}
+    clean.update({"BOT_DATABASE": str(tmp_path / "bot.sqlite3"), "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "shell"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, cwd=tmp_path, env=clean)  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("/follow\n")
+    proc.stdin.flush()
+    while "You now follow" not in proc.stdout.readline():
+        pass
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stdin.close()
+    alcts(tmp_path, "shell", stdin="/help\n")  # a clean run
+    report = alcts(tmp_path, "report", "--format", "json")
+    assert json.loads(report.stdout)["unclean_stops"] == 1
+    html = alcts(tmp_path, "report").stdout
+    assert "1 run of the bot in this period recorded no clean stop" in html
