@@ -58,7 +58,9 @@ __all__ = ["Bot", "CommunityConfig", "Context", "Messenger"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_COGS = ("cogs.help", "cogs.trivia", "cogs.polls", "cogs.follow", "cogs.settings", "cogs.privacy")
+DEFAULT_COGS = (
+    "cogs.help", "cogs.trivia", "cogs.polls", "cogs.jobs", "cogs.follow", "cogs.settings", "cogs.privacy",
+)
 CLOSE_GRACE_SECONDS = 10.0
 TIMER_GRACE_SECONDS = 30.0
 SORRY = "Something went wrong on our side; it has been logged. Please try again."

@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -24,7 +23,17 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
-from bot.errors import UserError
+from bot.fetched import (  # noqa: F401 - re-exported: the errors and result belong to this API
+    BadUrl,
+    BlockedAddress,
+    FetchError,
+    FetchResult,
+    FetchTimeout,
+    HttpStatus,
+    TooLarge,
+    TooManyRedirects,
+    Unreachable,
+)
 
 IPAddress = IPv4Address | IPv6Address
 _NAT64 = ip_network("64:ff9b::/96")  # RFC 6052: the low 32 bits are an IPv4 address
@@ -35,57 +44,6 @@ try:
     VERSION = version("alcts-bot")
 except PackageNotFoundError:  # running from a source tree that was never installed
     VERSION = "0.0.0"
-
-
-class FetchError(UserError):
-    """A fetch failed; `reason` (also `str(exc)`) is one plain sentence for the member."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class BadUrl(FetchError):
-    """Not an http(s) URL with a host, or malformed (also a redirect's Location)."""
-
-
-class BlockedAddress(FetchError):
-    """The host is, or resolves to, an address `is_forbidden_address` refuses."""
-
-
-class Unreachable(FetchError):
-    """No such host, connection refused or reset, or a response that could not be read."""
-
-
-class FetchTimeout(FetchError):
-    """Connecting took longer than the connect timeout, or the whole fetch than the total."""
-
-
-class TooManyRedirects(FetchError):
-    """More than `max_redirects` redirects (a loop ends here too)."""
-
-
-class TooLarge(FetchError):
-    """Content-Length, or the body after gzip/deflate decoding, exceeds the byte cap."""
-
-
-class HttpStatus(FetchError):
-    """The final response was HTTP 4xx/5xx (or a 3xx without Location)."""
-
-    def __init__(self, status: int, retry_after: timedelta | None = None) -> None:
-        super().__init__(_status_reason(status))
-        self.status = status
-        self.retry_after = retry_after
-
-
-def _status_reason(status: int) -> str:
-    if status in (404, 410):
-        return f"The site has no page at that address (HTTP {status})."
-    if status in (401, 403):
-        return f"The site refused to share that page (HTTP {status})."
-    if status == 429 or status >= 500:
-        return f"The site is busy or having problems (HTTP {status}); try again later."
-    return f"The site did not give the page (HTTP {status})."
 
 
 def is_forbidden_address(ip: IPAddress) -> bool:
@@ -124,25 +82,6 @@ class _GuardedResolver(AbstractResolver):
 
     async def close(self) -> None:
         await self._inner.close()
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """One successful fetch. `body` is decoded (gzip/deflate), empty when `not_modified`
-    (HTTP 304, RFC 9110 §15.4.5); then `etag`/`last_modified` fall back to the ones sent.
-    `retry_after` is Retry-After (RFC 9110 §10.2.3) and `max_age` Cache-Control max-age
-    (RFC 9111 §5.2.2.1); both None when absent or unreadable."""
-
-    url: str
-    status: int
-    body: bytes
-    not_modified: bool
-    etag: str | None
-    last_modified: str | None
-    content_type: str | None
-    retry_after: timedelta | None
-    max_age: timedelta | None
-    headers: Mapping[str, str] = field(repr=False, default_factory=dict)
 
 
 def parse_retry_after(value: str | None, date: str | None, now: datetime) -> timedelta | None:

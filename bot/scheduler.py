@@ -135,6 +135,11 @@ class Scheduler:
         self._wake.set()
         return due
 
+    async def repeating(self, name: str, key: str) -> bool:
+        """Whether the series is on."""
+        series = await self.timers.series(name, key)
+        return series is not None and series.active
+
     async def stop_repeating(self, name: str, key: str) -> bool:
         """End a series; its pending occurrence is cancelled. False if it was not on."""
         return await self.timers.stop_series(name, key, self.clock.now())

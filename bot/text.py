@@ -18,6 +18,26 @@ def strip_mass_mentions(text: str) -> str:
         text = stripped
 
 
+PLATFORM_MENTIONS = re.compile(r"<(@[!&]?|#|!subteam\^)([A-Za-z0-9]+)(?:\|([^>]*))?>")
+INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
+
+
+def neutralise(text: str) -> str:
+    """Text from the internet or a member made safe to repeat on any platform: mass
+    mentions (`@everyone`, `<!channel>`) defused, user, role, channel and Slack group
+    mentions (`<@123>`, `<@&9>`, `<#C1>`, `<!subteam^S1|@team>`) turned into plain text,
+    and zero-width and bidirectional controls removed (they hide or reorder text)."""
+    text = INVISIBLE.sub("", text)
+    text = PLATFORM_MENTIONS.sub(_plain_mention, text)
+    return strip_mass_mentions(text)
+
+
+def _plain_mention(match: re.Match[str]) -> str:
+    kind, ident, label = match.groups()
+    sign = "#" if kind == "#" else "@"
+    return (label if label.startswith(("@", "#")) else sign + label) if label else sign + ident
+
+
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "\u2026"
 

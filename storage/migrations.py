@@ -295,4 +295,82 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        6,
+        "job_posts",
+        """
+        CREATE TABLE job_feeds (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            channel_name TEXT NOT NULL DEFAULT '',
+            url TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            keywords TEXT NOT NULL DEFAULT '',
+            exclude TEXT NOT NULL DEFAULT '',
+            created_by TEXT,
+            created_at TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            etag TEXT,
+            last_modified TEXT,
+            last_fetch_at TEXT,
+            last_success_at TEXT,
+            next_try_at TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            disabled_at TEXT,
+            disabled_reason TEXT,
+            flag TEXT,
+            items_seen INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE UNIQUE INDEX job_feeds_once_per_channel
+            ON job_feeds (platform, community_id, channel_id, url) WHERE active = 1;
+
+        CREATE TABLE job_items (
+            id INTEGER PRIMARY KEY,
+            feed_id INTEGER REFERENCES job_feeds (id),
+            identity TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            channel_name TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL,
+            link TEXT,
+            employer TEXT,
+            location TEXT,
+            summary TEXT NOT NULL DEFAULT '',
+            published_at TEXT,
+            closes_at TEXT,
+            first_seen TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            posted_at TEXT,
+            message_ref TEXT,
+            posted_by TEXT,
+            UNIQUE (feed_id, identity)
+        );
+        CREATE INDEX job_items_by_status ON job_items (status, feed_id);
+        CREATE INDEX job_items_recent ON job_items (platform, community_id, posted_at);
+
+        CREATE TABLE saved_jobs (
+            platform TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            item_id INTEGER NOT NULL REFERENCES job_items (id),
+            saved_at TEXT NOT NULL,
+            PRIMARY KEY (platform, member_id, item_id)
+        );
+
+        CREATE TABLE content_events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            channel_id TEXT,
+            kind TEXT NOT NULL,
+            subject TEXT
+        );
+        CREATE INDEX content_events_by_time ON content_events (platform, community_id, at)
+        """,
+    ),
 ]

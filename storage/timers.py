@@ -138,13 +138,16 @@ class TimerStore:
         self, name: str, key: str, recurrence: str, zone: str | None, platform: str | None,
         community_id: str | None, payload: dict[str, Any], grace: timedelta | None, at: datetime,
     ) -> Series:  # fmt: skip
-        """Create or change a series (and switch it on); returns it as stored."""
+        """Create or change a series (and switch it on); returns it as stored. A changed
+        recurrence starts counting again from `at` (an `every` interval runs from now)."""
         await self.db.execute(
             "INSERT INTO timer_series (name, series_key, recurrence, zone, platform, community_id,"
             " payload, grace_seconds, active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)"
             " ON CONFLICT (name, series_key) DO UPDATE SET recurrence = excluded.recurrence,"
             " zone = excluded.zone, platform = excluded.platform, community_id = excluded.community_id,"
-            " payload = excluded.payload, grace_seconds = excluded.grace_seconds, active = 1",
+            " payload = excluded.payload, grace_seconds = excluded.grace_seconds, active = 1,"
+            " created_at = CASE WHEN timer_series.recurrence = excluded.recurrence"
+            " THEN timer_series.created_at ELSE excluded.created_at END",
             (name, key, recurrence, zone, platform, community_id, json.dumps(payload), _seconds(grace), iso(at)),
         )  # fmt: skip
         found = await self.series(name, key)
