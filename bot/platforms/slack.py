@@ -1,17 +1,20 @@
 """Slack: slack-bolt's AsyncApp, over HTTP (`POST /slack/events` beside `GET /healthz` on
 BOT_HTTP_HOST:BOT_HTTP_PORT) or over Socket Mode when SLACK_APP_TOKEN is set.
 
-Every listener acks first and hands the work to a tracked background task, so Slack's
-3-second limit never depends on the database or on a cog. Answers go out through the
-interaction's `response_url` (ephemeral ones) or `chat.postMessage` (the rest, which
-returns the `ts` a later `chat.update` needs). Events are deduplicated by `event_id` in
-SQLite, so a redelivery is handled once, also after a restart.
+Every listener handles its interaction before acknowledging it (within a time budget;
+see bot/platforms/slack_intake.py), because Slack does not redeliver clicks or slash
+commands: an acknowledged vote is a stored vote. In-flight work is bounded (beyond the
+bound a member is told to try again) and drained on shutdown. Answers go out through the
+interaction's `response_url` (ephemeral ones, after the ack) or `chat.postMessage` (the
+rest, which returns the `ts` a later `chat.update` needs). Events are deduplicated by
+`event_id` in SQLite, so a redelivery is handled once, also after a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import re
 import time
@@ -23,6 +26,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -33,7 +37,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.app import Bot
-from bot.cards import Card, File, Image
+from bot.cards import Card, File, Image, notice
 from bot.config import CommunitySettings, ConfigError, Settings
 from bot.errors import DirectMessagesClosed
 from bot.model import (
@@ -56,6 +60,7 @@ from bot.platforms.slack_blocks import (
     is_link_click,
     render,
 )
+from bot.platforms.slack_intake import ACK_BUDGET, DRAIN_LIMIT, MAX_IN_FLIGHT, AckGate, Intake
 from bot.platforms.slack_manifest import API_SCOPES, EVENTS_PATH, event_types
 from storage.seen_events import SeenEvents
 
@@ -125,22 +130,32 @@ class ResponseUrl:
 
 
 class SlackResponder:
-    """Answers one interaction; every card may be ephemeral or not, first or later."""
+    """Answers one interaction; every card may be ephemeral or not, first or later.
+    Ephemeral answers wait for the interaction's ack (its `AckGate`); the others, whose
+    message a handler may keep to edit later, go at once."""
 
-    def __init__(self, platform: SlackPlatform, place: Place, member: Member, response_url: str | None) -> None:
+    def __init__(self, platform: SlackPlatform, place: Place, member: Member, response_url: str | None,
+                 gate: AckGate | None = None) -> None:  # fmt: skip
         self.platform = platform
         self.place = place
         self.member = member
         self.response_url = ResponseUrl(response_url)
+        self.gate = gate
 
     async def respond(self, card: Card) -> MessageRef | None:
+        if self.gate is None:
+            return await self._deliver(card)
+        return await self.gate.send(lambda: self._deliver(card), needs_ref=not card.ephemeral)
+
+    async def _deliver(self, card: Card) -> MessageRef | None:
         return await self.platform.deliver(self.place, card, user=self.member.id, response_url=self.response_url)
 
 
 class SlackPlatform:
     name = PLATFORM
 
-    def __init__(self, bot: Bot, settings: Settings, *, role_ttl: float = ROLE_TTL) -> None:
+    def __init__(self, bot: Bot, settings: Settings, *, role_ttl: float = ROLE_TTL,
+                 max_in_flight: int = MAX_IN_FLIGHT, ack_budget: float = ACK_BUDGET) -> None:  # fmt: skip
         if settings.slack_bot_token is None:
             raise ConfigError(["config: SLACK_BOT_TOKEN is not set"])
         self.socket_mode = settings.slack_app_token is not None
@@ -152,6 +167,7 @@ class SlackPlatform:
         self.bot = bot
         self.settings = settings
         self.seen = SeenEvents(bot.db)
+        self.intake = Intake(limit=max_in_flight, budget=ack_budget)
         self.users: TtlCache[str, dict[str, Any]] = TtlCache(role_ttl, self._user_info)
         self.groups: TtlCache[str, frozenset[str]] = TtlCache(role_ttl, self._group_members)
         self.channel_names: dict[str, str] = {}
@@ -192,7 +208,7 @@ class SlackPlatform:
         logging.getLogger("slack_bolt.AsyncApp").addFilter(_client_wins_notice)
         self.app = AsyncApp(
             name="alcts-bot", client=self._client, signing_secret=_secret(settings.slack_signing_secret),
-            process_before_response=True,  # listeners ack first themselves, then hand off
+            process_before_response=True,  # the listener's ack is the response, once it returns
             request_verification_enabled=not self.socket_mode,
         )  # fmt: skip
         self.spell = command_spelling(settings.slack_command, self.bot.registry.groups())
@@ -243,10 +259,12 @@ class SlackPlatform:
             raise DirectMessagesClosed(member, f"{member.display_name} {why}.") from None
 
     async def close(self) -> None:
-        """Stop listening, let answers in flight go out, then close the connections."""
+        """Refuse new work at once, finish every interaction in flight and its answers
+        (up to DRAIN_LIMIT seconds), then stop listening and close the connections."""
         if self._housekeeping is not None:
             self._housekeeping.cancel()
             await asyncio.gather(self._housekeeping, return_exceptions=True)
+        await self.intake.drain(DRAIN_LIMIT)
         if self._socket is not None:
             await self._socket.close_async()
         if self._runner is not None:
@@ -276,20 +294,52 @@ class SlackPlatform:
             return "(I could not add you to the announcements channel; an organizer can check the bot may invite there.)"
         return f"I added you to <#{channel}>."
 
-    # -- listeners: ack, then hand off --------------------------------------------------------
+    # -- listeners: handle, then ack -----------------------------------------------------------
 
-    async def _on_command(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any]) -> None:
-        await ack()
-        self.bot.spawn(_logged(self._command(body), "slash command"))
+    async def _on_command(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any]) -> BoltResponse | None:
+        if not self.intake.admit():
+            return self._refused()
+        gate = AckGate()
+        await self.intake.run(ack, self._durably(self._command(body, gate)), gate, "slash command")
+        return None
 
-    async def _on_action(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any]) -> None:
-        await ack()
-        if not all(is_link_click(action) for action in body.get("actions", [])):  # links only opened a page
-            self.bot.spawn(_logged(self._actions(body), "button click"))
+    async def _on_action(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any]) -> BoltResponse | None:
+        if all(is_link_click(action) for action in body.get("actions", [])):  # links only opened a page
+            await ack()
+            return None
+        if not self.intake.admit():
+            self._notify_refusal(body.get("response_url"))
+            return self._refused()
+        gate = AckGate()
+        await self.intake.run(ack, self._durably(self._actions(body, gate)), gate, "button click")
+        return None
 
-    async def _on_event(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any]) -> None:
-        await ack()
-        self.bot.spawn(_logged(self._event(body), "event"))
+    async def _on_event(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any]) -> BoltResponse | None:
+        """Beyond the bound, or while closing, an event gets 503 and no ack: Slack retries
+        it (at once, then after 1 and 5 minutes), the retry is handled once by its
+        event_id, and nothing is acknowledged that was not handled."""
+        if not self.intake.admit():
+            return BoltResponse(status=503, body=self.intake.refusal())
+        gate = AckGate()
+        await self.intake.run(ack, self._durably(self._event(body, gate)), gate, "event")
+        return None
+
+    def _refused(self) -> BoltResponse:
+        """The ack of a command or click the bot will not handle: Slack shows a command's
+        ack text to its sender (a click's goes to its response_url, `_notify_refusal`)."""
+        body = {"response_type": "ephemeral", "replace_original": False, "text": self.intake.refusal()}
+        return BoltResponse(status=200, body=json.dumps(body), headers={"content-type": "application/json;charset=utf-8"})
+
+    def _notify_refusal(self, url: Any) -> None:
+        if isinstance(url, str) and url:
+            text = self.intake.refusal()
+            self.intake.notify(lambda: self._post_to_url(url, notice(text), {"response_type": "ephemeral", "text": text}))
+
+    async def _durably(self, work: Awaitable[None]) -> None:
+        """Handle, then write buffered rows (the engagement event of a command that
+        changes nothing else) so that the ack follows them too."""
+        await work
+        await self.bot.db.flush()
 
     async def _healthz(self, request: web.Request) -> web.Response:
         connected = self._socket is None or await self._socket.client.is_connected()
@@ -299,15 +349,15 @@ class SlackPlatform:
 
     # -- Slack payloads -> neutral interactions -----------------------------------------------
 
-    async def _command(self, body: dict[str, Any]) -> None:
+    async def _command(self, body: dict[str, Any], gate: AckGate | None = None) -> None:
         community = self._community(body.get("team_id"))
         place = await self._place(community, body["channel_id"], body.get("channel_name"))
         member = await self._member(community, body["user_id"], body.get("user_name", ""))
         text = from_slack(body.get("text", "")).strip() or "help"
-        responder = SlackResponder(self, place, member, body.get("response_url"))
+        responder = SlackResponder(self, place, member, body.get("response_url"), gate)
         await self.bot.dispatch(CommandInvoked(member, place, text=text), responder)
 
-    async def _actions(self, body: dict[str, Any]) -> None:
+    async def _actions(self, body: dict[str, Any], gate: AckGate | None = None) -> None:
         container = body.get("container") or {}
         channel = body.get("channel") or {}
         community = self._community((body.get("team") or {}).get("id"))
@@ -317,7 +367,7 @@ class SlackPlatform:
         ref = None
         if container.get("message_ts") and not container.get("is_ephemeral"):
             ref = MessageRef(PLATFORM, place.channel_id, container["message_ts"])
-        responder = SlackResponder(self, place, member, body.get("response_url"))
+        responder = SlackResponder(self, place, member, body.get("response_url"), gate)
         if ref is not None and body.get("response_url"):
             self._remember_click(ref, responder.response_url)
         for action in body.get("actions", []):
@@ -326,7 +376,7 @@ class SlackPlatform:
             custom_id = action.get("value") or action["action_id"]
             await self.bot.dispatch(ButtonPressed(member, place, custom_id=custom_id, message=ref), responder)
 
-    async def _event(self, body: dict[str, Any]) -> None:
+    async def _event(self, body: dict[str, Any], gate: AckGate | None = None) -> None:
         event = body["event"]
         event_id = body.get("event_id")
         if event_id and not await self.seen.first_time(PLATFORM, event_id, self.bot.clock.now()):
@@ -335,7 +385,7 @@ class SlackPlatform:
         community = self._community(body.get("team_id"))
         kind = event.get("type")
         if kind == "message":
-            await self._message_posted(community, event)
+            await self._message_posted(community, event, gate)
         elif kind == "team_join" and not event["user"].get("is_bot"):
             user = event["user"]
             member = await self._member(community, user["id"], user.get("name", ""))
@@ -347,14 +397,14 @@ class SlackPlatform:
             joined = MemberJoined if kind == "member_joined_channel" else MemberLeft
             await self.bot.dispatch(joined(member, place), SilentResponder())
 
-    async def _message_posted(self, community: Community, event: dict[str, Any]) -> None:
+    async def _message_posted(self, community: Community, event: dict[str, Any], gate: AckGate | None) -> None:
         """A member's new message in a channel: not edits, joins or other bots' posts."""
         user = event.get("user")
         if event.get("subtype") or event.get("bot_id") or not user or event.get("channel_type") not in CHANNEL_TYPES:
             return
         place = await self._place(community, event["channel"])
         member = await self._member(community, user)
-        responder = SlackResponder(self, place, member, None)
+        responder = SlackResponder(self, place, member, None, gate)
         await self.bot.dispatch(MessagePosted(member, place, text=from_slack(event.get("text", ""))), responder)
 
     def _community(self, team_id: str | None) -> Community:
@@ -614,14 +664,6 @@ async def _log_rejections(request: web.Request, handler: Callable[[web.Request],
     if response.status == 401:
         log.warning("slack request rejected: bad signature or stale timestamp path=%s", request.path)
     return response
-
-
-async def _logged(work: Awaitable[None], what: str) -> None:
-    """Background work after an ack: nobody awaits it, so its failure is logged here."""
-    try:
-        await work
-    except Exception:
-        log.exception("handling a slack %s failed", what)
 
 
 def _client_wins_notice(record: logging.LogRecord) -> bool:

@@ -114,8 +114,17 @@ class SlackHarness:
         else:
             assert self.http is not None
             status, _ = await self.wire.post(self.http, kind, payload, **http)
-        await self.bot.idle()
+        await self.settle()
         return status
+
+    async def settle(self) -> None:
+        """Until the adapter's interactions (answers included) and the core's background
+        work (coalesced edits) are done."""
+        while True:
+            await self.platform.intake.idle()
+            await self.bot.idle()
+            if not self.platform.intake.in_flight:
+                return
 
     async def command(self, text: str, user: str = ANN, channel: str = GENERAL) -> list[Post]:
         """Run `/alcts text`; returns the posts it caused."""

@@ -128,6 +128,7 @@ class FakeSlack:
         self.response_urls: dict[str, int] = {}  # token -> uses
         self.response_url_messages: dict[str, str] = {}  # token -> ts of the message clicked
         self.ratelimit_next: dict[str, int] = {}  # method -> how many 429s to answer
+        self.delays: dict[str, float] = {}  # method, or "response_url" -> seconds before answering
         self.reject_slack_files = False  # as Slack does while an upload is still processing
         self.dm_refusals: dict[str, tuple[str, str]] = {}  # user -> (method, error) refusing a DM
         self.acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -217,6 +218,8 @@ class FakeSlack:
             args.update(await request.post())
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or args.pop("token", "")
         self.calls.append((method, args))
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
         if self.ratelimit_next.get(method):
             self.ratelimit_next[method] -= 1
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"})
@@ -384,6 +387,8 @@ class FakeSlack:
 
     async def _response_url(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
+        if self.delays.get("response_url"):
+            await asyncio.sleep(self.delays["response_url"])
         if token not in self.response_urls or self.response_urls[token] >= 5:
             return web.Response(status=404, text="expired_url")
         self.response_urls[token] += 1
