@@ -54,6 +54,7 @@ DRAIN_SECONDS = 10.0
 GUILD_ONLY = "This works in a server, not in direct messages."
 CANNOT_MESSAGE_USER = 50007  # the member takes no direct messages from the bot or server members
 UNKNOWN_USER = 10013
+UNKNOWN_INTERACTION = 10062  # answered after Discord's 3 s: the member saw "This interaction failed"
 
 MakeEvent = Callable[[Member, Place], Interaction]
 
@@ -384,9 +385,16 @@ def find_role(roles: list[discord.Role], wanted: str | None) -> discord.Role | N
 class InteractionResponder:
     """Answers one interaction: the first card replies, later ones follow up.
 
-    If the handler has not answered within `defer_after` seconds it is deferred (a command
-    shows "thinking", a click is acknowledged silently), so slow work never misses
-    Discord's 3 s limit; the first card then replaces the placeholder.
+    If a command's handler has not answered within `defer_after` seconds it is deferred
+    (Discord shows "thinking"), so slow work never misses Discord's 3 s limit; the first
+    card then replaces the placeholder.
+
+    A click is never deferred on a timer: a silent deferral tells Discord (and the member)
+    the click was taken, and Discord never redelivers it, so a vote still waiting for the
+    database when the process dies would be acknowledged and lost. A click is acknowledged
+    by its handler's first answer, which comes after the handler has committed its effect,
+    or by `finish()` once the handler is done. One answered after Discord's 3 s is refused
+    by Discord (the member sees "This interaction failed"; the effect is stored).
     """
 
     def __init__(self, interaction: discord.Interaction, *, component: bool, defer_after: float) -> None:
@@ -394,14 +402,25 @@ class InteractionResponder:
         self.component = component
         self._lock = asyncio.Lock()
         self._thinking = False  # a public "thinking" placeholder is waiting to be replaced
+        self._expired = False  # Discord refused the first answer as too late
         self._deferral: asyncio.Task[None] | None = None
-        self._timer = asyncio.get_running_loop().call_later(defer_after, self._start_deferral)
+        self._timer = None if component else asyncio.get_running_loop().call_later(defer_after, self._start_deferral)
 
     async def respond(self, card: Card) -> MessageRef | None:
         rendered = render(card)
         async with self._lock:
-            self._timer.cancel()
-            message_id = await self._deliver(rendered.send_kwargs, rendered.edit_kwargs, card.ephemeral)
+            if self._timer is not None:
+                self._timer.cancel()
+            if self._expired:
+                return None
+            try:
+                message_id = await self._deliver(rendered.send_kwargs, rendered.edit_kwargs, card.ephemeral)
+            except discord.NotFound as exc:
+                if exc.code != UNKNOWN_INTERACTION or self.interaction.response.is_done():
+                    raise
+                self._expired = True
+                log.warning("answered after Discord's 3 s interaction=%s: the member saw it fail", self.interaction.id)
+                return None
         if message_id is None:
             return None
         return MessageRef(PLATFORM, str(self.interaction.channel_id), str(message_id))
@@ -437,10 +456,13 @@ class InteractionResponder:
 
     async def finish(self) -> None:
         """After the handler: acknowledge a click nobody answered, drop an unused placeholder."""
-        self._timer.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
         if self._deferral is not None:
             await asyncio.gather(self._deferral, return_exceptions=True)
         async with self._lock:
+            if self._expired:
+                return
             try:
                 if not self.interaction.response.is_done():
                     if self.component:

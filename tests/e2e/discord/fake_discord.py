@@ -181,6 +181,9 @@ class FakeDiscord:
         self.failing_edits = 0  # refuse the next N message edits as Discord does an hour-old message's (30046)
         self.edits_in_flight = 0
         self.max_edits_in_flight = 0
+        self.callback_delay = 0.0  # seconds each interaction callback takes to answer, once recorded
+        self.on_callback: Callable[[int, Answer], None] | None = None  # called as each callback arrives
+        self.interaction_ttl: float | None = None  # refuse callbacks later than this (Discord's is 3 s) with 10062
         self._tokens: dict[str, int] = {}  # interaction token -> id
         self._interaction_types: dict[int, int] = {}
         self._changed = asyncio.Condition()
@@ -429,6 +432,9 @@ class FakeDiscord:
             return _json({"message": "Unknown interaction", "code": 10062}, status=404)
         if any(a.kind == "callback" for a in self.answers.get(interaction_id, [])):
             return _json({"message": "Interaction has already been acknowledged.", "code": 40060}, status=400)
+        late = self.interaction_ttl is not None and time.perf_counter() - self.sent_at[interaction_id] > self.interaction_ttl
+        if late:
+            return _json({"message": "Unknown interaction", "code": 10062}, status=404)
         body, files = await _read_body(request)
         kind = body.get("type")
         data = body.get("data") or {}
@@ -437,7 +443,12 @@ class FakeDiscord:
         if kind in (4, 5):  # a message, or the "thinking" placeholder
             placeholder = {"content": "", "flags": data.get("flags", 0) | (128 if kind == 5 else 0)}
             message = self._message(channel_id, data if kind == 4 else placeholder, files=files, kind=20)
-        self._answer(interaction_id, Answer("callback", body, message))
+        answer = Answer("callback", body, message)
+        self._answer(interaction_id, answer)
+        if self.on_callback is not None:
+            self.on_callback(interaction_id, answer)
+        if self.callback_delay:  # acknowledged on arrival; the answer to the bot is slow
+            await asyncio.sleep(self.callback_delay)
         result: dict[str, Any] = {"interaction": {
             "id": str(interaction_id), "type": self._interaction_types.get(interaction_id, 2),
             "response_message_loading": kind == 5, "response_message_ephemeral": bool(data.get("flags", 0) & 64),
