@@ -225,8 +225,9 @@ class Scheduler:
             next_due = await self.next_due()
             if next_due is not None and not blocked:
                 wait = min(IDLE_POLL, max(timedelta(0), next_due - self.clock.now()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait.total_seconds() + 0.01)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout, not wait_for: on 3.11
+                async with asyncio.timeout(wait.total_seconds() + 0.01):  # wait_for can swallow a cancel
+                    await self._wake.wait()
 
     async def stop(self, grace: float) -> None:
         """Start nothing new; wait up to `grace` seconds for running timers, then cancel

@@ -305,8 +305,9 @@ class Database:
 
     async def _flush_loop(self) -> None:
         while True:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake_flusher.wait(), FLUSH_EVERY_SECONDS)
+            with suppress(TimeoutError):  # asyncio.timeout: wait_for can swallow a cancel on 3.11
+                async with asyncio.timeout(FLUSH_EVERY_SECONDS):
+                    await self._wake_flusher.wait()
             self._wake_flusher.clear()
             try:
                 await self.flush()
