@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.clock import iso
-from bot.model import Community, EngagementEvent, Member
+from bot.model import Community, EngagementEvent, Member, Place
 from storage.db import Database
 
 INSERT_EVENT = (
@@ -44,6 +44,14 @@ class EngagementLog:
         self.db.enqueue(
             UPSERT_MEMBER,
             (community.platform, community.id, member.id, member.display_name, stamp, stamp),
+        )
+
+    def content(self, place: Place, kind: str, subject: str, at: datetime) -> None:
+        """What the bot offered (a job post, a digest, a webinar announcement), buffered like
+        events, so engagement can be put against it."""
+        self.db.enqueue(
+            "INSERT INTO content_events (at, platform, community_id, channel_id, kind, subject) VALUES (?, ?, ?, ?, ?, ?)",
+            (iso(at), place.platform, place.community.id, place.channel_id, kind, subject),
         )
 
     async def record_member_count(self, community: Community, members: int, at: datetime) -> None:

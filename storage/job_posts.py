@@ -294,12 +294,3 @@ class JobPostStore:
                 "UPDATE job_feeds SET created_by = NULL WHERE platform = ? AND created_by = ?", (member.platform, member.id)
             )
         return removed
-
-    # -- content events ------------------------------------------------------------------------
-
-    def content_event(self, place: Place, kind: str, subject: str, at: datetime) -> None:
-        """What the bot offered (a job post, a digest), for putting engagement against it."""
-        self.db.enqueue(
-            "INSERT INTO content_events (at, platform, community_id, channel_id, kind, subject) VALUES (?, ?, ?, ?, ?, ?)",
-            (iso(at), place.platform, place.community.id, place.channel_id, kind, subject),
-        )

@@ -13,9 +13,10 @@ feed's new state in one transaction, then posted (a failed post is retried).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,6 +42,7 @@ from storage.job_posts import Feed, JobItem, JobPostStore, NewItem
 log = logging.getLogger(__name__)
 
 Fetch = Callable[..., Awaitable[FetchResult]]
+Content = Callable[[Place, str, str, datetime], None]
 DEFAULT_MINUTES, FEWEST_MINUTES, MOST_MINUTES = 30, 10, 24 * 60
 FETCH_LIMIT = 4  # feeds fetched at once
 POSTS_PER_POLL = 5  # the rest of a busy poll goes in one digest
@@ -116,7 +118,7 @@ class JobPosts:
 
     def __init__(
         self, store: JobPostStore, scheduler: Scheduler, messenger: Messenger, clock: Clock,
-        config: CommunityConfig, fetch: Fetch,
+        config: CommunityConfig, fetch: Fetch, content: Content,
     ) -> None:  # fmt: skip
         self.store = store
         self.scheduler = scheduler
@@ -124,6 +126,7 @@ class JobPosts:
         self.clock = clock
         self.config = config
         self.fetch = fetch
+        self.content = content
 
     # -- subscriptions ------------------------------------------------------------------------
 
@@ -132,7 +135,7 @@ class JobPosts:
         keywords, exclude = _filters(args.keywords, args.exclude)
         place = self._place(ctx, args.channel)
         result = await self.fetch(args.url, accept=ACCEPT)  # FetchError is one sentence for the moderator
-        parsed = parse_feed(result.body, result.url, result.content_type)
+        parsed = await asyncio.to_thread(parse_feed, result.body, result.url, result.content_type)
         entries = _unique(parsed.entries)
         wanted = [e for e in entries if passes(keywords, exclude, _text(e))]
         backfill = {e.identity for e in wanted[: args.backfill]}  # feeds list the newest first
@@ -140,7 +143,7 @@ class JobPosts:
         feed_id = await self.store.subscribe(place, args.url, parsed.title, keywords.text, exclude.text, ctx.member.id,
                                              ctx.now, items, result.etag, result.last_modified)  # fmt: skip
         if feed_id is None:
-            raise UserError(f"#{place.channel_name} already gets that feed; /jobs feeds lists them.")
+            raise UserError(f"{place.mention} already gets that feed; /jobs feeds lists them.")
         minutes = await self._minutes(place)
         await self._every(feed_id, place, timedelta(minutes=minutes))
         feed = await self.store.feed(feed_id)
@@ -148,8 +151,8 @@ class JobPosts:
         await self._post_pending(feed)
         posted = f", posting the newest {len(backfill)} now" if backfill else "; only new jobs will be posted"
         return notice(
-            f"Subscribed feed #{feed_id}: {parsed.title} ({len(entries)} jobs in it now{posted}). "
-            f"Checked every {minutes} minutes; new jobs go to #{place.channel_name}.", ephemeral=False,
+            f"Subscribed feed #{feed_id}: {parsed.title} ({_jobs(len(entries))} in it now{posted}). "
+            f"Checked every {minutes} minutes; new jobs go to {place.mention}.", ephemeral=False,
         )  # fmt: skip
 
     @command("jobs unsubscribe", args=FeedId, role=Role.MODERATOR, help="Stop a job feed")
@@ -166,12 +169,12 @@ class JobPosts:
     @command("jobs test", args=UrlArgs, role=Role.MODERATOR, help="Fetch a feed once and show what would be posted")
     async def test(self, ctx: Context, args: UrlArgs) -> Card:
         result = await self.fetch(args.url, accept=ACCEPT)
-        parsed = parse_feed(result.body, result.url, result.content_type)
+        parsed = await asyncio.to_thread(parse_feed, result.body, result.url, result.content_type)
         entries = _unique(parsed.entries)
         shown = [_new(e, "seen") for e in entries[:POSTS_PER_POLL]]
         lines = [f"• {i.title}" + (f" ({', '.join(p for p in (i.employer, i.location) if p)})" if i.employer or i.location else "")
                  for i in shown]  # fmt: skip
-        return Card(title=f"{parsed.title}: {len(entries)} jobs", text="\n".join(lines) or "The feed has no items.",
+        return Card(title=f"{parsed.title}: {_jobs(len(entries))}", text="\n".join(lines) or "The feed has no items.",
                     footer="Nothing was posted or stored. /jobs subscribe URL posts new jobs from now on.", ephemeral=True)  # fmt: skip
 
     # -- posts ------------------------------------------------------------------------------------
@@ -189,8 +192,8 @@ class JobPosts:
         else:
             ref = await self.messenger.send(place, job_card(item, source))
         await self.store.posted([item.id], ref, self.clock.now())
-        self.store.content_event(place, "job_posted", str(item.id), ctx.now)
-        return notice(f"Posted in #{place.channel_name}.") if place != ctx.place else None
+        self.content(place, "job_posted", str(item.id), ctx.now)
+        return notice(f"Posted in {place.mention}.") if place != ctx.place else None
 
     @command("jobs latest", args=LatestArgs, help="Recent job posts here")
     async def latest(self, ctx: Context, args: LatestArgs) -> Card:
@@ -224,7 +227,7 @@ class JobPosts:
         now = self.clock.now()
         try:
             result = await self.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified, accept=ACCEPT)
-            parsed = None if result.not_modified else parse_feed(result.body, result.url, result.content_type)
+            parsed = None if result.not_modified else await asyncio.to_thread(parse_feed, result.body, result.url, result.content_type)
         except (FetchError, NotAFeed) as exc:
             await self._failed(feed, str(exc), exc.retry_after if isinstance(exc, HttpStatus) else None)
             return
@@ -288,9 +291,9 @@ class JobPosts:
         for item in one_by_one:
             if not await self._send(feed, [item], job_card(item, feed.title)):
                 return  # the platform refuses: the rest wait for the next poll
-            self.store.content_event(feed.place, "job_posted", str(item.id), now)
+            self.content(feed.place, "job_posted", str(item.id), now)
         if rest and await self._send(feed, rest, digest_card(rest, feed.title)):
-            self.store.content_event(feed.place, "job_digest", ",".join(str(i.id) for i in rest[:50]), now)
+            self.content(feed.place, "job_digest", ",".join(str(i.id) for i in rest[:50]), now)
 
     async def _send(self, feed: Feed, items: list[JobItem], card: Card) -> bool:
         try:
@@ -348,6 +351,10 @@ class JobPosts:
         return await self.store.forget_member(member)
 
 
+def _jobs(count: int) -> str:
+    return f"{count} job{'s' if count != 1 else ''}"
+
+
 def _filters(keywords: str | None, exclude: str | None) -> tuple[Filter, Filter]:
     try:
         return Filter.parse(keywords), Filter.parse(exclude, "exclude")
@@ -375,4 +382,4 @@ def _item_text(item: JobItem) -> str:
 
 
 def setup(bot: Bot) -> None:
-    bot.add_cog(JobPosts(JobPostStore(bot.db), bot.scheduler, bot, bot.clock, bot.config, bot.fetch))
+    bot.add_cog(JobPosts(JobPostStore(bot.db), bot.scheduler, bot, bot.clock, bot.config, bot.fetch, bot.engagement.content))

@@ -55,7 +55,7 @@ def feeds_card(feeds: list[Feed], interval_minutes: int) -> Card:
 
 
 def _state(feed: Feed, interval_minutes: int) -> str:
-    parts = [f"{feed.url} → #{feed.place.channel_name or feed.place.channel_id}"]
+    parts = [f"{feed.url} → {feed.place.mention}"]
     filters = ", ".join(f for f in (feed.keywords and f"keywords={feed.keywords}", feed.exclude and f"exclude={feed.exclude}") if f)
     if filters:
         parts.append(filters)

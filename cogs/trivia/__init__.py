@@ -358,11 +358,11 @@ class Trivia:
         await self.store.set_daily_channel(place, args.at, args.state == "on", ctx.member.id)
         if args.state == "off":
             await self.scheduler.stop_repeating(DAILY_TIMER, _daily_key(place))
-            return notice(f"The daily question in #{place.channel_name} is off.", ephemeral=False)
+            return notice(f"The daily question in {place.mention} is off.", ephemeral=False)
         due = await self._repeat_daily(place, args.at)
         following = f", the next in {format_duration(due - ctx.now)}" if due else ""
         return notice(
-            f"The daily question in #{place.channel_name} is on: every day at {args.at} ({ctx.tz.key}){following}. "
+            f"The daily question in {place.mention} is on: every day at {args.at} ({ctx.tz.key}){following}. "
             "Yesterday's answer comes out with each new question.",
             ephemeral=False,
         )
