@@ -35,6 +35,8 @@ from bot.model import (
     CommandInvoked,
     Community,
     EngagementEvent,
+    EventInterest,
+    EventListing,
     Interaction,
     Member,
     MemberJoined,
@@ -59,7 +61,8 @@ __all__ = ["Bot", "CommunityConfig", "Context", "Messenger"]
 log = logging.getLogger(__name__)
 
 DEFAULT_COGS = (
-    "cogs.help", "cogs.trivia", "cogs.polls", "cogs.jobs", "cogs.follow", "cogs.settings", "cogs.privacy",
+    "cogs.help", "cogs.trivia", "cogs.polls", "cogs.jobs", "cogs.webinars", "cogs.follow", "cogs.settings",
+    "cogs.privacy",
 )
 CLOSE_GRACE_SECONDS = 10.0
 TIMER_GRACE_SECONDS = 30.0
@@ -183,7 +186,8 @@ class Bot:
                 except Exception:
                     log.exception("stopping cog %s failed", type(cog).__name__)
         try:
-            await asyncio.wait_for(self.idle(), CLOSE_GRACE_SECONDS)
+            async with asyncio.timeout(CLOSE_GRACE_SECONDS):
+                await self.idle()
         except TimeoutError:
             log.warning("background work still running after %ss; closing anyway", CLOSE_GRACE_SECONDS)
         for platform in list(self.platforms.values()):
@@ -237,6 +241,17 @@ class Bot:
         """A direct message only `member` sees; raises DirectMessagesClosed when the member
         does not accept them (the caller tells the member some other way, or skips)."""
         return await self.platforms[member.platform].send_direct(member, card)
+
+    async def list_event(self, listing: EventListing) -> tuple[str | None, str | None]:
+        """Mirror a webinar as the platform's own event listing where it has one (Discord
+        Scheduled Events): create it, update it (`listing_id` set) or cancel it. Returns
+        (the listing's id or None, a sentence for the moderator when it could not be done,
+        e.g. a missing permission). Platforms without listings return (None, None)."""
+        platform = self.platforms.get(listing.community.platform)
+        lister = getattr(platform, "list_event", None)
+        if lister is None:
+            return None, None
+        return await lister(listing)
 
     async def _setting_changed(self, community: Community, key: str, value: str | None) -> None:
         if key == "timezone":
@@ -378,5 +393,6 @@ KINDS: dict[type, str] = {
     ButtonPressed: "button",
     MessagePosted: "message",
     MemberJoined: "member_joined",
+    EventInterest: "event_interest",
     MemberLeft: "member_left",
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import IntEnum
 from typing import Any, NamedTuple
 
@@ -59,6 +60,14 @@ class Place:
     @property
     def platform(self) -> str:
         return self.community.platform
+
+    @property
+    def mention(self) -> str:
+        """`#name`, or where only the id is known the platform's channel link `<#id>`
+        (Discord and Slack render it as the channel's name)."""
+        if self.channel_name and (self.channel_name != self.channel_id or self.platform == "console"):
+            return f"#{self.channel_name}"
+        return f"<#{self.channel_id}>"
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,30 @@ class MessagePosted(Interaction):
     def __post_init__(self) -> None:
         if not self.text.isascii():
             object.__setattr__(self, "text", clean_text(self.text))
+
+
+@dataclass(frozen=True)
+class EventInterest(Interaction):
+    """A member marked (or unmarked) interest in a platform event listing (a Discord
+    Scheduled Event) that the bot created; `listing_id` is the platform's id for it."""
+
+    listing_id: str = ""
+    interested: bool = True
+
+
+@dataclass(frozen=True)
+class EventListing:
+    """A webinar as a platform's own event listing (Discord Scheduled Events): what the
+    platform shows, and `listing_id` once it exists. Times are aware UTC datetimes."""
+
+    community: Community
+    title: str
+    description: str
+    location: str
+    starts_at: datetime
+    ends_at: datetime
+    listing_id: str | None = None
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)

@@ -75,18 +75,26 @@ def parse_when(text: str, *, now: datetime, tz: tzinfo) -> datetime:
 
 
 def _parse_when(text: str, *, now: datetime, tz: tzinfo) -> datetime:
+    parsed = parse_wall(text, now=now, tz=tz)
+    return parsed if parsed.tzinfo is not None else _aware(parsed, tz)
+
+
+def parse_wall(text: str, *, now: datetime, tz: tzinfo) -> datetime:
+    """The time `text` names: a naive wall time in zone `tz` ("tomorrow 2pm", "Dec 3
+    14:00", an ISO time without offset), or an aware instant when the text fixes one
+    ("in 2h", ISO with an offset or Z). Raises ValueError with a hint."""
     raw = " ".join(text.strip().lower().split())
     if not raw:
         raise ValueError(f"an empty time; {WHEN_HINT}")
     local_now = now.astimezone(tz)
     if raw.startswith("in "):
-        return now + parse_duration(raw[3:])
+        return (now + parse_duration(raw[3:])).astimezone(UTC)
     try:
         parsed = datetime.fromisoformat(raw.upper().replace(" ", "T", 1))
     except ValueError:
         parsed = None
     if parsed is not None:
-        return _aware(parsed, tz)
+        return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed
 
     day, rest = _day_word(raw, local_now)
     try:
@@ -94,10 +102,11 @@ def _parse_when(text: str, *, now: datetime, tz: tzinfo) -> datetime:
         parsed = dateutil_parser.parse(rest or "00:00", default=default)
     except (ValueError, OverflowError):
         raise ValueError(f"{text!r} is not a time I understand; {WHEN_HINT}") from None
-    result = _aware(parsed, tz)
-    if day is None and not _names_a_date(rest) and result <= now:
-        result = _aware(parsed + timedelta(days=1), tz)  # "2pm" after 2pm means tomorrow
-    return result
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(UTC)
+    if day is None and not _names_a_date(rest) and _aware(parsed, tz) <= now:
+        parsed += timedelta(days=1)  # "2pm" after 2pm means tomorrow
+    return parsed
 
 
 def _day_word(raw: str, local_now: datetime) -> tuple[date | None, str]:

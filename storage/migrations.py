@@ -373,4 +373,76 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX content_events_by_time ON content_events (platform, community_id, at)
         """,
     ),
+    Migration(
+        7,
+        "webinars",
+        """
+        CREATE TABLE webinar_calendars (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            channel_name TEXT NOT NULL DEFAULT '',
+            url TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            created_by TEXT,
+            created_at TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            last_sync_at TEXT,
+            last_error TEXT
+        );
+
+        CREATE TABLE webinars (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            channel_name TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            url TEXT,
+            local_start TEXT NOT NULL,
+            zone TEXT NOT NULL,
+            starts_at TEXT NOT NULL,
+            duration_seconds INTEGER NOT NULL,
+            all_day INTEGER NOT NULL DEFAULT 0,
+            reminders TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'scheduled',
+            sequence INTEGER NOT NULL DEFAULT 0,
+            version INTEGER NOT NULL DEFAULT 1,
+            calendar_id INTEGER REFERENCES webinar_calendars (id),
+            source_key TEXT,
+            source_sequence INTEGER,
+            message_ref TEXT,
+            discord_event_id TEXT,
+            created_by TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX webinars_upcoming ON webinars (platform, community_id, status, starts_at);
+        CREATE UNIQUE INDEX webinars_from_calendar ON webinars (calendar_id, source_key) WHERE calendar_id IS NOT NULL;
+
+        CREATE TABLE webinar_rsvps (
+            webinar_id INTEGER NOT NULL REFERENCES webinars (id),
+            platform TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            member_name TEXT NOT NULL DEFAULT '',
+            going INTEGER,
+            remind INTEGER NOT NULL DEFAULT 0,
+            dm_closed_told INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (webinar_id, platform, member_id)
+        );
+
+        CREATE TABLE webinar_deliveries (
+            webinar_id INTEGER NOT NULL REFERENCES webinars (id),
+            version INTEGER NOT NULL,
+            offset_seconds INTEGER NOT NULL,
+            target TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            PRIMARY KEY (webinar_id, version, offset_seconds, target)
+        )
+        """,
+    ),
 ]

@@ -147,7 +147,7 @@ def test_cogs_are_plain_classes_loaded_by_setup(tmp_path: Path) -> None:
     bot = Bot(make_settings(tmp_path), Database(tmp_path / "x.sqlite3"), SystemClock())
     bot.load_cogs()
     assert {"help", "follow", "unfollow", "config show", "config set", "privacy forget-me"} <= set(bot.registry.commands)
-    assert set(bot.forget_hooks) == {"engagement", "settings", "trivia", "polls", "follow", "jobs"}
+    assert set(bot.forget_hooks) == {"engagement", "settings", "trivia", "polls", "follow", "jobs", "webinars"}
 
 
 async def test_numbers_and_durations_too_big_get_one_sentence_not_an_internal_error(testbot: TestBot) -> None:

@@ -173,11 +173,11 @@ async def test_the_daily_post_uses_the_trivia_channel_setting(tmp_path: Path) ->
 
 async def test_config_show_lists_declared_settings_by_feature(tmp_path: Path) -> None:
     testbot = await TestBot(tmp_path).start()
-    out = await testbot.push(":as olga organizer", "/config show", "/config set webinars_channel talks")
+    out = await testbot.push(":as olga organizer", "/config show", "/config set newsletter_channel talks")
     assert "General" in out and "timezone" in out and "trivia_channel" in out and "follower_role" in out
     assert "Play technical-services trivia" in out and "Follow association updates" in out
-    assert "webinars_channel" not in out.split("There is no setting")[0]  # not declared by any feature yet
-    assert "There is no setting webinars_channel" in out
+    assert "newsletter_channel" not in out.split("There is no setting")[0]  # not declared by any feature yet
+    assert "There is no setting newsletter_channel" in out
     out = await testbot.push("/config set timezone " + "A" * 100)
     assert "is not a time zone" in out
     await testbot.stop()

@@ -1,0 +1,486 @@
+"""Webinars: scheduled in members' own zones, RSVPs with live counts, reminders sent
+once, calendar import (kept in sync hourly) and export.
+
+Reminders are timers `webinar.remind` keyed `ID:VERSION:OFFSET` (OFFSET seconds before the
+start; 0 is the start notice). A webinar's version rises when its time changes or it is
+cancelled, so an old reminder never goes out. Each delivery (the channel, or one member's
+DMs) is recorded when sent: a rerun after a crash sends only what is missing. A reminder
+missed while the bot was down goes out late only within REMINDER_GRACE, and never once
+the webinar has started (the start notice itself within its grace).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from bot.app import Bot, Context, Messenger
+from bot.cards import Card, File, notice
+from bot.clock import Clock
+from bot.commands import Args, Duration, button, command, on, timer
+from bot.community import CommunityConfig
+from bot.config import Setting
+from bot.errors import DirectMessagesClosed, UserError
+from bot.fetched import FetchResult
+from bot.model import EventInterest, EventListing, Member, Place, Role
+from bot.recurrence import Recurrence
+from bot.scheduler import Scheduler
+from bot.text import channel_from_text, is_channel_mention, neutralise, truncate
+from bot.timeparse import format_duration, parse_duration
+from cogs.jobs import http_url
+from cogs.webinars.calendar import Occurrence, export_ics, read_calendar
+from cogs.webinars.cards import announcement, attendees_card, change_notice, list_card, reminder
+from cogs.webinars.when import Start, check_offsets, parse_start
+from storage.webinars import Webinar, WebinarStore
+
+log = logging.getLogger(__name__)
+
+REMINDER_GRACE = timedelta(minutes=15)
+SYNC_EVERY = timedelta(hours=1)
+Fetch = Callable[..., Awaitable[FetchResult]]
+SendDirect = Callable[[Member, Card], Awaitable[Any]]
+Content = Callable[[Place, str, str, datetime], None]
+ListEvent = Callable[[EventListing], Awaitable[tuple[str | None, str | None]]]
+
+
+def _offsets(value: str) -> list[timedelta]:
+    parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+    return check_offsets([parse_duration(p) for p in parts])
+
+
+class AddArgs(Args):
+    positional = ("title", "when")
+    title: str = Field(min_length=1, max_length=200)
+    when: str = Field(min_length=1, max_length=100)
+    duration: Duration = timedelta(hours=1)
+    url: str | None = None
+    description: str = Field("", max_length=2000)
+    reminders: str = "24h,1h"
+    channel: str | None = None
+
+    _url = field_validator("url")(classmethod(lambda cls, v: v if v is None else http_url(v)))
+
+    @field_validator("reminders")
+    @classmethod
+    def _reminders(cls, value: str) -> str:
+        _offsets(value)  # raises ValueError with one sentence
+        return value
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: timedelta) -> timedelta:
+        if not timedelta(minutes=5) <= value <= timedelta(hours=12):
+            raise ValueError("duration is from 5 minutes to 12 hours, e.g. duration=90m")
+        return value
+
+
+class EditArgs(Args):
+    positional = ("id",)
+    id: int = Field(ge=1)
+    when: str | None = Field(None, max_length=100)
+    title: str | None = Field(None, min_length=1, max_length=200)
+    url: str | None = None
+    description: str | None = Field(None, max_length=2000)
+    duration: Duration | None = None
+
+    _url = field_validator("url")(classmethod(lambda cls, v: v if v is None else http_url(v)))
+
+
+class WebinarId(Args):
+    positional = ("id",)
+    id: int = Field(ge=1)
+
+
+class IcsArgs(Args):
+    positional = ("which",)
+    which: str
+
+    @field_validator("which")
+    @classmethod
+    def _which(cls, value: str) -> str:
+        if value.lower() != "all" and not value.isdigit():
+            raise ValueError("give a webinar number or all, e.g. /webinar ics 3")
+        return value.lower()
+
+
+class ImportArgs(Args):
+    positional = ("url",)
+    url: str
+    channel: str | None = None
+
+    _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
+
+
+class Webinars:
+    """Webinars and continuing education"""
+
+    name = "webinars"
+    settings = (Setting("webinars_channel", "where /webinar add and /webinar import post when no channel= is given"),)
+
+    def __init__(
+        self, store: WebinarStore, scheduler: Scheduler, messenger: Messenger, clock: Clock, config: CommunityConfig,
+        fetch: Fetch, send_direct: SendDirect, content: Content, list_event: ListEvent,
+    ) -> None:  # fmt: skip
+        self.store = store
+        self.scheduler = scheduler
+        self.messenger = messenger
+        self.clock = clock
+        self.config = config
+        self.fetch = fetch
+        self.send_direct = send_direct
+        self.content = content
+        self.list_event = list_event
+
+    # -- moderators ------------------------------------------------------------------------------
+
+    @command("webinar add", args=AddArgs, role=Role.MODERATOR, help="Schedule a webinar with reminders and RSVPs")
+    async def add(self, ctx: Context, args: AddArgs) -> Card:
+        start = self._start(args.when, ctx)
+        place = self._place(ctx, args.channel)
+        webinar_id = await self.store.add(
+            f"{uuid.uuid4()}@alcts-bot", place, neutralise(args.title), neutralise(args.description), args.url,
+            start.local, start.zone, start.utc, args.duration, _offsets(args.reminders), ctx.member.id, ctx.now,
+        )  # fmt: skip
+        webinar = await self._webinar(ctx, webinar_id)
+        await self._schedule_reminders(webinar)
+        ref = await (ctx.respond if place == ctx.place else lambda c: self.messenger.send(place, c))(
+            announcement(webinar, await self.store.counts(webinar.id)))  # fmt: skip
+        if ref is not None:
+            await self.store.set_message(webinar.id, ref)
+        self.content(place, "webinar_announced", str(webinar.id), ctx.now)
+        note = await self._list(webinar)
+        told = ", ".join(format_duration(o) for o in webinar.reminders) or "no"
+        return notice(f"Webinar #{webinar.id} is set for {start.describe()}, {format_duration(args.duration)}; "
+                      f"reminders {told} before, and at the start.{' ' + note if note else ''}")  # fmt: skip
+
+    @command("webinar edit", args=EditArgs, role=Role.MODERATOR, help="Move or change a webinar")
+    async def edit(self, ctx: Context, args: EditArgs) -> Card:
+        webinar = await self._webinar(ctx, args.id)
+        if webinar.status != "scheduled":
+            raise UserError(f"Webinar #{webinar.id} is cancelled; add a new one instead.")
+        start = self._start(args.when, ctx, webinar.zone) if args.when else None
+        await self.store.change(
+            webinar.id, ctx.now, title=args.title and neutralise(args.title), url=args.url,
+            description=args.description and neutralise(args.description), duration=args.duration,
+            local_start=start.local if start else None, zone=start.zone if start else None,
+            starts_at=start.utc if start else None,
+        )  # fmt: skip
+        changed = await self._webinar(ctx, webinar.id)
+        await self._after_change(changed, moved=start is not None and start.utc != webinar.starts_at)
+        what = f"now {start.describe()}" if start else "updated"
+        return notice(f"Webinar #{changed.id} is {what}.")
+
+    @command("webinar cancel", args=WebinarId, role=Role.MODERATOR, help="Cancel a webinar and its reminders")
+    async def cancel(self, ctx: Context, args: WebinarId) -> Card:
+        webinar = await self._webinar(ctx, args.id)
+        if not await self.store.cancel(webinar.id, ctx.now):
+            return notice(f"Webinar #{webinar.id} was already cancelled.")
+        cancelled = await self._webinar(ctx, webinar.id)
+        await self._list(cancelled)
+        await self._cancel_reminders(cancelled)
+        await self._tell_rsvps(cancelled, "Cancelled")
+        self._refresh(cancelled)
+        return notice(f"Webinar #{webinar.id} ({webinar.title}) is cancelled; its reminders will not go out.",
+                      ephemeral=False)  # fmt: skip
+
+    @command("webinar import", args=ImportArgs, role=Role.MODERATOR, help="Import webinars from an iCalendar (.ics) feed")
+    async def import_calendar(self, ctx: Context, args: ImportArgs) -> Card:
+        place = self._place(ctx, args.channel)
+        result = await self.fetch(args.url, accept="text/calendar, */*;q=0.5")
+        calendar = read_calendar(result.body, args.url, now=ctx.now, zone=ctx.tz.key)
+        calendar_id = await self.store.add_calendar(place, args.url, calendar.title, ctx.member.id, ctx.now)
+        added, updated, removed = await self._sync(calendar_id, place, calendar.occurrences)
+        await self.scheduler.repeat("webinar.sync", str(calendar_id), Recurrence.every(SYNC_EVERY), community=ctx.community)
+        skipped = f" ({calendar.skipped} later ones skipped: at most 500 at a time)" if calendar.skipped else ""
+        return notice(f"Imported {added} webinar{'s' if added != 1 else ''} from {calendar.title} for the next 90 days"
+                      f"{skipped}; it is checked for changes every hour.", ephemeral=False)  # fmt: skip
+
+    # -- members ---------------------------------------------------------------------------------
+
+    @command("webinar list", help="Upcoming webinars")
+    async def list(self, ctx: Context, args: object) -> Card:
+        return list_card(await self.store.upcoming(ctx.community, ctx.now))
+
+    @command("webinar show", args=WebinarId, help="One webinar with its RSVPs")
+    async def show(self, ctx: Context, args: WebinarId) -> Card:
+        webinar = await self._webinar(ctx, args.id)
+        card = announcement(webinar, await self.store.counts(webinar.id))
+        return Card(title=card.title, text=card.text, fields=card.fields, buttons=card.buttons, links=card.links,
+                    footer=card.footer, ephemeral=True)  # fmt: skip
+
+    @command("webinar ics", args=IcsArgs, help="A calendar file (.ics) of one webinar or all upcoming ones")
+    async def ics(self, ctx: Context, args: IcsArgs) -> Card:
+        if args.which == "all":
+            webinars = await self.store.upcoming(ctx.community, ctx.now, limit=200)
+            name = "webinars.ics"
+        else:
+            webinars = [await self._webinar(ctx, int(args.which))]
+            name = f"webinar-{args.which}.ics"
+        data = export_ics(webinars, ctx.now)
+        return Card(text=f"{len(webinars)} webinar{'s' if len(webinars) != 1 else ''} as {name}; open it to add to your calendar.",
+                    file=File(name, data, "text/calendar"), ephemeral=True)  # fmt: skip
+
+    @command("webinar attendees", args=WebinarId, role=Role.ORGANIZER, help="Who is going to a webinar")
+    async def attendees(self, ctx: Context, args: WebinarId) -> Card:
+        webinar = await self._webinar(ctx, args.id)
+        return attendees_card(webinar, await self.store.rsvps(webinar.id))
+
+    @button("webinar.rsvp")
+    async def rsvp(self, ctx: Context, webinar_id: int, answer: str) -> Card:
+        webinar = await self._open(ctx, webinar_id)
+        if answer not in ("going", "not"):
+            raise UserError("That button is out of date; it has no effect now.")
+        await self.store.rsvp(webinar.id, ctx.member, ctx.now, going=answer == "going",
+                              remind=False if answer == "not" else None)  # fmt: skip
+        self._refresh(webinar)
+        if answer == "going":
+            return notice(f"You're going to {truncate(webinar.title, 100)}. Click Remind me for a private reminder.")
+        return notice(f"Noted: not going to {truncate(webinar.title, 100)}.")
+
+    @button("webinar.remind")
+    async def remind(self, ctx: Context, webinar_id: int) -> Card:
+        webinar = await self._open(ctx, webinar_id)
+        current = await self.store.rsvp(webinar.id, ctx.member, ctx.now)
+        turned_on = not current.remind
+        await self.store.rsvp(webinar.id, ctx.member, ctx.now, remind=turned_on, going=True if turned_on else None)
+        self._refresh(webinar)
+        if turned_on:
+            return notice(f"I'll send you a direct message before {truncate(webinar.title, 100)} starts.")
+        return notice("No more private reminders for this webinar.")
+
+    # -- timers ----------------------------------------------------------------------------------
+
+    @timer("webinar.remind", rerun=True)
+    async def send_reminder(self, key: str, payload: dict[str, Any]) -> None:
+        webinar_id, version, offset = (int(part) for part in key.split(":"))
+        webinar = await self.store.get(webinar_id)
+        if webinar is None or webinar.status != "scheduled" or webinar.version != version:
+            return  # moved or cancelled: this reminder lapsed
+        now = self.clock.now()
+        if (offset > 0 and now >= webinar.starts_at) or now > webinar.starts_at - timedelta(seconds=offset) + REMINDER_GRACE:
+            log.warning("webinar reminder skipped, too late webinar=%s offset=%s", webinar_id, offset)
+            return
+        done = await self.store.delivered(webinar_id, version, offset)
+        if "channel" not in done:
+            await self.messenger.send(webinar.place, reminder(webinar, offset))
+            await self.store.deliver(webinar_id, version, offset, "channel", self.clock.now())
+        for rsvp in await self.store.rsvps(webinar_id):
+            target = f"dm:{rsvp.member.platform}:{rsvp.member.id}"
+            if not rsvp.remind or target in done:
+                continue
+            try:
+                await self.send_direct(rsvp.member, reminder(webinar, offset, direct=True))
+            except DirectMessagesClosed:
+                if await self.store.told_dm_closed(webinar_id, rsvp.member):
+                    await self.messenger.send(webinar.place, notice(
+                        f"{rsvp.member.display_name}: I could not send your reminder for {webinar.title} as a direct "
+                        "message because your direct messages are closed; reminders will appear here.", ephemeral=False))  # fmt: skip
+            await self.store.deliver(webinar_id, version, offset, target, self.clock.now())
+
+    @timer("webinar.sync", rerun=True, limit=2)
+    async def sync(self, key: str, payload: dict[str, Any]) -> None:
+        """Hourly: the calendar's events by UID and SEQUENCE; changes announced once."""
+        found = await self.store.calendar(int(key))
+        if found is None or not found[2]:
+            await self.scheduler.stop_repeating("webinar.sync", key)
+            return
+        place, url, _ = found
+        now = self.clock.now()
+        try:
+            result = await self.fetch(url, accept="text/calendar, */*;q=0.5")
+            calendar = read_calendar(result.body, url, now=now, zone=self.config.timezone(await self.config.get(place.community)).key)
+        except UserError as exc:
+            await self.store.synced(int(key), now, str(exc))
+            return
+        await self._sync(int(key), place, calendar.occurrences)
+        await self.store.synced(int(key), now, None)
+
+    async def start(self) -> None:
+        """Every scheduled webinar has its pending reminders (made again if lost); every
+        imported calendar has its hourly sync."""
+        for webinar in await self.store.scheduled():
+            await self._schedule_reminders(webinar, only_missing=True)
+        for calendar_id in await self.store.calendars():
+            if not await self.scheduler.repeating("webinar.sync", str(calendar_id)):
+                found = await self.store.calendar(calendar_id)
+                if found is not None:
+                    await self.scheduler.repeat("webinar.sync", str(calendar_id), Recurrence.every(SYNC_EVERY),
+                                                community=found[0].community)  # fmt: skip
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    async def _sync(self, calendar_id: int, place: Place, occurrences: list[Occurrence]) -> tuple[int, int, int]:
+        now = self.clock.now()
+        added = updated = removed = 0
+        seen = set()
+        for occurrence in occurrences:
+            seen.add(occurrence.key)
+            existing = await self.store.by_source(calendar_id, occurrence.key)
+            if existing is None:
+                if occurrence.cancelled:
+                    continue
+                webinar_id = await self.store.add(
+                    f"{uuid.uuid5(uuid.NAMESPACE_URL, f'{calendar_id}|{occurrence.key}')}@alcts-bot", place,
+                    occurrence.title, occurrence.description, occurrence.url, occurrence.local_start, occurrence.zone,
+                    occurrence.starts_at, occurrence.duration, [timedelta(hours=24), timedelta(hours=1)], None, now,
+                    all_day=occurrence.all_day, calendar_id=calendar_id, source_key=occurrence.key,
+                    source_sequence=occurrence.sequence,
+                )  # fmt: skip
+                webinar = await self.store.get(webinar_id)
+                assert webinar is not None
+                await self._schedule_reminders(webinar)
+                ref = await self.messenger.send(place, announcement(webinar, await self.store.counts(webinar.id)))
+                if ref is not None:
+                    await self.store.set_message(webinar.id, ref)
+                self.content(place, "webinar_announced", str(webinar.id), now)
+                added += 1
+            elif existing.status == "scheduled" and occurrence.cancelled:
+                if await self.store.cancel(existing.id, now):
+                    await self._after_cancel(existing.id)
+                    removed += 1
+            elif existing.status == "scheduled" and occurrence.sequence > (existing.source_sequence or 0):
+                moved = occurrence.starts_at != existing.starts_at
+                await self.store.change(
+                    existing.id, now, title=occurrence.title, description=occurrence.description, url=occurrence.url,
+                    duration=occurrence.duration, source_sequence=occurrence.sequence,
+                    local_start=occurrence.local_start if moved else None, zone=occurrence.zone if moved else None,
+                    starts_at=occurrence.starts_at if moved else None,
+                )  # fmt: skip
+                changed = await self.store.get(existing.id)
+                assert changed is not None
+                await self._after_change(changed, moved=moved, announce=True)
+                updated += 1
+        for webinar in await self.store.from_calendar(calendar_id, now):
+            removed_from_calendar = webinar.source_key not in seen and webinar.starts_at <= now + timedelta(days=89)
+            if removed_from_calendar and await self.store.cancel(webinar.id, now):
+                await self._after_cancel(webinar.id)
+                removed += 1
+        return added, updated, removed
+
+    async def _after_cancel(self, webinar_id: int) -> None:
+        cancelled = await self.store.get(webinar_id)
+        assert cancelled is not None
+        await self._list(cancelled)
+        await self._cancel_reminders(cancelled)
+        await self._tell_rsvps(cancelled, "Cancelled")
+        await self.messenger.send(cancelled.place, change_notice(cancelled, "Cancelled"))
+        self._refresh(cancelled)
+
+    async def _after_change(self, webinar: Webinar, *, moved: bool, announce: bool = False) -> None:
+        await self._list(webinar)
+        if moved:
+            await self._cancel_reminders(webinar)
+            await self._schedule_reminders(webinar)
+            await self._tell_rsvps(webinar, "New time")
+        if announce:
+            await self.messenger.send(webinar.place, change_notice(webinar, "New time" if moved else "Updated"))
+        self._refresh(webinar)
+
+    async def _list(self, webinar: Webinar) -> str | None:
+        """Mirror the webinar as the platform's event listing (Discord Scheduled Events);
+        returns a sentence for the moderator when the platform refused."""
+        listing = EventListing(
+            webinar.place.community, webinar.title, webinar.description, webinar.url or "", webinar.starts_at,
+            webinar.ends_at, webinar.discord_event_id, cancelled=webinar.status == "cancelled",
+        )  # fmt: skip
+        try:
+            listing_id, note = await self.list_event(listing)
+        except Exception:
+            log.exception("could not mirror webinar=%s as an event listing", webinar.id)
+            return None
+        if listing_id and listing_id != webinar.discord_event_id:
+            await self.store.set_discord_event(webinar.id, listing_id)
+        return note
+
+    @on(EventInterest)
+    async def interest(self, ctx: Context) -> None:
+        """Interest in the mirrored event listing counts as going (and withdrawing it, not)."""
+        event = ctx.event
+        assert isinstance(event, EventInterest)
+        webinar = await self.store.by_listing(ctx.community.platform, event.listing_id)
+        if webinar is None or webinar.place.community != ctx.community or webinar.status != "scheduled":
+            return
+        if event.interested:
+            await self.store.rsvp(webinar.id, ctx.member, ctx.now, going=True)
+        else:
+            await self.store.clear_going(webinar.id, ctx.member, ctx.now)
+        self._refresh(webinar)
+
+    async def _schedule_reminders(self, webinar: Webinar, *, only_missing: bool = False) -> None:
+        now = self.clock.now()
+        for offset in (*webinar.reminders, timedelta(0)):
+            due = webinar.starts_at - offset
+            if due + REMINDER_GRACE <= now:
+                continue
+            key = f"{webinar.id}:{webinar.version}:{int(offset.total_seconds())}"
+            if only_missing and await self.scheduler.status("webinar.remind", key) is not None:
+                continue
+            await self.scheduler.schedule("webinar.remind", key, due, grace=REMINDER_GRACE)
+
+    async def _cancel_reminders(self, webinar: Webinar) -> None:
+        for key in await self.scheduler.pending("webinar.remind", f"{webinar.id}:"):
+            if not key.startswith(f"{webinar.id}:{webinar.version}:"):
+                await self.scheduler.cancel("webinar.remind", key)
+
+    async def _tell_rsvps(self, webinar: Webinar, what: str) -> None:
+        """Those going hear of a new time or a cancellation, privately where they can be."""
+        for rsvp in await self.store.rsvps(webinar.id):
+            if rsvp.going:
+                try:
+                    await self.send_direct(rsvp.member, change_notice(webinar, what))
+                except DirectMessagesClosed:
+                    log.info("could not tell member=%s of webinar=%s change: DMs closed", rsvp.member.id, webinar.id)
+                except Exception:
+                    log.exception("could not tell member=%s of webinar=%s change", rsvp.member.id, webinar.id)
+
+    def _refresh(self, webinar: Webinar) -> None:
+        if webinar.message is None:
+            return
+
+        async def latest() -> Card:
+            current = await self.store.get(webinar.id)
+            assert current is not None
+            return announcement(current, await self.store.counts(webinar.id))
+
+        self.messenger.edit(webinar.message, latest, final=webinar.status == "cancelled")
+
+    def _start(self, text: str, ctx: Context, zone: str | None = None) -> Start:
+        try:
+            return parse_start(text, now=ctx.now, zone=zone or ctx.tz.key)
+        except ValueError as exc:
+            raise UserError(f"when: {exc}.") from None
+
+    def _place(self, ctx: Context, channel: str | None) -> Place:
+        channel = channel or ctx.config.get("webinars_channel")
+        if not channel:
+            return ctx.place
+        if ctx.place.platform != "console" and not is_channel_mention(channel):
+            raise UserError("Pick the channel from the # list so it becomes a link, e.g. channel=#webinars.")
+        return Place(ctx.community, *channel_from_text(channel))
+
+    async def _webinar(self, ctx: Context, webinar_id: int) -> Webinar:
+        webinar = await self.store.get(webinar_id)
+        if webinar is None or webinar.place.community != ctx.community:
+            raise UserError(f"There is no webinar #{webinar_id} here; /webinar list shows what is coming up.")
+        return webinar
+
+    async def _open(self, ctx: Context, webinar_id: int) -> Webinar:
+        webinar = await self._webinar(ctx, webinar_id)
+        if webinar.status != "scheduled":
+            raise UserError(f"Webinar #{webinar.id} was cancelled.")
+        if webinar.ends_at <= ctx.now:
+            raise UserError(f"Webinar #{webinar.id} is over.")
+        return webinar
+
+    async def forget_member(self, member: Member) -> int:
+        return await self.store.forget_member(member)
+
+
+def setup(bot: Bot) -> None:
+    bot.add_cog(Webinars(WebinarStore(bot.db), bot.scheduler, bot, bot.clock, bot.config, bot.fetch,
+                         bot.send_direct, bot.engagement.content, bot.list_event))  # fmt: skip
