@@ -38,12 +38,15 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def _instant(text: str) -> datetime:
-    """An ISO 8601 instant; without an offset it is read as UTC."""
+    """An ISO 8601 instant from 1970 to 2199; without an offset it is read as UTC."""
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time like 2026-12-01T12:00:00Z") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    if not 1970 <= when.astimezone(UTC).year < 2200:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range; give a time from 1970 to 2199")
+    return when
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,7 +120,8 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
     from bot import logs
 
     db_path = _db_path(args, settings)
-    logs.configure(settings.bot_log_level, settings.secrets(), file=Path(db_path).with_suffix(".log"))
+    settings = settings.model_copy(update={"bot_database": db_path})  # --db wins everywhere (the poll key too)
+    logs.configure(settings.bot_log_level, settings.secrets(), file=log_file(db_path))
     return asyncio.run(_shell(settings, Path(db_path), args.member, Role.parse(args.role), args.now))
 
 
@@ -136,8 +140,10 @@ async def _shell(settings: Settings, db_path: Path, member: str, role: Role, now
     )
     bot.add_platform(console)
     await bot.open()
-    bot.start_scheduler()
     console.welcome(str(db_path))
+    await bot.scheduler.run_due()  # what fell due while the console was closed, before any input
+    await bot.idle()
+    bot.start_scheduler()
     stop = _stop_on_signals()
     try:
         await console.run(sys.stdin, stop)
@@ -186,6 +192,11 @@ async def _run(settings: Settings, modules: list[str]) -> int:
     finally:
         await bot.close()
     return 0
+
+
+def log_file(db_path: Path) -> Path:
+    """The console's log: the database's name with `.log` added (`bot.sqlite3.log`)."""
+    return db_path.with_name(db_path.name + ".log")
 
 
 def _db_path(args: argparse.Namespace, settings: Settings) -> Path:

@@ -9,6 +9,7 @@ community's local-time series when its `timezone` changes).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -30,7 +31,7 @@ class CommunityConfig:
         self.catalogue: dict[str, tuple[str, Setting]] = {}
         self.listeners: list[ChangeListener] = []
         self._cache: dict[Community, CommunitySettings] = {}
-        self.declare("core", CORE_SETTINGS)
+        self.declare("core", tuple(replace(s, default=default_tz) if s.key == "timezone" else s for s in CORE_SETTINGS))
 
     def declare(self, feature: str, settings: tuple[Setting, ...]) -> None:
         """Add a feature's settings; a key declared twice raises ValueError (at start-up)."""
@@ -55,6 +56,9 @@ class CommunityConfig:
             raise UserError(f"There is no setting {key}; settings are {', '.join(self.catalogue)}.")
         _, setting = declared
         if value is not None:
+            value = value.strip()
+            if not value:
+                raise UserError(f"{key}: give a value, or none to clear it.")
             if len(value) > MAX_VALUE:
                 raise UserError(f"{key}: that value is {len(value)} characters; keep it to {MAX_VALUE}.")
             if setting.check is not None:

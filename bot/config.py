@@ -131,6 +131,8 @@ class Setting:
     key: str
     help: str
     check: Callable[[str], str] | None = None
+    default: str | None = None
+    """What applies while the setting is not set, shown by `/config show`."""
 
 
 class CommunitySettings:

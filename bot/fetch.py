@@ -84,13 +84,16 @@ class _GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
+LONGEST_RETRY_AFTER = timedelta(days=30)  # a server asking for longer gets 30 days (and no overflow)
+
+
 def parse_retry_after(value: str | None, date: str | None, now: datetime) -> timedelta | None:
     """Retry-After as a delay (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date measured
     from the response's Date header (else from `now`); a past date gives zero."""
     if not value or value.strip().isdigit():
-        return _seconds(value) if value else None
+        return min(_seconds(value), LONGEST_RETRY_AFTER) if value else None
     when, base = _http_date(value), _http_date(date) or now
-    return None if when is None else max(timedelta(0), when - base)
+    return None if when is None else min(LONGEST_RETRY_AFTER, max(timedelta(0), when - base))
 
 
 def _http_date(value: str | None) -> datetime | None:
@@ -181,7 +184,10 @@ class Fetcher:
             async with session.get(target, headers=headers, allow_redirects=False) as resp:
                 location = resp.headers.get("Location")
                 if 300 <= resp.status < 400 and resp.status != 304 and location:
-                    target = target.join(URL(location))
+                    try:
+                        target = target.join(URL(location))
+                    except ValueError:
+                        raise BadUrl("The site redirected to an address that is not valid.") from None
                     continue
                 return await self._result(resp, headers, limit)
         raise TooManyRedirects(f"The site redirected more than {self.max_redirects} times.")
@@ -221,6 +227,9 @@ class Fetcher:
                 body += chunk
                 if len(body) > limit:
                     raise _too_large(limit)
+            encoding = h.get("Content-Encoding", "").lower()
+            if not body and encoding in ("gzip", "deflate") and resp.content_length:  # a stream cut short
+                raise Unreachable("The site sent a compressed page that ends too early.")
         return FetchResult(str(resp.url), status, bytes(body), status == 304, etag, modified,
                            h.get("Content-Type"), retry_after,
                            parse_max_age(h.get("Cache-Control")), h)  # fmt: skip

@@ -79,17 +79,24 @@ class Recurrence:
             step = timedelta(seconds=int(self.spec))
             done = max(0, (after - anchor) // step + 1)
             return anchor + done * step
-        local_after = after.astimezone(tz)
+        local_after = after.astimezone(tz).replace(tzinfo=None)  # wall-clock arithmetic, naive
         if self.kind == "daily":
             hour, minute = (int(part) for part in self.spec.split(":"))
-            start = datetime.combine(local_after.date() - timedelta(days=1), time(0), tzinfo=tz)
+            start = datetime.combine(local_after.date() - timedelta(days=1), time(0))
             rule = rrule(DAILY, dtstart=start, byhour=hour, byminute=minute, bysecond=0)
         else:
-            rule = self._rule(tz)
-        found = rule.after(local_after.replace(fold=0))
-        return None if found is None else found.astimezone(utc)
+            rule = self._rule(None)
+        candidate = rule.after(local_after - timedelta(hours=3))  # a fall-back hour repeats wall times
+        for _ in range(10_000):  # bounded: a rule whose occurrences all fall in the past runs out
+            if candidate is None:
+                return None
+            instant = candidate.replace(tzinfo=tz, fold=0).astimezone(utc)  # a repeated time: the first
+            if instant > after:
+                return instant
+            candidate = rule.after(candidate)
+        return None
 
-    def _rule(self, tz: ZoneInfo) -> rrule:
+    def _rule(self, tz: ZoneInfo | None) -> rrule:
         start, _, text = self.spec.partition(" ")
         dtstart = datetime.strptime(start, "%Y%m%dT%H%M%S").replace(tzinfo=tz)
         try:

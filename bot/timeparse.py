@@ -25,7 +25,10 @@ def parse_duration(text: str) -> timedelta:
     """`90s`, `10m`, `2h`, `3d`, `1w`, combinations like `1h30m`, or `2 hours`."""
     raw = text.strip().lower().replace(" ", "")
     if raw.isdigit():
-        return timedelta(seconds=int(raw))
+        try:
+            return timedelta(seconds=int(raw))
+        except OverflowError:
+            raise ValueError(f"{text!r} is far too long; {DURATION_HINT}") from None
     for word, unit in sorted(UNIT_WORDS.items(), key=lambda kv: -len(kv[0])):
         raw = raw.replace(word, unit)
     parts = DURATION_PART.findall(raw)

@@ -31,7 +31,7 @@ class Settings:
     async def show(self, ctx: Context, args: object) -> Card:
         fields = []
         for feature, entries in self.config.by_feature(ctx.config).items():
-            lines = [f"{s.key} = {value if value is not None else '(not set)'}  - {s.help}" for s, value in entries]
+            lines = [f"{s.key} = {value if value is not None else _unset(s.default)}  - {s.help}" for s, value in entries]
             fields.append(Field(self.titles.get(feature, "General"), "\n".join(lines), inline=False))
         return Card(title="Community settings", fields=tuple(fields),
                     footer="Change one with /config set KEY VALUE (VALUE none clears it).", ephemeral=True)  # fmt: skip
@@ -43,6 +43,10 @@ class Settings:
         updated = await self.config.set(ctx.community, key, value, ctx.member, ctx.now)
         stored = updated.get(key)
         return notice(f"{key} is now {stored}." if stored is not None else f"{key} is cleared.")
+
+
+def _unset(default: str | None) -> str:
+    return f"(not set: {default})" if default else "(not set)"
 
 
 def setup(bot: Bot) -> None:

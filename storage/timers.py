@@ -212,6 +212,7 @@ class TimerStore:
         await conn.execute(
             "INSERT INTO timers (name, timer_key, due_at, payload, grace_seconds, created_at, series_id)"
             " SELECT name, series_key || '@' || ?, ?, '{}', grace_seconds, ?, id FROM timer_series"
-            " WHERE id = ? ON CONFLICT (name, timer_key) DO NOTHING",
+            " WHERE id = ? ON CONFLICT (name, timer_key) DO UPDATE SET status = 'pending', due_at = excluded.due_at,"
+            " attempts = 0, finished_at = NULL, error = NULL WHERE timers.status = 'cancelled'",
             (iso(due), iso(due), iso(at), series_id),
         )

@@ -96,6 +96,15 @@ class TriviaStore:
         rows = await self.db.fetchall("SELECT * FROM trivia_rounds WHERE status = 'running' ORDER BY id")
         return [_round(row) for row in rows]
 
+    async def last_activity(self, round_id: int) -> datetime | None:
+        """When the round last did something: its latest question's deadline, else its start."""
+        value = await self.db.scalar(
+            "SELECT COALESCE((SELECT MAX(closes_at) FROM trivia_asked WHERE round_id = r.id), r.started_at)"
+            " FROM trivia_rounds r WHERE r.id = ?",
+            (round_id,),
+        )
+        return from_iso(value) if value else None
+
     async def finish_round(self, round_id: int, status: str, at: datetime) -> bool:
         """End the round once; the winner counts only with three or more players."""
         async with self.db.transaction() as conn:

@@ -273,3 +273,27 @@ def test_the_report_counts_runs_that_never_stopped_cleanly(tmp_path: Path) -> No
     assert json.loads(report.stdout)["unclean_stops"] == 1
     html = alcts(tmp_path, "report").stdout
     assert "1 run of the bot in this period recorded no clean stop" in html
+
+
+def test_shell_runs_what_fell_due_before_reading_input_and_keeps_the_poll_key_beside_db(tmp_path: Path) -> None:
+    db = tmp_path / "elsewhere" / "club.sqlite3"
+    db.parent.mkdir()
+    alcts(tmp_path, "shell", "--db", str(db), "--now", "2026-12-01T12:00:00Z",
+          stdin='/poll create "Best?" A B closes=2h\n:click 1\n')  # fmt: skip
+    later = alcts(tmp_path, "shell", "--db", str(db), "--now", "2026-12-05T15:00:00Z", stdin="/poll results 1\n")
+    assert later.returncode == 0, later.stderr
+    assert "Poll #1 closed." in later.stdout and "(open" not in later.stdout
+    assert (db.parent / "club.poll-key").exists() and not (tmp_path / "data").exists()
+    assert (db.parent / "club.sqlite3.log").exists()
+
+
+@pytest.mark.parametrize("wait", ["99999999999", "401d"])
+def test_a_huge_wait_is_one_usage_line(tmp_path: Path, wait: str) -> None:
+    result = alcts(tmp_path, "shell", stdin=f":wait {wait}\n")
+    assert result.returncode == 0 and result.stderr == ""
+    assert "Usage: :wait SECONDS" in result.stdout
+
+
+def test_now_out_of_range_is_one_line(tmp_path: Path) -> None:
+    result = alcts(tmp_path, "shell", "--now", "0001-01-01T00:00:00Z")
+    assert result.returncode == 2 and "out of range" in result.stderr and result.stderr.count("\n") == 1

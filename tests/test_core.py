@@ -155,7 +155,7 @@ async def test_numbers_and_durations_too_big_get_one_sentence_not_an_internal_er
     assert out.splitlines() == [
         "(only you) poll results: id=99999999999999999999999 is out of range",
         "(only you) poll create: '99999999999w' is far too long; durations look like 90s, 10m, 2h, 3d or 1w",
-        "Usage: :wait SECONDS (999999999d is too long).",
+        "Usage: :wait SECONDS (at most 400 days at a time).",
     ]
 
 

@@ -238,3 +238,41 @@ async def test_a_row_sqlite_cannot_store_is_set_aside_and_the_rest_are_written(t
     out = await testbot.push("/follow", "/privacy forget-me")
     assert "Something went wrong" not in out
     await asyncio.wait_for(testbot.stop(), 5)  # shutdown is not held up
+
+
+async def test_a_round_the_bot_was_down_for_ends_with_a_note(tmp_path: Path) -> None:
+    first = await TestBot(tmp_path, bot_trivia_packs=packs(tmp_path)).start()
+    await first.push("/trivia start mini questions=3")
+    await first.stop()
+    second = TestBot(tmp_path, bot_trivia_packs=packs(tmp_path))
+    second.clock.advance(timedelta(days=1))
+    await second.start()
+    out = await second.push("/trivia start mini questions=2")
+    assert "2 questions from Mini" in out  # the channel is free at once
+    out = await second.wait(1)
+    assert "This round was interrupted while the bot was offline, so it has ended." in out
+    assert "Question 2 of 3" not in out + await second.wait(60)
+    await second.stop()
+
+
+async def test_a_round_whose_last_questions_go_unanswered_is_completed(tmp_path: Path) -> None:
+    testbot = await TestBot(tmp_path, bot_trivia_packs=packs(tmp_path)).start()
+    await testbot.push("/trivia start mini questions=3", ":click 1")
+    out = await testbot.wait(200)
+    assert "That was the last of 3 questions." in out and "Two questions in a row" not in out
+    assert await testbot.db.scalar("SELECT status FROM trivia_rounds") == "completed"
+    await testbot.stop()
+
+
+async def test_daily_channel_must_name_a_channel_and_off_says_when_it_was_not_on(tmp_path: Path) -> None:
+    testbot = await TestBot(tmp_path, member="mo", role=_moderator(), bot_trivia_packs=packs(tmp_path)).start()
+    assert "channel= needs a channel" in await testbot.push("/trivia daily on channel=#")
+    assert "was not on" in await testbot.push("/trivia daily off channel=nosuch")
+    assert "give a value, or none to clear it" in await testbot.push(":as olga organizer", '/config set trivia_channel " "')
+    await testbot.stop()
+
+
+def _moderator() -> Any:
+    from bot.model import Role
+
+    return Role.MODERATOR

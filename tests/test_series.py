@@ -283,3 +283,35 @@ def test_a_name_registered_twice_raises() -> None:
     scheduler.register("poll.close", Recorder())
     with pytest.raises(ValueError, match="registered twice"):
         scheduler.register("poll.close", Recorder())
+
+
+async def test_turning_a_series_off_and_on_again_keeps_it_going(tmp_path: Path) -> None:
+    """Rescheduling onto the key of an occurrence just cancelled revives it, not drops it."""
+    clock = ManualClock(START)
+    posts = Recorder()
+    db, scheduler = await opened(tmp_path / "s.sqlite3", clock, post=posts)
+    daily = Recurrence.daily("10:00")
+    await scheduler.repeat("post", "general", daily, community=HERE)
+    await scheduler.stop_repeating("post", "general")
+    await scheduler.repeat("post", "general", daily, community=HERE)
+    await scheduler.rezone(HERE)  # the same zone again: the same due time, recomputed
+    await scheduler.repeat("post", "general", Recurrence.daily("11:00"), community=HERE)
+    await scheduler.repeat("post", "general", daily, community=HERE)
+    for _ in range(3 * 24):
+        clock.advance(timedelta(hours=1))
+        await scheduler.run_due()
+    assert occurrences(posts) == [f"2026-12-0{day}T16:00:00.000000Z" for day in (1, 2, 3)]
+    await db.close()
+
+
+async def test_a_daily_time_in_the_repeated_autumn_hour_happens_once_and_the_series_goes_on(tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2026, 11, 1, 7, 10, tzinfo=UTC))  # 01:10 CST, the second 01:xx
+    posts = Recorder()
+    db, scheduler = await opened(tmp_path / "s.sqlite3", clock, post=posts)
+    due = await scheduler.repeat("post", "general", Recurrence.daily("01:45"), community=HERE)
+    assert due == datetime(2026, 11, 2, 7, 45, tzinfo=UTC)  # not the 01:45 an hour ago
+    for _ in range(3 * 24):
+        clock.advance(timedelta(hours=1))
+        await scheduler.run_due()
+    assert occurrences(posts) == ["2026-11-02T07:45:00.000000Z", "2026-11-03T07:45:00.000000Z"]
+    await db.close()

@@ -12,6 +12,7 @@ direct message as a line starting `(direct to NAME)`, whose buttons that member 
 from __future__ import annotations
 
 import asyncio
+import shlex
 import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -37,6 +38,7 @@ PLATFORM = "console"
 SHOW_FILES_UP_TO = 8192  # bytes of a text file (a CSV export) printed inline
 LINK_URL_MAX = 2048
 DIRECT = "@"  # a direct message's channel id is "@" + the member's id
+LONGEST_WAIT = timedelta(days=400)  # one :wait; each due timer on the way runs in turn
 CONTROLS = ":as NAME [member|moderator|organizer], :channel NAME, :click N|LABEL, :wait SECONDS, :quit"
 
 
@@ -64,6 +66,7 @@ class ConsolePlatform:
         self.member = self._member(member, role)
         self.place = self._place("general")
         self.shown: list[Shown] = []
+        self._stop: asyncio.Event | None = None
         self._next_id = 1
 
     # -- Platform --------------------------------------------------------------------------
@@ -95,6 +98,7 @@ class ConsolePlatform:
 
     async def run(self, stdin: TextIO, stop: asyncio.Event) -> None:
         """Read lines until end of input, `:quit` or `stop`; each line finishes before the next."""
+        self._stop = stop
         interactive = stdin.isatty()
         lines = _read_lines_in_background(stdin)
         while not stop.is_set():
@@ -132,7 +136,10 @@ class ConsolePlatform:
         if word == ":quit":
             return False
         if word == ":as":
-            parts = rest.split()
+            try:
+                parts = shlex.split(rest)  # `:as "bob smith" moderator`
+            except ValueError:
+                parts = []
             if not parts or len(parts) > 2:
                 self._print("Usage: :as NAME [member|moderator|organizer]")
                 return True
@@ -157,6 +164,9 @@ class ConsolePlatform:
             except ValueError as exc:
                 self._print(f"Usage: :wait SECONDS ({exc}).")
                 return True
+            if delta > LONGEST_WAIT:
+                self._print(f"Usage: :wait SECONDS (at most {LONGEST_WAIT.days} days at a time).")
+                return True
             try:
                 await self.wait(delta)
             except OverflowError:  # raised before the clock moves: a jump past the year 9999
@@ -169,6 +179,8 @@ class ConsolePlatform:
         """Jump the clock forward, running every job that falls due on the way, in order."""
         target = self.clock.now() + delta
         while (due := await self.bot.scheduler.next_due()) is not None and due <= target:
+            if self._stop is not None and self._stop.is_set():  # SIGTERM during a long wait
+                return
             self.clock.set(due)
             await self.bot.scheduler.run_due()
             await self.bot.idle()
@@ -191,7 +203,11 @@ class ConsolePlatform:
         if which.isdigit() and 1 <= int(which) <= len(buttons):
             chosen = buttons[int(which) - 1]
         else:
-            chosen = next((b for b in buttons if b.label.lower() == which.lower()), None)
+            wanted = which.lower()
+            chosen = next((b for b in buttons if b.label.lower() == wanted), None)
+            if chosen is None:  # `Going` for a button that now reads `Going (3)`
+                starting = [b for b in buttons if b.label.lower().startswith(wanted)]
+                chosen = starting[0] if wanted and len(starting) == 1 else None
         if chosen is None:
             labels = " ".join(f"[{i} {b.label}]" for i, b in enumerate(buttons, 1))
             self._print(f"No button {which!r} on the latest message: {labels}")

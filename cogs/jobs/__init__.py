@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,11 +60,22 @@ def poll_minutes(value: str) -> str:
     return str(int(value))
 
 
+HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$|^\[[0-9a-f:.]+\]$")
+
+
 def http_url(value: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """An http(s) address with a well-formed host and no spaces; raises ValueError."""
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+        host = parts.netloc.rsplit("@", 1)[-1].rsplit(":", 1)[0] if not parts.netloc.endswith("]") else parts.netloc
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        host, port_ok, parts = "", False, urlsplit("")
+    if (parts.scheme not in ("http", "https") or not host or not port_ok or any(c.isspace() for c in value)
+            or len(value) > 2000 or not HOST.match(host.lower().rstrip("."))):  # fmt: skip
         raise ValueError(f"{value[:80]!r} is not a web address; give one starting with https://")
-    return value.strip()
+    return value
 
 
 class SubscribeArgs(Args):

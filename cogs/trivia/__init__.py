@@ -44,6 +44,7 @@ from storage.trivia import Asked, Round, TriviaStore
 PAUSE_BETWEEN_QUESTIONS = timedelta(seconds=5)
 DAILY_TIMER = "trivia.daily_post"  # the timer; "trivia.daily" is the daily question's buttons
 DAILY_GRACE = timedelta(hours=12)
+STALE_ROUND = timedelta(minutes=10)  # a round idle this long at start-up was cut off by downtime: it ends
 PERIODS = {"week": timedelta(days=7), "month": timedelta(days=30), "all": None}
 HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -241,10 +242,10 @@ class Trivia:
                 self.messenger.edit(asked.message, closed_question_card(question, asked, self._heading(found, position, question)), final=True)
             await self.messenger.send(found.place, reveal_card(question, asked, answers))
             await self.store.mark_reveal_posted(round_id, position, self.clock.now())
-        if not answers and position > 0 and not await self._answered(round_id, position - 1):
-            await self._finish_and_post(found, "abandoned", "Two questions in a row went unanswered, so the round ends here.")
-        elif position + 1 >= found.total:
+        if position + 1 >= found.total:
             await self._finish_and_post(found, "completed", f"That was the last of {found.total} questions.")
+        elif not answers and position > 0 and not await self._answered(round_id, position - 1):
+            await self._finish_and_post(found, "abandoned", "Two questions in a row went unanswered, so the round ends here.")
         else:
             await self.scheduler.schedule("trivia.ask", f"{round_id}:{position + 1}", self.clock.now() + PAUSE_BETWEEN_QUESTIONS)
 
@@ -274,8 +275,17 @@ class Trivia:
     async def start(self) -> None:
         """Reconcile after a restart: every running round has a pending timer that will end
         it (or is ended now), and every channel with the daily question on has its series."""
+        now = self.clock.now()
         for found in await self.store.running_rounds():
             prefix = f"{found.id}:"
+            last = await self.store.last_activity(found.id)
+            if last is not None and now - last > STALE_ROUND:  # the bot was down: end it, do not resume
+                await self.store.finish_round(found.id, "abandoned", now)
+                for name in ("trivia.reveal", "trivia.ask"):
+                    for key in await self.scheduler.pending(name, prefix):
+                        await self.scheduler.cancel(name, key)
+                await self.scheduler.schedule("trivia.interrupted", found.id, now)
+                continue
             if await self.scheduler.pending("trivia.reveal", prefix) or await self.scheduler.pending("trivia.ask", prefix):
                 continue
             opened = await self.store.open_question(found.place)
@@ -286,6 +296,16 @@ class Trivia:
                 await self.store.finish_round(found.id, "abandoned", self.clock.now())
         for place, at in await self.store.daily_channels():
             await self._repeat_daily(place, at)
+
+    @timer("trivia.interrupted")
+    async def interrupted(self, key: str, payload: dict[str, Any]) -> None:
+        """Tell the channel that a round the bot was down for has ended, with its standings."""
+        found = await self.store.round(int(key))
+        if found is None:
+            return
+        scores = await self.store.round_scores(found.id)
+        reason = "This round was interrupted while the bot was offline, so it has ended."
+        await self.messenger.send(found.place, standings_card(scores, reason, None))
 
     async def _close_question(self, found: Round, position: int) -> None:
         """A stopped round's open question keeps its choices readable and loses its buttons."""
@@ -350,11 +370,15 @@ class Trivia:
     @command("trivia daily", args=DailyArgs, role=Role.MODERATOR, help="Post a question every day at a local time")
     async def daily(self, ctx: Context, args: DailyArgs) -> Card:
         """channel= names the channel; without it, the trivia_channel setting, else here."""
+        if args.channel is not None and not args.channel.strip("#<> "):
+            raise UserError("channel= needs a channel, e.g. channel=#trivia.")
         channel = args.channel or ctx.config.get("trivia_channel")
         if channel and ctx.place.platform != "console" and not is_channel_mention(channel):
             # chat platforms address channels by id; a picked #channel arrives as a mention
             raise UserError("Pick the channel from the # list so it becomes a link, e.g. channel=#trivia.")
         place = Place(ctx.community, *channel_from_text(channel)) if channel else ctx.place
+        if args.state == "off" and not (await self.store.daily_channel(place) or ("", False))[1]:
+            return notice(f"The daily question in {place.mention} was not on.")
         await self.store.set_daily_channel(place, args.at, args.state == "on", ctx.member.id)
         if args.state == "off":
             await self.scheduler.stop_repeating(DAILY_TIMER, _daily_key(place))
