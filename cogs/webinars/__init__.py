@@ -17,12 +17,10 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import Field, field_validator
-
 from bot.app import Bot, Context, Messenger
 from bot.cards import Card, File, notice
 from bot.clock import Clock
-from bot.commands import Args, Duration, button, command, on, timer
+from bot.commands import button, command, on, timer
 from bot.community import CommunityConfig
 from bot.config import Setting
 from bot.errors import DirectMessagesClosed, UserError
@@ -31,11 +29,11 @@ from bot.model import EventInterest, EventListing, Member, Place, Role
 from bot.recurrence import Recurrence
 from bot.scheduler import Scheduler
 from bot.text import channel_from_text, is_channel_mention, neutralise, truncate
-from bot.timeparse import format_duration, parse_duration
-from cogs.jobs import http_url
+from bot.timeparse import format_duration
+from cogs.webinars.args import AddArgs, EditArgs, IcsArgs, ImportArgs, WebinarId, offsets
 from cogs.webinars.calendar import Occurrence, export_ics, read_calendar
 from cogs.webinars.cards import announcement, attendees_card, change_notice, list_card, reminder
-from cogs.webinars.when import Start, check_offsets, parse_start
+from cogs.webinars.when import Start, parse_start
 from storage.webinars import Webinar, WebinarStore
 
 log = logging.getLogger(__name__)
@@ -46,74 +44,6 @@ Fetch = Callable[..., Awaitable[FetchResult]]
 SendDirect = Callable[[Member, Card], Awaitable[Any]]
 Content = Callable[[Place, str, str, datetime], None]
 ListEvent = Callable[[EventListing], Awaitable[tuple[str | None, str | None]]]
-
-
-def _offsets(value: str) -> list[timedelta]:
-    parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
-    return check_offsets([parse_duration(p) for p in parts])
-
-
-class AddArgs(Args):
-    positional = ("title", "when")
-    title: str = Field(min_length=1, max_length=200)
-    when: str = Field(min_length=1, max_length=100)
-    duration: Duration = timedelta(hours=1)
-    url: str | None = None
-    description: str = Field("", max_length=2000)
-    reminders: str = "24h,1h"
-    channel: str | None = None
-
-    _url = field_validator("url")(classmethod(lambda cls, v: v if v is None else http_url(v)))
-
-    @field_validator("reminders")
-    @classmethod
-    def _reminders(cls, value: str) -> str:
-        _offsets(value)  # raises ValueError with one sentence
-        return value
-
-    @field_validator("duration")
-    @classmethod
-    def _duration(cls, value: timedelta) -> timedelta:
-        if not timedelta(minutes=5) <= value <= timedelta(hours=12):
-            raise ValueError("duration is from 5 minutes to 12 hours, e.g. duration=90m")
-        return value
-
-
-class EditArgs(Args):
-    positional = ("id",)
-    id: int = Field(ge=1)
-    when: str | None = Field(None, max_length=100)
-    title: str | None = Field(None, min_length=1, max_length=200)
-    url: str | None = None
-    description: str | None = Field(None, max_length=2000)
-    duration: Duration | None = None
-
-    _url = field_validator("url")(classmethod(lambda cls, v: v if v is None else http_url(v)))
-
-
-class WebinarId(Args):
-    positional = ("id",)
-    id: int = Field(ge=1)
-
-
-class IcsArgs(Args):
-    positional = ("which",)
-    which: str
-
-    @field_validator("which")
-    @classmethod
-    def _which(cls, value: str) -> str:
-        if value.lower() != "all" and not value.isdigit():
-            raise ValueError("give a webinar number or all, e.g. /webinar ics 3")
-        return value.lower()
-
-
-class ImportArgs(Args):
-    positional = ("url",)
-    url: str
-    channel: str | None = None
-
-    _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
 
 
 class Webinars:
@@ -144,7 +74,7 @@ class Webinars:
         place = self._place(ctx, args.channel)
         webinar_id = await self.store.add(
             f"{uuid.uuid4()}@alcts-bot", place, neutralise(args.title), neutralise(args.description), args.url,
-            start.local, start.zone, start.utc, args.duration, _offsets(args.reminders), ctx.member.id, ctx.now,
+            start.local, start.zone, start.utc, args.duration, offsets(args.reminders), ctx.member.id, ctx.now,
         )  # fmt: skip
         webinar = await self._webinar(ctx, webinar_id)
         await self._schedule_reminders(webinar)
