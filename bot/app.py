@@ -293,13 +293,13 @@ class Bot:
                 try:
                     cog, subject, run = self._route(ctx, event)
                 finally:  # logged before the handler runs, so forget-me also forgets this event
-                    self._record(event, now, kind, cog, subject)
+                    self._record(event, ctx, kind, cog, subject)
                 await run()
             else:
                 try:
                     cog = await self._run_listeners(ctx, self.registry.listeners.get(type(event), []))
                 finally:  # credited to the cog that took the message (a typed trivia answer)
-                    self._record(event, now, kind, cog, None)
+                    self._record(event, ctx, kind, cog, None)
         except UserError as exc:
             await self._safe_respond(responder, notice(str(exc)))
         except Exception:
@@ -347,12 +347,15 @@ class Bot:
             await self._deliver(ctx, result)
         return took
 
-    def _record(self, event: Interaction, now: datetime, kind: str, cog: str | None, subject: str | None) -> None:
+    def _record(
+        self, event: Interaction, ctx: Context, kind: str, cog: str | None, subject: str | None
+    ) -> None:
+        now = ctx.now
         self.engagement.saw(event.community, event.member, now)
         self.engagement.record(EngagementEvent(
             iso(now), event.community.platform, event.community.id, event.member.id,
             kind, cog, subject,
-        ))  # fmt: skip
+        ), now.astimezone(ctx.tz))  # fmt: skip
 
     async def _run_command(
         self, ctx: Context, event: CommandInvoked, command: Command, tokens: list[str]

@@ -32,14 +32,16 @@ class Follow:
 
     @command("follow", help="Follow the association's updates in this community")
     async def follow(self, ctx: Context, args: object) -> Card:
-        added = await self.follows.follow(ctx.community, ctx.member, ctx.now)
-        lead = f"You now follow {self.brand} here." if added else f"You already follow {self.brand} here."
+        added = await self.follows.follow(ctx.community, ctx.member, ctx.now, _day(ctx))
+        if not added:  # nothing changed: only the member hears it
+            return notice(f"You already follow {self.brand} here.")
         extra = await self.perk(ctx, True)
+        lead = f"You now follow {self.brand} here."
         return notice(" ".join(filter(None, [lead, extra, await self.share(ctx.community)])), ephemeral=False)
 
     @command("unfollow", help="Stop following the association's updates here")
     async def unfollow(self, ctx: Context, args: object) -> Card:
-        removed = await self.follows.unfollow(ctx.community, ctx.member)
+        removed = await self.follows.unfollow(ctx.community, ctx.member, ctx.now, _day(ctx))
         if not removed:
             return notice(f"You were not following {self.brand} here.")
         extra = await self.perk(ctx, False)
@@ -53,6 +55,11 @@ class Follow:
 
     async def forget_member(self, member: Member) -> int:
         return await self.follows.forget_member(member)
+
+
+def _day(ctx: Context) -> str:
+    """The community's local day now (the report's days are the community's)."""
+    return ctx.now.astimezone(ctx.tz).date().isoformat()
 
 
 def setup(bot: Bot) -> None:

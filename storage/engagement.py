@@ -5,6 +5,7 @@ Events are buffered (see `Database.enqueue`) so logging never slows a reply down
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 
 from bot.clock import iso
@@ -22,6 +23,18 @@ UPSERT_MEMBER = (
 )
 
 
+DAILY = (
+    "INSERT INTO engagement_daily (platform, community_id, day, kind, cog, events) VALUES (?, ?, ?, ?, ?, 1)"
+    " ON CONFLICT (platform, community_id, day, kind, cog) DO UPDATE SET events = events + 1"
+)
+HOURS = (
+    "INSERT INTO engagement_hours (platform, community_id, hour_of_week, events) VALUES (?, ?, ?, 1)"
+    " ON CONFLICT (platform, community_id, hour_of_week) DO UPDATE SET events = events + 1"
+)
+ACTIVE = "INSERT OR IGNORE INTO active_members (platform, community_id, day, member_id) VALUES (?, ?, ?, ?)"
+FIRST = "INSERT OR IGNORE INTO first_engagement (platform, community_id, member_id, cog, day) VALUES (?, ?, ?, ?, ?)"
+NOT_ACTIVITY = ("member_joined", "member_left")
+
 SEEN_REFRESH = timedelta(minutes=5)
 
 
@@ -30,8 +43,19 @@ class EngagementLog:
         self.db = db
         self._last_saw: dict[tuple[str, str, str], datetime] = {}
 
-    def record(self, event: EngagementEvent) -> None:
+    def record(self, event: EngagementEvent, local: datetime) -> None:
+        """One event, and the daily rollups the report reads, buffered together so they are
+        written in one transaction. `local` is the event's time in the community's zone:
+        days and hours of the week are the community's, not UTC's."""
+        day = local.date().isoformat()
+        where = (event.platform, event.community_id)
         self.db.enqueue(INSERT_EVENT, event)
+        self.db.enqueue(DAILY, (*where, day, event.kind, event.cog or ""))
+        self.db.enqueue(HOURS, (*where, local.weekday() * 24 + local.hour))
+        if event.member_id is not None and event.kind not in NOT_ACTIVITY:
+            self.db.enqueue(ACTIVE, (*where, day, event.member_id))
+            if event.cog:
+                self.db.enqueue(FIRST, (*where, event.member_id, event.cog, day))
 
     def saw(self, community: Community, member: Member, at: datetime) -> None:
         """Note the member as seen; refreshed at most every few minutes, not every event."""
@@ -87,14 +111,21 @@ class EngagementLog:
         )
 
     async def forget_member(self, member: Member) -> int:
-        """Keep the counts organizers rely on, but cut every event loose from the member."""
+        """Delete the member's events; what the rollups need stays as an anonymous token
+        (so past counts of active members hold), and the audit log keeps no name."""
         await self.db.flush()
+        token = f"forgotten:{secrets.token_hex(8)}"
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                "UPDATE engagement_events SET member_id = NULL WHERE platform = ? AND member_id = ?",
-                (member.platform, member.id),
+                "DELETE FROM engagement_events WHERE platform = ? AND member_id = ?", (member.platform, member.id)
             )
             events = cur.rowcount
+            for table in ("active_members", "first_engagement"):
+                await conn.execute(
+                    f"UPDATE OR IGNORE {table} SET member_id = ? WHERE platform = ? AND member_id = ?",
+                    (token, member.platform, member.id),
+                )
+                await conn.execute(f"DELETE FROM {table} WHERE platform = ? AND member_id = ?", (member.platform, member.id))
             await conn.execute(
                 "UPDATE audit_log SET member_id = NULL WHERE platform = ? AND member_id = ?",
                 (member.platform, member.id),
@@ -102,6 +133,9 @@ class EngagementLog:
             await conn.execute(
                 "DELETE FROM members_seen WHERE platform = ? AND member_id = ?",
                 (member.platform, member.id),
+            )
+            await conn.execute(
+                "DELETE FROM stats_optouts WHERE platform = ? AND member_id = ?", (member.platform, member.id)
             )
         self._last_saw = {k: v for k, v in self._last_saw.items() if k[0] != member.platform or k[2] != member.id}
         return events

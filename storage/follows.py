@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from bot.clock import iso
 from bot.model import Community, Member
@@ -13,21 +14,49 @@ class FollowStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def follow(self, community: Community, member: Member, at: datetime) -> bool:
-        """True when this is a new follow; following twice changes nothing."""
-        added = await self.db.execute(
-            "INSERT INTO follows (platform, community_id, member_id, followed_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (community.platform, community.id, member.id, iso(at)),
-        )
-        return added > 0
+    async def follow(self, community: Community, member: Member, at: datetime, day: str) -> bool:
+        """True when this is a new follow; following twice changes nothing. A change is
+        written to the follow history (and its daily rollup, on the community's local
+        `day`) in the same transaction."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO follows (platform, community_id, member_id, followed_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (community.platform, community.id, member.id, iso(at)),
+            )
+            if cursor.rowcount > 0:
+                await self._changed(conn, community, member, at, day, followed=True)
+            return cursor.rowcount > 0
 
-    async def unfollow(self, community: Community, member: Member) -> bool:
-        removed = await self.db.execute(
-            "DELETE FROM follows WHERE platform = ? AND community_id = ? AND member_id = ?",
+    async def unfollow(self, community: Community, member: Member, at: datetime, day: str) -> bool:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM follows WHERE platform = ? AND community_id = ? AND member_id = ?",
+                (community.platform, community.id, member.id),
+            )
+            if cursor.rowcount > 0:
+                await self._changed(conn, community, member, at, day, followed=False)
+            return cursor.rowcount > 0
+
+    @staticmethod
+    async def _changed(conn: Any, community: Community, member: Member, at: datetime, day: str, *, followed: bool) -> None:
+        await conn.execute(
+            "INSERT INTO follow_history (platform, community_id, member_id, at, day, followed) VALUES (?, ?, ?, ?, ?, ?)",
+            (community.platform, community.id, member.id, iso(at), day, int(followed)),
+        )
+        column = "follows" if followed else "unfollows"
+        await conn.execute(
+            f"INSERT INTO follow_daily (platform, community_id, day, {column}) VALUES (?, ?, ?, 1)"
+            f" ON CONFLICT (platform, community_id, day) DO UPDATE SET {column} = {column} + 1",
+            (community.platform, community.id, day),
+        )
+
+    async def following(self, community: Community, member: Member) -> bool:
+        value = await self.db.scalar(
+            "SELECT 1 FROM follows WHERE platform = ? AND community_id = ? AND member_id = ?",
             (community.platform, community.id, member.id),
         )
-        return removed > 0
+        return value is not None
 
     async def count(self, community: Community) -> int:
         value = await self.db.scalar(
@@ -37,6 +66,13 @@ class FollowStore:
         return int(value or 0)
 
     async def forget_member(self, member: Member) -> int:
-        return await self.db.execute(
-            "DELETE FROM follows WHERE platform = ? AND member_id = ?", (member.platform, member.id)
-        )
+        """The follow and its history go; the daily rollup keeps the anonymous counts."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM follows WHERE platform = ? AND member_id = ?", (member.platform, member.id)
+            )
+            removed = cursor.rowcount
+            await conn.execute(
+                "DELETE FROM follow_history WHERE platform = ? AND member_id = ?", (member.platform, member.id)
+            )
+        return removed

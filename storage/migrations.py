@@ -445,4 +445,114 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        8,
+        "growth",
+        """
+        DROP INDEX engagement_events_by_member;
+
+        CREATE TABLE engagement_daily (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            cog TEXT NOT NULL DEFAULT '',
+            events INTEGER NOT NULL,
+            PRIMARY KEY (platform, community_id, day, kind, cog)
+        );
+        CREATE TABLE engagement_hours (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            hour_of_week INTEGER NOT NULL,
+            events INTEGER NOT NULL,
+            PRIMARY KEY (platform, community_id, hour_of_week)
+        );
+        CREATE TABLE active_members (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            PRIMARY KEY (platform, community_id, day, member_id)
+        );
+        CREATE TABLE first_engagement (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            cog TEXT NOT NULL,
+            day TEXT NOT NULL,
+            PRIMARY KEY (platform, community_id, member_id, cog)
+        );
+        CREATE TABLE follow_history (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            day TEXT NOT NULL,
+            followed INTEGER NOT NULL
+        );
+        CREATE INDEX follow_history_by_member ON follow_history (platform, community_id, member_id, at);
+        CREATE TABLE follow_daily (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            follows INTEGER NOT NULL DEFAULT 0,
+            unfollows INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (platform, community_id, day)
+        );
+        CREATE TABLE community_snapshots (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            members INTEGER NOT NULL,
+            followers INTEGER NOT NULL,
+            taken_at TEXT NOT NULL,
+            PRIMARY KEY (platform, community_id, day)
+        );
+        CREATE TABLE social_accounts (
+            id INTEGER PRIMARY KEY,
+            network TEXT NOT NULL,
+            handle TEXT NOT NULL,
+            added_by TEXT,
+            added_at TEXT NOT NULL,
+            last_fetch_at TEXT,
+            last_error TEXT,
+            UNIQUE (network, handle)
+        );
+        CREATE TABLE social_counts (
+            network TEXT NOT NULL,
+            handle TEXT NOT NULL DEFAULT '',
+            day TEXT NOT NULL,
+            followers INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (network, handle, day)
+        );
+        CREATE TABLE stats_optouts (
+            platform TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (platform, member_id)
+        );
+
+        INSERT INTO engagement_daily (platform, community_id, day, kind, cog, events)
+            SELECT platform, community_id, substr(at, 1, 10), kind, COALESCE(cog, ''), COUNT(*)
+            FROM engagement_events GROUP BY platform, community_id, substr(at, 1, 10), kind, COALESCE(cog, '');
+        INSERT INTO engagement_hours (platform, community_id, hour_of_week, events)
+            SELECT platform, community_id,
+                   ((CAST(strftime('%w', substr(at, 1, 19)) AS INTEGER) + 6) % 7) * 24
+                   + CAST(strftime('%H', substr(at, 1, 19)) AS INTEGER), COUNT(*)
+            FROM engagement_events GROUP BY 1, 2, 3;
+        INSERT OR IGNORE INTO active_members (platform, community_id, day, member_id)
+            SELECT DISTINCT platform, community_id, substr(at, 1, 10), member_id
+            FROM engagement_events WHERE member_id IS NOT NULL;
+        INSERT OR IGNORE INTO first_engagement (platform, community_id, member_id, cog, day)
+            SELECT platform, community_id, member_id, cog, MIN(substr(at, 1, 10))
+            FROM engagement_events WHERE member_id IS NOT NULL AND cog IS NOT NULL GROUP BY 1, 2, 3, 4;
+        INSERT INTO follow_history (platform, community_id, member_id, at, day, followed)
+            SELECT platform, community_id, member_id, followed_at, substr(followed_at, 1, 10), 1 FROM follows;
+        INSERT INTO follow_daily (platform, community_id, day, follows)
+            SELECT platform, community_id, substr(followed_at, 1, 10), COUNT(*) FROM follows GROUP BY 1, 2, 3
+        """,
+    ),
 ]

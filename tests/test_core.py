@@ -33,13 +33,15 @@ async def test_unknown_command_suggests_and_points_to_help(testbot: TestBot) -> 
 async def test_follow_is_stored_once_and_counted(testbot: TestBot) -> None:
     out = await testbot.push("/follow", ":as ann", "/help", "/follow", "/follow")
     assert "You now follow ALCTS here. 2 of 2 members follow (100%)." in out
-    assert "You already follow ALCTS here. 2 of 2 members follow (100%)." in out
+    assert "(only you) You already follow ALCTS here.\n" in out  # nothing changed: said privately
     out = await testbot.push(":as ben", "/help", "/follow")
     assert "3 of 3 members follow (100%)" in out
     out = await testbot.push("/unfollow", "/unfollow")
     assert "You no longer follow ALCTS here." in out
     assert "You were not following ALCTS here." in out
     assert await testbot.db.scalar("SELECT COUNT(*) FROM follows") == 2
+    history = await testbot.db.fetchall("SELECT member_id, followed FROM follow_history ORDER BY id")
+    assert [tuple(row) for row in history] == [("you", 1), ("ann", 1), ("ben", 1), ("ben", 0)]  # changes only
 
 
 async def test_every_interaction_records_one_engagement_event(testbot: TestBot) -> None:

@@ -31,6 +31,8 @@ from bot.model import (
     ButtonPressed,
     CommandInvoked,
     Community,
+    EventInterest,
+    EventListing,
     Interaction,
     Member,
     MemberJoined,
@@ -55,6 +57,9 @@ GUILD_ONLY = "This works in a server, not in direct messages."
 CANNOT_MESSAGE_USER = 50007  # the member takes no direct messages from the bot or server members
 UNKNOWN_USER = 10013
 UNKNOWN_INTERACTION = 10062  # answered after Discord's 3 s: the member saw "This interaction failed"
+NEEDS_MANAGE_EVENTS = "I can't add it to the server's Events: the bot needs the Manage Events permission."
+EVENT_NAME_MAX, EVENT_DESCRIPTION_MAX, EVENT_LOCATION_MAX = 100, 1000, 100
+INTEREST_EVENTS = {"GUILD_SCHEDULED_EVENT_USER_ADD": True, "GUILD_SCHEDULED_EVENT_USER_REMOVE": False}
 
 MakeEvent = Callable[[Member, Place], Interaction]
 
@@ -105,8 +110,10 @@ class DiscordPlatform:
             handlers |= {"on_member_join": self._on_member_join, "on_raw_member_remove": self._on_member_remove}
         if settings.discord_message_content_intent:
             handlers["on_message"] = self._on_message
+        handlers["on_alcts_event_interest"] = self._on_event_interest
         for event, handler in handlers.items():
             setattr(self.client, event, handler)  # Client.dispatch looks handlers up by name
+        _raw_interest_events(self.client)
 
     # -- Platform ------------------------------------------------------------------------
 
@@ -191,6 +198,48 @@ class DiscordPlatform:
             return None
         return f"You now have the {role.name} role." if following else f"The {role.name} role was removed."
 
+    async def list_event(self, listing: EventListing) -> tuple[str | None, str | None]:
+        """Mirror a webinar as an external Guild Scheduled Event: create it (no `listing_id`),
+        update it, or cancel it. Returns (the event's id, a sentence for the moderator when
+        the bot lacks Manage Events); never raises for what Discord refuses."""
+        guild = self._listing_guild(listing)
+        if guild is None:
+            return None, None  # not a server the bot is in
+        try:
+            if listing.listing_id is None:
+                if listing.cancelled:
+                    return None, None
+                created = await guild.create_scheduled_event(**_event_fields(listing), reason="webinar added")
+                return str(created.id), None
+            try:
+                event = await guild.fetch_scheduled_event(int(listing.listing_id), with_counts=False)
+            except discord.NotFound:  # deleted in Discord: a live webinar gets a new one
+                if listing.cancelled:
+                    return None, None
+                created = await guild.create_scheduled_event(**_event_fields(listing), reason="webinar changed")
+                return str(created.id), None
+            if listing.cancelled:
+                await _cancel_event(event)
+            elif event.status is discord.EventStatus.scheduled:  # an active or ended one keeps its time
+                await event.edit(**_event_fields(listing), reason="webinar changed")
+            return listing.listing_id, None
+        except discord.Forbidden as exc:
+            log.warning("no scheduled event for guild=%s: missing Manage Events (code %s)", guild.id, exc.code)
+            return None, NEEDS_MANAGE_EVENTS
+        except discord.HTTPException as exc:
+            log.warning("Discord refused the scheduled event guild=%s status=%s code=%s: %s",
+                        guild.id, exc.status, exc.code, exc.text)  # fmt: skip
+            return None, None
+        except Exception:
+            log.exception("could not mirror a webinar as a scheduled event guild=%s", guild.id)
+            return None, None
+
+    def _listing_guild(self, listing: EventListing) -> discord.Guild | None:
+        community = listing.community
+        if community.platform != PLATFORM or not community.id.isdigit():
+            return None
+        return self.client.get_guild(int(community.id))
+
     # -- gateway events ----------------------------------------------------------------------
 
     async def _on_connect(self) -> None:
@@ -220,6 +269,32 @@ class DiscordPlatform:
     async def _on_guild(self, guild: discord.Guild) -> None:
         if guild.member_count is not None:
             await self._record_member_count(guild, guild.member_count)
+
+    async def _on_event_interest(self, data: dict[str, Any], interested: bool) -> None:
+        """A member marked (or unmarked) "Interested" on a scheduled event: an EventInterest
+        for the core, which counts it as going when the event mirrors a webinar."""
+        if self._closing:
+            return
+        guild = self.client.get_guild(int(data.get("guild_id") or 0))
+        if guild is None or not data.get("user_id") or not data.get("guild_scheduled_event_id"):
+            return
+        user_id = int(data["user_id"])
+        with self._tracked():
+            user: discord.User | discord.Member | None = guild.get_member(user_id)
+            if user is None:
+                try:
+                    user = await guild.fetch_member(user_id)
+                except discord.HTTPException as exc:  # left the server, or no access
+                    log.info("scheduled event interest from user=%s not found in guild=%s (%s)", user_id, guild.id, exc.status)
+                    return
+            community = self._community(guild)
+            config = await self.bot.config.get(community)
+            permissions = user.guild_permissions if isinstance(user, discord.Member) else discord.Permissions.none()
+            channel = guild.system_channel
+            place = Place(community, str(channel.id) if channel else "", channel.name if channel else "")
+            event = EventInterest(self._member(user, permissions, config), place,
+                                  listing_id=str(data["guild_scheduled_event_id"]), interested=interested)  # fmt: skip
+            await self.bot.dispatch(event, SilentResponder())
 
     async def _on_member_join(self, user: discord.Member) -> None:
         await self._member_event(user.guild, user, MemberJoined)
@@ -334,6 +409,7 @@ def _client(settings: Settings, ready_timeout: float) -> discord.Client:
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # the bot never speaks
     intents = discord.Intents.none()
     intents.guilds = True
+    intents.guild_scheduled_events = True  # not privileged: "Interested" on a mirrored webinar counts as going
     intents.members = settings.discord_members_intent
     intents.guild_messages = intents.message_content = settings.discord_message_content_intent
     options: dict[str, Any] = {
@@ -347,6 +423,64 @@ def _client(settings: Settings, ready_timeout: float) -> discord.Client:
     if settings.discord_shards:
         return discord.AutoShardedClient(shard_count=settings.discord_shards, **options)
     return discord.Client(**options)
+
+
+def _raw_interest_events(client: discord.Client) -> None:
+    """Hand GUILD_SCHEDULED_EVENT_USER_ADD/_REMOVE to the platform as raw payloads
+    (`on_alcts_event_interest(data, interested)`). discord.py 2.7 has no raw variant and its
+    `on_scheduled_event_user_add` drops a user it has not cached, which without the members
+    intent is nearly everyone; so its parser for these two events is wrapped (it still runs)."""
+    parsers = client._connection.parsers
+    for name, interested in INTEREST_EVENTS.items():
+        original = parsers.get(name)
+
+        def parse(data: dict[str, Any], original: Callable[[Any], None] | None = original, interested: bool = interested) -> None:
+            if original is not None:
+                original(data)
+            client.dispatch("alcts_event_interest", data, interested)
+
+        parsers[name] = parse
+
+
+def _event_fields(listing: EventListing) -> dict[str, Any]:
+    """An external event: the join link as its location when it fits (else "Online", the
+    link heading the description), within Discord's lengths."""
+    location, description = listing.location.strip(), listing.description.strip()
+    if not location or len(location) > EVENT_LOCATION_MAX:
+        if location:
+            description = f"Join: {location}\n\n{description}".strip()
+        location = "Online"
+    fields: dict[str, Any] = {
+        "name": _cut(listing.title.strip() or "Webinar", EVENT_NAME_MAX),
+        "start_time": listing.starts_at,
+        "end_time": listing.ends_at,
+        "entity_type": discord.EntityType.external,
+        "privacy_level": discord.PrivacyLevel.guild_only,
+        "location": location,
+    }
+    if description:
+        fields["description"] = _cut(description, EVENT_DESCRIPTION_MAX)
+    return fields
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+async def _cancel_event(event: discord.ScheduledEvent) -> None:
+    """Cancel a scheduled event (status 4); one Discord will not cancel (already started,
+    or refused) is deleted; an ended or cancelled one is left as it is."""
+    if event.status is discord.EventStatus.scheduled:
+        try:
+            await event.cancel(reason="webinar cancelled")
+            return
+        except discord.Forbidden:
+            raise
+        except discord.HTTPException as exc:
+            log.info("scheduled event=%s not cancelled (%s %s); deleting it", event.id, exc.status, exc.code)
+    elif event.status is not discord.EventStatus.active:
+        return
+    await event.delete(reason="webinar cancelled")
 
 
 def _gateway_ended(task: asyncio.Task[None]) -> None:

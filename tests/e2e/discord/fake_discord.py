@@ -23,6 +23,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -184,6 +185,10 @@ class FakeDiscord:
         self.callback_delay = 0.0  # seconds each interaction callback takes to answer, once recorded
         self.on_callback: Callable[[int, Answer], None] | None = None  # called as each callback arrives
         self.interaction_ttl: float | None = None  # refuse callbacks later than this (Discord's is 3 s) with 10062
+        self.scheduled_events: dict[int, dict[str, Any]] = {}  # guild scheduled events by id, as they are now
+        self.event_changes: list[tuple[str, int, dict[str, Any]]] = []  # (create|edit|delete, event id, body)
+        self.refuse_events = False  # answer scheduled-event calls 403 code 50013, as without Manage Events
+        self.refuse_event_cancel = False  # refuse status 4 (cancel) with 400, so the bot has to delete instead
         self._tokens: dict[str, int] = {}  # interaction token -> id
         self._interaction_types: dict[int, int] = {}
         self._changed = asyncio.Condition()
@@ -224,6 +229,11 @@ class FakeDiscord:
         app.router.add_get(api + "/guilds/{guild}/members/{user}", self._guild_member)
         app.router.add_put(api + "/guilds/{guild}/members/{user}/roles/{role}", self._role_change)
         app.router.add_delete(api + "/guilds/{guild}/members/{user}/roles/{role}", self._role_change)
+        app.router.add_get(api + "/guilds/{guild}/scheduled-events", self._list_events)
+        app.router.add_post(api + "/guilds/{guild}/scheduled-events", self._create_event)
+        app.router.add_get(api + "/guilds/{guild}/scheduled-events/{event}", self._get_event)
+        app.router.add_patch(api + "/guilds/{guild}/scheduled-events/{event}", self._edit_event)
+        app.router.add_delete(api + "/guilds/{guild}/scheduled-events/{event}", self._delete_event)
         if control:
             app.router.add_post("/_control/burst", self._control_burst)
             app.router.add_get("/_control/ready", self._control_ready)
@@ -297,6 +307,22 @@ class FakeDiscord:
         message = self._message(guild.channel_id, {"content": text}, author=user)
         member = {k: v for k, v in user.member().items() if k not in ("user", "permissions")}
         await self.dispatch("MESSAGE_CREATE", {**message, "guild_id": str(guild.id), "member": member}, guild.id)
+
+    async def event_interest(self, event_id: int | str, user: FakeUser, interested: bool = True,
+                             guild: FakeGuild | None = None) -> None:  # fmt: skip
+        """A member clicks "Interested" on a scheduled event (or takes it back):
+        GUILD_SCHEDULED_EVENT_USER_ADD / _REMOVE, which carry only ids, as Discord sends them."""
+        guild = guild or self.guilds[0]
+        event = self.scheduled_events.get(int(event_id))
+        if event is not None:
+            event["user_count"] = max(0, event.get("user_count", 0) + (1 if interested else -1))
+        kind = "GUILD_SCHEDULED_EVENT_USER_ADD" if interested else "GUILD_SCHEDULED_EVENT_USER_REMOVE"
+        data = {"guild_scheduled_event_id": str(event_id), "user_id": str(user.id), "guild_id": str(guild.id)}
+        await self.dispatch(kind, data, guild.id)
+
+    def events_changed(self, kind: str, event_id: int | str | None = None) -> list[dict[str, Any]]:
+        """The bodies of every `create`, `edit` or `delete` of scheduled events (of one event)."""
+        return [body for k, i, body in self.event_changes if k == kind and (event_id is None or i == int(event_id))]
 
     def close_dms(self, user: FakeUser | int) -> None:
         """The user accepts no direct messages: posting into their DM answers 403, code 50007."""
@@ -545,6 +571,75 @@ class FakeDiscord:
         self.role_changes.append((request.method, int(info["guild"]), int(info["user"]), int(info["role"])))
         return web.Response(status=204)
 
+    # -- guild scheduled events (a Manage Events permission switch, Discord's checks) ---------------
+
+    async def _create_event(self, request: web.Request) -> web.Response:
+        if self.refuse_events:
+            return _missing_permissions()
+        guild_id = int(request.match_info["guild"])
+        body = await request.json()
+        event = {
+            "id": str(next(self._ids)), "guild_id": str(guild_id), "channel_id": None, "creator_id": str(APP_ID),
+            "creator": self.bot_user.user(), "name": "", "description": None, "scheduled_start_time": None,
+            "scheduled_end_time": None, "privacy_level": 2, "status": 1, "entity_type": 3, "entity_id": None,
+            "entity_metadata": None, "user_count": 0, "image": None, "recurrence_rule": None,
+        }  # fmt: skip
+        event.update({k: v for k, v in body.items() if k in event})
+        if error := event_error(event):
+            return _json({"message": f"Invalid Form Body ({error})", "code": 50035}, status=400)
+        self.scheduled_events[int(event["id"])] = event
+        self.event_changes.append(("create", int(event["id"]), body))
+        await self.dispatch("GUILD_SCHEDULED_EVENT_CREATE", event, guild_id)
+        return _json(event)
+
+    async def _list_events(self, request: web.Request) -> web.Response:
+        if self.refuse_events:
+            return _missing_permissions()
+        guild_id = request.match_info["guild"]
+        return _json([e for e in self.scheduled_events.values() if e["guild_id"] == guild_id])
+
+    def _find_event(self, request: web.Request) -> dict[str, Any] | None:
+        event = self.scheduled_events.get(int(request.match_info["event"]))
+        return event if event is not None and event["guild_id"] == request.match_info["guild"] else None
+
+    async def _get_event(self, request: web.Request) -> web.Response:
+        if self.refuse_events:
+            return _missing_permissions()
+        event = self._find_event(request)
+        if event is None:
+            return _unknown_event()
+        return _json(event)
+
+    async def _edit_event(self, request: web.Request) -> web.Response:
+        if self.refuse_events:
+            return _missing_permissions()
+        event = self._find_event(request)
+        if event is None:
+            return _unknown_event()
+        body = await request.json()
+        status = body.get("status", event["status"])
+        allowed = {1: {1, 2, 4}, 2: {2, 3}}.get(event["status"], {event["status"]})  # SCHEDULED, ACTIVE
+        if status not in allowed or (status == 4 and self.refuse_event_cancel) or (event["status"] in (3, 4) and body):
+            return _json({"message": "Cannot update event status or a finished event", "code": 180000}, status=400)
+        changed = {**event, **{k: v for k, v in body.items() if k in event}}
+        if error := event_error(changed):
+            return _json({"message": f"Invalid Form Body ({error})", "code": 50035}, status=400)
+        event.update(changed)
+        self.event_changes.append(("edit", int(event["id"]), body))
+        await self.dispatch("GUILD_SCHEDULED_EVENT_UPDATE", event, int(event["guild_id"]))
+        return _json(event)
+
+    async def _delete_event(self, request: web.Request) -> web.Response:
+        if self.refuse_events:
+            return _missing_permissions()
+        event = self._find_event(request)
+        if event is None:
+            return _unknown_event()
+        del self.scheduled_events[int(event["id"])]
+        self.event_changes.append(("delete", int(event["id"]), {}))
+        await self.dispatch("GUILD_SCHEDULED_EVENT_DELETE", event, int(event["guild_id"]))
+        return web.Response(status=204)
+
     def _message(self, channel_id: int, body: dict[str, Any], *, files: list[tuple[str, int]] | None = None,
                  author: FakeUser | None = None, kind: int = 0) -> dict[str, Any]:  # fmt: skip
         message_id = next(self._ids)
@@ -692,6 +787,41 @@ def component_error(rows: list[dict[str, Any]]) -> str | None:
         elif "url" in button or not 1 <= len(button.get("custom_id", "")) <= 100:
             return "a button needs a custom_id of 1 to 100 characters and no url"
     return None
+
+
+def event_error(event: dict[str, Any]) -> str | None:
+    """Why Discord would refuse this scheduled event, or None: a name of 1-100, a description
+    up to 1,000, an ISO start; an external one (entity_type 3) needs a location of 1-100 in
+    entity_metadata and an end after its start; privacy_level 2 (guild only)."""
+    if not 1 <= len(event.get("name") or "") <= 100:
+        return "name: 1 to 100 characters"
+    if len(event.get("description") or "") > 1000:
+        return "description: at most 1000 characters"
+    if event.get("privacy_level") != 2:
+        return "privacy_level: must be 2"
+    try:
+        start = datetime.fromisoformat(str(event.get("scheduled_start_time")))
+        end = datetime.fromisoformat(str(event["scheduled_end_time"])) if event.get("scheduled_end_time") else None
+    except ValueError:
+        return "scheduled_start_time/scheduled_end_time: ISO8601 timestamps"
+    if start.tzinfo is None or (end is not None and end.tzinfo is None):
+        return "scheduled_start_time/scheduled_end_time: need an offset"
+    if event.get("entity_type") == 3:
+        if not 1 <= len((event.get("entity_metadata") or {}).get("location") or "") <= 100:
+            return "entity_metadata.location: 1 to 100 characters for an external event"
+        if end is None or end <= start:
+            return "scheduled_end_time: required after the start for an external event"
+    elif event.get("entity_type") not in (1, 2):
+        return "entity_type: 1, 2 or 3"
+    return None
+
+
+def _missing_permissions() -> web.Response:
+    return _json({"message": "Missing Permissions", "code": 50013}, status=403)
+
+
+def _unknown_event() -> web.Response:
+    return _json({"message": "Unknown Guild Scheduled Event", "code": 10070}, status=404)
 
 
 def _values(definitions: list[dict[str, Any]], given: dict[str, Any]) -> list[dict[str, Any]]:
