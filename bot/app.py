@@ -61,8 +61,8 @@ __all__ = ["Bot", "CommunityConfig", "Context", "Messenger"]
 log = logging.getLogger(__name__)
 
 DEFAULT_COGS = (
-    "cogs.help", "cogs.trivia", "cogs.polls", "cogs.jobs", "cogs.webinars", "cogs.follow", "cogs.settings",
-    "cogs.privacy",
+    "cogs.help", "cogs.trivia", "cogs.polls", "cogs.jobs", "cogs.webinars", "cogs.follow", "cogs.stats",
+    "cogs.settings", "cogs.privacy",
 )
 CLOSE_GRACE_SECONDS = 10.0
 TIMER_GRACE_SECONDS = 30.0

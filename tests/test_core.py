@@ -89,7 +89,10 @@ async def test_forget_me_asks_then_removes_the_members_data(testbot: TestBot) ->
     await testbot.db.flush()
     assert await testbot.db.scalar("SELECT COUNT(*) FROM follows WHERE member_id = 'ann'") == 0
     assert await testbot.db.scalar("SELECT COUNT(*) FROM engagement_events WHERE member_id = 'ann'") == 0
-    assert await testbot.db.scalar("SELECT COUNT(*) FROM engagement_events WHERE member_id IS NULL") == 4  # follow, help, forget-me, click
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM engagement_events WHERE member_id IS NULL") == 0  # deleted
+    daily = await testbot.db.scalar("SELECT SUM(events) FROM engagement_daily WHERE kind IN ('command', 'button')")
+    assert daily >= 4  # the anonymous daily totals keep ann's follow, help, forget-me and click
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM active_members WHERE member_id LIKE 'forgotten:%'") == 1
     assert await testbot.db.scalar("SELECT COUNT(*) FROM members_seen WHERE member_id = 'ann'") == 0
 
 
@@ -149,7 +152,7 @@ def test_cogs_are_plain_classes_loaded_by_setup(tmp_path: Path) -> None:
     bot = Bot(make_settings(tmp_path), Database(tmp_path / "x.sqlite3"), SystemClock())
     bot.load_cogs()
     assert {"help", "follow", "unfollow", "config show", "config set", "privacy forget-me"} <= set(bot.registry.commands)
-    assert set(bot.forget_hooks) == {"engagement", "settings", "trivia", "polls", "follow", "jobs", "webinars"}
+    assert set(bot.forget_hooks) == {"engagement", "settings", "trivia", "polls", "follow", "jobs", "webinars", "stats"}
 
 
 async def test_numbers_and_durations_too_big_get_one_sentence_not_an_internal_error(testbot: TestBot) -> None:

@@ -119,9 +119,9 @@ async def test_a_running_round_with_nothing_pending_is_reconciled_at_start(tmp_p
 
     second = TestBot(tmp_path, bot_trivia_packs=packs(tmp_path))
     await second.start()
-    assert await second.db.scalar("SELECT COUNT(*) FROM timers WHERE status = 'pending'") == 1
+    assert await second.db.scalar("SELECT COUNT(*) FROM timers WHERE status = 'pending' AND name LIKE 'trivia.%'") == 1
     assert "Answer:" in await second.wait(21)  # the open question is revealed after all
-    await second.db.execute("UPDATE timers SET status = 'cancelled' WHERE status = 'pending'")
+    await second.db.execute("UPDATE timers SET status = 'cancelled' WHERE status = 'pending' AND name LIKE 'trivia.%'")
     await second.stop()
 
     third = TestBot(tmp_path, bot_trivia_packs=packs(tmp_path))  # nothing open and nothing pending

@@ -26,7 +26,15 @@ ADD = '/webinar add "Intro to BIBFRAME" "Dec 2 2pm" url=https://zoom.example.org
 
 
 def reminders(out: str) -> list[str]:
-    return [line for line in out.splitlines() if "Reminder:" in line or "Starting now:" in line]
+    """Each reminder's heading, with the line under it (`Starts in 1 day.`) folded in."""
+    lines, found = out.splitlines(), []
+    for index, line in enumerate(lines):
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if "Reminder:" in line and following.startswith("Starts "):
+            found.append(f"{line} s{following[1:].rstrip('.')}")
+        elif "Starting now:" in line:
+            found.append(line)
+    return found
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import asyncio
 import hashlib
 import hmac
 import os
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,14 @@ from bot.cards import Card, notice
 from bot.clock import Clock
 from bot.commands import Args, Duration, YesNo, button, command, timer
 from bot.errors import UserError
-from bot.model import ButtonPressed, Member, MessageRef, Role
+from bot.model import ButtonPressed, Member, MessageRef, Place, Role
 from bot.scheduler import Scheduler
 from bot.text import strip_mass_mentions
 from bot.timeparse import closes_in
 from cogs.polls.render import chart_png, export_csv, live_card, results_card
 from storage.polls import Poll, PollStore, Tally
 
+Content = Callable[[Place, str, str, datetime], None]
 MAX_OPTIONS = 25
 LONGEST_POLL = timedelta(days=32)
 SHORTEST_POLL = timedelta(minutes=1)
@@ -77,12 +79,16 @@ class Polls:
 
     name = "polls"
 
-    def __init__(self, store: PollStore, scheduler: Scheduler, messenger: Messenger, clock: Clock, secret: bytes) -> None:
+    def __init__(
+        self, store: PollStore, scheduler: Scheduler, messenger: Messenger, clock: Clock, secret: bytes,
+        content: Content | None = None,
+    ) -> None:  # fmt: skip
         self.store = store
         self.scheduler = scheduler
         self.messenger = messenger
         self.clock = clock
         self.secret = secret
+        self.content = content or (lambda place, kind, subject, at: None)
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -100,6 +106,7 @@ class Polls:
         ref = await ctx.respond(live_card(poll, await self._tally(poll), ctx.now))
         if ref is not None:
             await self.store.set_message(poll_id, ref)
+        self.content(ctx.place, "poll_posted", str(poll_id), ctx.now)
 
     @button("poll.vote")
     async def vote(self, ctx: Context, poll_id: int, position: int) -> Card:
@@ -281,4 +288,4 @@ def poll_secret(configured: str | None, db_path: Path) -> bytes:
 def setup(bot: Bot) -> None:
     secret = bot.settings.bot_poll_secret
     key = poll_secret(secret.get_secret_value() if secret else None, bot.settings.bot_database)
-    bot.add_cog(Polls(PollStore(bot.db), bot.scheduler, bot, bot.clock, key))
+    bot.add_cog(Polls(PollStore(bot.db), bot.scheduler, bot, bot.clock, key, bot.engagement.content))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,6 +41,7 @@ from cogs.trivia.cards import (
 from cogs.trivia.matching import letter_choice, matches, normalise
 from storage.trivia import Asked, Round, TriviaStore
 
+Content = Callable[[Place, str, str, datetime], None]
 PAUSE_BETWEEN_QUESTIONS = timedelta(seconds=5)
 DAILY_TIMER = "trivia.daily_post"  # the timer; "trivia.daily" is the daily question's buttons
 DAILY_GRACE = timedelta(hours=12)
@@ -99,7 +100,7 @@ class Trivia:
 
     def __init__(
         self, bank: QuestionBank, store: TriviaStore, scheduler: Scheduler, messenger: Messenger,
-        clock: Clock, config: CommunityConfig, rng: random.Random | None = None,
+        clock: Clock, config: CommunityConfig, rng: random.Random | None = None, content: Content | None = None,
     ) -> None:  # fmt: skip
         self.bank = bank
         self.store = store
@@ -108,6 +109,7 @@ class Trivia:
         self.clock = clock
         self.config = config
         self.rng = rng or random.Random()
+        self.content = content or (lambda place, kind, subject, at: None)
 
     # -- live rounds --------------------------------------------------------------------------
 
@@ -215,6 +217,7 @@ class Trivia:
             ref = await post(question_card(question, asked, heading, footer, "trivia.answer", (found.id, position)))
             if ref is not None:
                 await self.store.set_asked_message(found.id, position, ref)
+            self.content(found.place, "trivia_asked", question.id, self.clock.now())
         assert asked.closes_at is not None
         await self.scheduler.schedule("trivia.reveal", f"{found.id}:{position}", asked.closes_at)
 
@@ -432,6 +435,7 @@ class Trivia:
         ref = await self.messenger.send(place, card)
         if ref is not None:
             await self.store.set_daily_message(asked.daily_id, ref)
+        self.content(place, "trivia_daily", question.id, self.clock.now())
 
     @button("trivia.daily")
     async def daily_answer(self, ctx: Context, daily_id: int, choice: int) -> Card:
@@ -550,4 +554,4 @@ def setup(bot: Bot) -> None:
     if bot.settings.bot_trivia_packs:
         folders.append(Path(bot.settings.bot_trivia_packs))
     bank = load_bank(folders)
-    bot.add_cog(Trivia(bank, TriviaStore(bot.db), bot.scheduler, bot, bot.clock, bot.config))
+    bot.add_cog(Trivia(bank, TriviaStore(bot.db), bot.scheduler, bot, bot.clock, bot.config, content=bot.engagement.content))

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 REMINDER_GRACE = timedelta(minutes=15)
 SYNC_EVERY = timedelta(hours=1)
+MIRRORED_PER_SYNC = 25  # imported webinars mirrored as platform event listings per sync
 Fetch = Callable[..., Awaitable[FetchResult]]
 SendDirect = Callable[[Member, Card], Awaitable[Any]]
 Content = Callable[[Place, str, str, datetime], None]
@@ -268,6 +269,8 @@ class Webinars:
                 if ref is not None:
                     await self.store.set_message(webinar.id, ref)
                 self.content(place, "webinar_announced", str(webinar.id), now)
+                if added < MIRRORED_PER_SYNC:  # platforms cap event listings (Discord: about 100 a server)
+                    await self._list(webinar)
                 added += 1
             elif existing.status == "scheduled" and occurrence.cancelled:
                 if await self.store.cancel(existing.id, now):
@@ -335,6 +338,8 @@ class Webinars:
         webinar = await self.store.by_listing(ctx.community.platform, event.listing_id)
         if webinar is None or webinar.place.community != ctx.community or webinar.status != "scheduled":
             return
+        if webinar.ends_at <= ctx.now:
+            return  # interest in an event that is over changes nothing
         if event.interested:
             await self.store.rsvp(webinar.id, ctx.member, ctx.now, going=True)
         else:

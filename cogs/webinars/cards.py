@@ -42,12 +42,12 @@ def announcement(webinar: Webinar, counts: Counts) -> Card:
 
 def reminder(webinar: Webinar, offset_seconds: int, *, direct: bool = False) -> Card:
     if offset_seconds == 0:
-        heading = f"Starting now: {webinar.title}"
-    else:
-        heading = f"Reminder: {webinar.title} starts {timestamp(webinar.starts_at, 'R')}"
+        heading, lead = f"Starting now: {webinar.title}", f"Started {timestamp(webinar.starts_at, 'R')}."
+    else:  # the relative time goes in the text: titles are plain text on Slack
+        heading, lead = f"Reminder: {webinar.title}", f"Starts {timestamp(webinar.starts_at, 'R')}."
     links = (Link("Join webinar", webinar.url),) if webinar.url else ()
     footer = "You asked to be reminded." if direct else f"Webinar #{webinar.id}."
-    return Card(title=heading, fields=when_fields(webinar), links=links, footer=footer)
+    return Card(title=heading, text=lead, fields=when_fields(webinar), links=links, footer=footer)
 
 
 def change_notice(webinar: Webinar, what: str) -> Card:

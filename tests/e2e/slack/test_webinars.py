@@ -100,7 +100,8 @@ async def test_add_rsvp_and_reminders_in_the_channel_and_by_direct_message_each_
     await slack.until(STARTS - timedelta(hours=24))
     posted = fake.posts[before:]
     [day_before] = reminders(fake.in_channel(GENERAL), f"Reminder: {TITLE}")
-    assert day_before.headers() == [f"Reminder: {TITLE} starts 3 December 2026, 19:00 UTC"]  # a header is plain text
+    assert day_before.headers() == [f"Reminder: {TITLE}"]  # a header is plain text: the time is in the text
+    assert "<!date^" in day_before.everything()
     assert f"{slack_date(STARTS, '{date_long} {time}')}|Thursday 3 December 2026, 19:00 UTC>" in day_before.everything()
     assert f"{slack_date(STARTS, '{ago}')}|" in day_before.everything()
     assert [b.get("url") for b in day_before.buttons()] == [URL]

@@ -1,0 +1,169 @@
+"""Growth: follower and engagement figures for organizers, each member's own activity,
+the daily community snapshot, and raw-event retention.
+
+Timers: `stats.snapshot` (hourly series) records each community's members and followers
+for its local day (idempotent: the day's row is replaced) and deletes raw events older
+than `stats_raw_days` (the rollups keep every figure); `stats.social` (daily) fetches the
+follower counts of the association's accounts on other networks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pydantic import Field
+
+from bot.app import Bot, Context
+from bot.cards import Card, Image, notice
+from bot.cards import Field as CardField
+from bot.clock import Clock
+from bot.commands import Args, command, timer
+from bot.community import CommunityConfig
+from bot.config import Setting
+from bot.model import Community, Member, Role
+from bot.recurrence import Recurrence
+from bot.scheduler import Scheduler
+from cogs.stats.charts import content_chart, follow_rate_chart
+from cogs.stats.metrics import Metrics, compute
+from storage.growth import GrowthQueries
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_EVERY = timedelta(hours=1)
+
+
+def raw_days(value: str) -> str:
+    if not value.isdigit() or not 30 <= int(value) <= 3650:
+        raise ValueError("stats_raw_days is whole days from 30 to 3650, e.g. 365")
+    return str(int(value))
+
+
+class DaysArgs(Args):
+    positional = ("days",)
+    days: int = Field(90, ge=7, le=730)
+
+
+class EngagementArgs(Args):
+    positional = ("days",)
+    days: int = Field(30, ge=7, le=730)
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+class Stats:
+    """Follower and engagement growth"""
+
+    name = "stats"
+    settings = (
+        Setting("stats_raw_days", "days raw engagement events are kept before only daily totals remain "
+                                  "(unset: kept for good)", raw_days),  # fmt: skip
+    )
+
+    def __init__(self, queries: GrowthQueries, scheduler: Scheduler, clock: Clock, config: CommunityConfig) -> None:
+        self.queries = queries
+        self.scheduler = scheduler
+        self.clock = clock
+        self.config = config
+
+    # -- organizers ------------------------------------------------------------------------------
+
+    @command("stats growth", args=DaysArgs, role=Role.ORGANIZER, help="Followers and follow rate over time, with a chart")
+    async def growth(self, ctx: Context, args: DaysArgs) -> Card:
+        metrics = await self._metrics(ctx, args.days)
+        chart = await asyncio.to_thread(follow_rate_chart, metrics, f"Follow rate, last {args.days} days")
+        growth = "-" if metrics.growth_rate is None else f"{metrics.growth_rate * 100:+.1f}%"
+        fields = (
+            CardField("Followers", f"{metrics.followers_end} of {metrics.members_end} members ({percent(metrics.follow_rate_end)})"),
+            CardField("Net growth", f"{metrics.net_growth:+d} ({growth})"),
+            CardField("The study's reference", f"{percent(metrics.reference_rate)} of members following"),
+        )
+        return Card(title=f"Growth, {metrics.since} to {metrics.until}", fields=fields,
+                    image=Image("follow-rate.png", chart, "follow rate per day with the 25% reference line"),
+                    footer="Days are this community's local days. alcts-bot report has the full picture.", ephemeral=True)  # fmt: skip
+
+    @command("stats engagement", args=EngagementArgs, role=Role.ORGANIZER, help="Active members, retention, content mix")
+    async def engagement(self, ctx: Context, args: EngagementArgs) -> Card:
+        metrics = await self._metrics(ctx, args.days)
+        chart = await asyncio.to_thread(content_chart, metrics, f"Engagement by feature, last {args.days} days")
+        mix = "\n".join(
+            f"{f.feature}: {f.events} events, {f.per_active_member} per active member"
+            + (f", {f.per_item} per item offered" if f.per_item is not None else "")
+            + (f"; {percent(f.conversion)} of first-timers followed within 14 days" if f.conversion is not None else "")
+            for f in metrics.features
+        )  # fmt: skip
+        fields = (
+            CardField("Active members", f"{metrics.dau} today, {metrics.wau} this week, {metrics.mau} in 28 days"),
+            CardField("Week-one retention", f"{percent(metrics.retention_week_one)} of {metrics.new_members} new members"),
+            CardField("By feature", mix or "-", inline=False),
+            CardField("Busiest hours", ", ".join(metrics.best_hours) or "-"),
+        )
+        return Card(title=f"Engagement, {metrics.since} to {metrics.until}", fields=fields,
+                    image=Image("engagement.png", chart, "events per feature"), ephemeral=True)  # fmt: skip
+
+    # -- members ---------------------------------------------------------------------------------
+
+    @command("stats me", help="Your own activity here (only you see it)")
+    async def me(self, ctx: Context, args: object) -> Card:
+        await self.queries.db.flush()
+        activity = await self.queries.member_activity(ctx.member, ctx.community, ctx.now - timedelta(days=30))
+        days, first = await self.queries.active_days(ctx.member, ctx.community)
+        lines = [f"{name}: {count}" for name, count in activity.items()] or ["nothing yet"]
+        optout = " You are left out of top-participant lists (/stats optout again to be included)." if (
+            await self.queries.opted_out(ctx.member)) else ""  # fmt: skip
+        return Card(title=f"Your activity, {ctx.member.display_name}", text="Last 30 days: " + ", ".join(lines),
+                    footer=f"Active on {days} day{'s' if days != 1 else ''} since {first or 'today'}.{optout}", ephemeral=True)  # fmt: skip
+
+    @command("stats optout", help="Leave (or rejoin) the top-participant lists")
+    async def optout(self, ctx: Context, args: object) -> Card:
+        out = not await self.queries.opted_out(ctx.member)
+        await self.queries.set_optout(ctx.member, ctx.now, out)
+        if out:
+            return notice("You are left out of top-participant lists from now on. /stats optout again undoes it.")
+        return notice("You can appear in top-participant lists again.")
+
+    # -- timers ----------------------------------------------------------------------------------
+
+    @timer("stats.snapshot", rerun=True)
+    async def snapshot(self, key: str, payload: dict[str, Any]) -> None:
+        now = self.clock.now()
+        for platform, community_id in await self.queries.communities():
+            community = Community(platform, community_id)
+            config = await self.config.get(community)
+            day = now.astimezone(self.config.timezone(config)).date().isoformat()
+            await self.queries.snapshot(community, day, now)
+            keep = config.get("stats_raw_days")
+            if keep:
+                pruned = await self.queries.prune((platform, community_id), now - timedelta(days=int(keep)))
+                if pruned:
+                    log.info("raw events pruned community=%s:%s rows=%d", platform, community_id, pruned)
+
+    async def start(self) -> None:
+        if not await self.scheduler.repeating("stats.snapshot", "all"):
+            await self.scheduler.repeat("stats.snapshot", "all", Recurrence.every(SNAPSHOT_EVERY))
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    async def _metrics(self, ctx: Context, days: int) -> Metrics:
+        await self.queries.db.flush()
+        until = ctx.now.astimezone(ctx.tz).date()
+        since = until - timedelta(days=days - 1)
+        return await compute(self.queries, (ctx.community.platform, ctx.community.id), since, until,
+                             f"{ctx.community.platform}:{ctx.community.id}")  # fmt: skip
+
+    async def forget_member(self, member: Member) -> int:
+        await self.queries.set_optout(member, self.clock.now(), False)
+        return 0
+
+
+def window(now: datetime, days: int, tz: Any) -> tuple[date, date]:
+    until = now.astimezone(tz).date()
+    return until - timedelta(days=days - 1), until
+
+
+def setup(bot: Bot) -> None:
+    bot.add_cog(Stats(GrowthQueries(bot.db), bot.scheduler, bot.clock, bot.config))

@@ -1,0 +1,183 @@
+"""Growth and engagement metrics over a window of local days, per community or combined.
+
+Definitions (the study's question is the follow rate):
+- followers on a day: the day's snapshot, else the running total of follows minus
+  unfollows (changes of state, not commands); members likewise from snapshots;
+- follow rate = followers / members, against the study's 25% reference;
+- net growth = followers at the end - at the start; growth rate = net / start;
+- DAU, WAU, MAU: distinct members active on the last day, in the last 7 and 28 days
+  (Slack's definitions);
+- week-one retention: of members first active in the window (at least a week before its
+  end), the share active again within the next 7 days;
+- engagement by feature: events per active member of the window and per item offered;
+- conversion: of members who first engaged with a feature in the window, the share who
+  followed within 14 days after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+
+from storage.growth import GrowthQueries, Key
+
+REFERENCE_RATE = 0.25  # the study: fewer than 25% of members follow the association
+FEATURES = ("trivia", "polls", "jobs", "webinars")
+OFFERED = {  # content events that count as items offered, per feature
+    "trivia": ("trivia_asked", "trivia_daily"),
+    "polls": ("poll_posted",),
+    "jobs": ("job_posted", "job_digest"),
+    "webinars": ("webinar_announced",),
+}
+
+
+@dataclass
+class Day:
+    day: str
+    members: int
+    followers: int
+    follow_rate: float
+    follows: int
+    unfollows: int
+    active: int
+
+
+@dataclass
+class Feature:
+    feature: str
+    events: int
+    members: int
+    per_active_member: float
+    items_offered: int
+    per_item: float | None
+    first_engaged: int
+    followed_within_14_days: int
+    conversion: float | None
+
+
+@dataclass
+class Metrics:
+    scope: str
+    since: str
+    until: str
+    days: list[Day]
+    followers_start: int
+    followers_end: int
+    net_growth: int
+    growth_rate: float | None
+    members_end: int
+    follow_rate_end: float
+    reference_rate: float
+    dau: int
+    wau: int
+    mau: int
+    new_members: int
+    retained_week_one: int
+    retention_week_one: float | None
+    features: list[Feature]
+    hours_of_week: list[int]
+    top_members: list[tuple[str, int]] = field(default_factory=list)
+    closed_polls: list[dict[str, object]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @property
+    def best_hours(self) -> list[str]:
+        """The three busiest hours of the week, e.g. `Tue 14:00`."""
+        names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+        ranked = sorted(range(168), key=lambda h: (-self.hours_of_week[h], h))[:3]
+        return [f"{names[h // 24]} {h % 24:02d}:00" for h in ranked if self.hours_of_week[h]]
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+async def compute(queries: GrowthQueries, community: Key | None, since: date, until: date, scope: str) -> Metrics:
+    """Every figure for `community` (None: all communities combined), `since`..`until` inclusive."""
+    days = await _days(queries, community, since, until)
+    start, end = days[0], days[-1]
+    retained = await queries.retention(community, since, until)
+    events = await queries.events_by_feature(community, since, until)
+    members = await queries.members_by_feature(community, since, until)
+    offered = await queries.content_offered(community, since, until)
+    converted = await queries.conversion(community, since, until)
+    active_in_window = await queries.distinct_active(community, since, until)
+    features = []
+    for feature in FEATURES:
+        items = sum(offered.get(kind, 0) for kind in OFFERED[feature])
+        first, followed = converted.get(feature, (0, 0))
+        count = events.get(feature, 0)
+        features.append(Feature(
+            feature, count, members.get(feature, 0),
+            round(count / active_in_window, 2) if active_in_window else 0.0, items,
+            round(count / items, 2) if items else None, first, followed, _share(followed, first),
+        ))  # fmt: skip
+    return Metrics(
+        scope=scope, since=since.isoformat(), until=until.isoformat(), days=days,
+        followers_start=start.followers, followers_end=end.followers, net_growth=end.followers - start.followers,
+        growth_rate=_share(end.followers - start.followers, start.followers), members_end=end.members,
+        follow_rate_end=end.follow_rate, reference_rate=REFERENCE_RATE,
+        dau=end.active, wau=await queries.distinct_active(community, until - timedelta(days=6), until),
+        mau=await queries.distinct_active(community, until - timedelta(days=27), until),
+        new_members=retained[0], retained_week_one=retained[1], retention_week_one=_share(retained[1], retained[0]),
+        features=features, hours_of_week=await queries.hours(community),
+        top_members=await queries.top_members(community, since, until),
+        closed_polls=await queries.closed_polls(community, since, until),
+    )  # fmt: skip
+
+
+async def _days(queries: GrowthQueries, community: Key | None, since: date, until: date) -> list[Day]:
+    """One row per local day: snapshots where taken, else running totals of follow changes
+    and of members first seen."""
+    running: dict[Key, int] = {}
+    changes: dict[str, tuple[int, int]] = {}
+    followers_by_day: dict[str, dict[Key, int]] = {}
+    for platform, community_id, day, follows, unfollows in await queries.follow_days(community, until):
+        key = (platform, community_id)
+        running[key] = running.get(key, 0) + follows - unfollows
+        followers_by_day.setdefault(day, {})[key] = running[key]
+        if day >= since.isoformat():
+            f, u = changes.get(day, (0, 0))
+            changes[day] = (f + follows, u + unfollows)
+    seen_running: dict[Key, int] = {}
+    seen_by_day: dict[str, dict[Key, int]] = {}
+    for platform, community_id, day, count in await queries.members_seen_days(community, until):
+        key = (platform, community_id)
+        seen_running[key] = seen_running.get(key, 0) + count
+        seen_by_day.setdefault(day, {})[key] = seen_running[key]
+    snaps: dict[str, dict[Key, tuple[int, int]]] = {}
+    for platform, community_id, day, members, followers in await queries.snapshots(community, until):
+        snaps.setdefault(day, {})[(platform, community_id)] = (members, followers)
+    active = await queries.daily_active(community, since, until)
+    current_followers: dict[Key, int] = {}
+    current_members: dict[Key, int] = {}
+    snapped: set[Key] = set()  # communities with a snapshot: the platform's count beats members seen
+
+    def see(day: str) -> None:
+        for key, seen in seen_by_day.get(day, {}).items():
+            if key not in snapped:
+                current_members[key] = seen
+        current_followers.update(followers_by_day.get(day, {}))
+        for key, (m, f) in snaps.get(day, {}).items():
+            current_members[key], current_followers[key] = m, f
+            snapped.add(key)
+
+    out = []
+    for day in sorted(set(followers_by_day) | set(snaps) | set(seen_by_day)):
+        if day >= since.isoformat():
+            break
+        see(day)
+    cursor = since
+    while cursor <= until:
+        day = cursor.isoformat()
+        see(day)
+        followers = sum(current_followers.values())
+        members = max(sum(max(current_members.get(k, 0), current_followers.get(k, 0))
+                          for k in set(current_members) | set(current_followers)), followers)  # fmt: skip
+        follows, unfollows = changes.get(day, (0, 0))
+        out.append(Day(day, members, followers, round(followers / members, 4) if members else 0.0, follows, unfollows,
+                       active.get(day, 0)))  # fmt: skip
+        cursor += timedelta(days=1)
+    return out
