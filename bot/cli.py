@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="engagement and follower growth for organizers")
     report.add_argument("--db", type=Path, help="SQLite file (default: BOT_DATABASE)")
     report.add_argument("--days", type=int, default=30)
+    report.add_argument("--community", help="one community's id (default: every community, and all combined)")
     report.add_argument("--format", choices=["html", "csv", "json"], default="html")
     report.add_argument("--out", type=Path, help="file to write (default: standard output)")
 
@@ -84,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     backup = db_sub.add_parser("backup", help="copy the live database (online backup)")
     backup.add_argument("--db", type=Path, help="SQLite file (default: BOT_DATABASE)")
     backup.add_argument("path", type=Path)
+
+    stats = sub.add_parser("stats", help="follower counts from the association's other platforms")
+    stats_sub = stats.add_subparsers(dest="stats_command", required=True)
+    stats_import = stats_sub.add_parser(
+        "import", help="upsert follower counts from a CSV file: date,platform,followers (header required)"
+    )
+    stats_import.add_argument("file", type=Path, metavar="FILE.csv")
+    stats_import.add_argument("--db", type=Path, help="SQLite file (default: BOT_DATABASE)")
     return parser
 
 
@@ -101,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "db": cmd_db,
         "slack-manifest": cmd_slack_manifest,
         "trivia": cmd_trivia_check,
+        "stats": cmd_stats_import,
     }
     try:
         return commands[args.command](args, settings)
@@ -223,7 +233,11 @@ def _stop_on_signals() -> asyncio.Event:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.report import build_report, render
+    from cogs.stats.report import build_report, render
+
+    if not 1 <= args.days <= 3650:
+        print("alcts-bot: --days is from 1 to 3650", file=sys.stderr)
+        return 2
 
     async def go() -> str:
         from storage.db import Database
@@ -231,12 +245,17 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         db = Database(_db_path(args, settings))
         await db.open()
         try:
-            report = await build_report(db, days=args.days, brand=settings.bot_brand)
+            report = await build_report(db, days=args.days, brand=settings.bot_brand,
+                                        default_zone=settings.bot_timezone, community=args.community)  # fmt: skip
         finally:
             await db.close()
-        return render(report, args.format)
+        return await asyncio.to_thread(render, report, args.format)
 
-    text = asyncio.run(go())
+    try:
+        text = asyncio.run(go())
+    except ValueError as exc:
+        print(f"alcts-bot: {exc}", file=sys.stderr)
+        return 2
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")
@@ -302,3 +321,41 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
     print(asyncio.run(go()))
     return 0
+
+
+# -- stats import ---------------------------------------------------------------------------
+
+
+def cmd_stats_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Upsert `date,platform,followers` rows into social_counts (source 'import').
+
+    Bad rows are skipped, each named as `FILE:LINE: problem` on standard error, and the
+    good rows are still imported (re-running the fixed file is safe: it upserts); a file
+    problem (no header, not UTF-8, broken CSV quoting) imports nothing. Exit 0 when every
+    row was good, 1 when any row or the file was bad, 2 when the file cannot be read."""
+    from cogs.stats.social import import_csv
+    from storage.db import Database
+    from storage.social import SocialStore
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        print(f"alcts-bot: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    today = now.astimezone(settings.timezone).date()
+
+    async def go() -> tuple[int, int, list[str], bool]:
+        db = Database(_db_path(args, settings))
+        await db.open()
+        try:
+            result = await import_csv(SocialStore(db), data, where=str(args.file), today=today, at=now)
+        finally:
+            await db.close()
+        return len(result.rows) if not result.fatal else 0, result.skipped, result.problems, result.fatal
+
+    imported, skipped, problems, fatal = asyncio.run(go())
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"Imported {imported} row{'' if imported == 1 else 's'} ({skipped} skipped)")
+    return 1 if problems or fatal else 0

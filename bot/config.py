@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     bot_poll_secret: SecretStr | None = None
     bot_trivia_packs: Path | None = None
     bot_allow_private_urls: bool = False  # tests: let fetches reach servers on 127.0.0.1
+    bot_mastodon_url: str | None = None  # set: Mastodon lookups go here, not to each handle's server
+    bot_bluesky_url: str = "https://public.api.bsky.app"  # Bluesky's public AppView (getProfile)
 
     discord_token: SecretStr | None = None
     discord_guild_ids: Annotated[list[int], NoDecode] = []
@@ -85,6 +87,16 @@ class Settings(BaseSettings):
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"  # slack-sdk drops /api without it
+
+    @field_validator("bot_mastodon_url", "bot_bluesky_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme, _, rest = value.strip().partition("://")
+        if scheme.lower() not in ("http", "https") or not rest.strip("/"):
+            raise ValueError(f"{value[:60]!r} is not a base URL like https://example.org")
+        return value.strip().rstrip("/")
 
     @field_validator("slack_command")
     @classmethod

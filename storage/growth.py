@@ -75,13 +75,14 @@ class GrowthQueries:
         )
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
-    async def members_seen_days(self, community: Key | None, until: date) -> list[tuple[str, str, str, int]]:
-        """New members per community and (UTC) day of first sight: the fallback member count
-        on days without a snapshot."""
+    async def members_first_days(self, community: Key | None, until: date) -> list[tuple[str, str, str, int]]:
+        """New members per community and local day of their first activity: the fallback
+        member count on days without a snapshot."""
         where, params = _where(community)
         rows = await self.db.fetchall(
-            f"SELECT platform, community_id, substr(first_seen, 1, 10) AS day, COUNT(*) FROM members_seen WHERE {where}"
-            " AND substr(first_seen, 1, 10) <= ? GROUP BY 1, 2, 3 ORDER BY day",
+            f"SELECT platform, community_id, first, COUNT(*) FROM (SELECT platform, community_id, member_id,"
+            f" MIN(day) AS first FROM active_members WHERE {where} GROUP BY platform, community_id, member_id)"
+            " WHERE first <= ? GROUP BY 1, 2, 3 ORDER BY first",
             (*params, until.isoformat()),
         )
         return [tuple(row) for row in rows]  # type: ignore[misc]
@@ -130,7 +131,7 @@ class GrowthQueries:
         )
         return {row[0]: int(row[1]) for row in rows}
 
-    async def members_by_feature(self, community: Key | None, since: date, until: date) -> dict[str, int]:
+    async def members_by_feature(self, community: Key | None, start: str, end: str) -> dict[str, int]:
         """How many distinct members engaged with each feature in the window (from raw events
         while they are kept; older days count from the first-engagement rollup)."""
         where, params = _where(community)
@@ -138,15 +139,15 @@ class GrowthQueries:
             f"SELECT cog, COUNT(DISTINCT member_id) FROM engagement_events WHERE {where} AND at >= ? AND at < ?"
             " AND cog IS NOT NULL AND member_id IS NOT NULL AND kind NOT IN ('member_joined', 'member_left')"
             " GROUP BY cog",
-            (*params, since.isoformat(), (until + timedelta(days=2)).isoformat()),
+            (*params, start, end),
         )
         return {row[0]: int(row[1]) for row in rows}
 
-    async def content_offered(self, community: Key | None, since: date, until: date) -> dict[str, int]:
+    async def content_offered(self, community: Key | None, start: str, end: str) -> dict[str, int]:
         where, params = _where(community)
         rows = await self.db.fetchall(
-            f"SELECT kind, COUNT(*) FROM content_events WHERE {where} AND substr(at, 1, 10) BETWEEN ? AND ? GROUP BY kind",
-            (*params, since.isoformat(), until.isoformat()),
+            f"SELECT kind, COUNT(*) FROM content_events WHERE {where} AND at >= ? AND at < ? GROUP BY kind",
+            (*params, start, end),
         )
         return {row[0]: int(row[1]) for row in rows}
 
@@ -175,7 +176,7 @@ class GrowthQueries:
                 counts[hour] = int(events)
         return counts
 
-    async def top_members(self, community: Key | None, since: date, until: date, limit: int = 10) -> list[tuple[str, int]]:
+    async def top_members(self, community: Key | None, start: str, end: str, limit: int = 10) -> list[tuple[str, int]]:
         """The most active members in the window (raw events), leaving out those who opted out."""
         where, params = _where(community, "e")
         rows = await self.db.fetchall(
@@ -185,21 +186,43 @@ class GrowthQueries:
             " AND e.kind NOT IN ('member_joined', 'member_left') AND NOT EXISTS (SELECT 1 FROM stats_optouts o"
             " WHERE o.platform = e.platform AND o.member_id = e.member_id)"
             " GROUP BY e.platform, e.member_id ORDER BY n DESC, 1 LIMIT ?",
-            (*params, since.isoformat(), (until + timedelta(days=2)).isoformat(), limit),
+            (*params, start, end, limit),
         )
         return [(row[0], int(row[1])) for row in rows]
 
-    async def closed_polls(self, community: Key | None, since: date, until: date) -> list[dict[str, object]]:
+    async def closed_polls(self, community: Key | None, start: str, end: str) -> list[dict[str, object]]:
         where, params = _where(community, "p")
         rows = await self.db.fetchall(
             f"SELECT p.id, p.question, (SELECT COUNT(DISTINCT voter) FROM poll_votes v WHERE v.poll_id = p.id) AS voters,"
             " (SELECT o.label FROM poll_options o LEFT JOIN poll_votes v ON v.poll_id = o.poll_id AND v.position ="
             " o.position WHERE o.poll_id = p.id GROUP BY o.position ORDER BY COUNT(v.voter) DESC, o.position LIMIT 1)"
-            f" AS leading FROM polls p WHERE {where} AND p.closed_at IS NOT NULL AND substr(p.closed_at, 1, 10)"
-            " BETWEEN ? AND ? ORDER BY p.closed_at",
-            (*params, since.isoformat(), until.isoformat()),
+            f" AS leading FROM polls p WHERE {where} AND p.closed_at >= ? AND p.closed_at < ? ORDER BY p.closed_at",
+            (*params, start, end),
         )
         return [dict(row) for row in rows]
+
+    async def social(self, since: date, until: date) -> list[dict[str, object]]:
+        """Per account on another network: the latest count by `until` and the change since
+        the latest count at or before `since` (None when there is none to compare)."""
+        rows = await self.db.fetchall(
+            "SELECT network, handle,"
+            " (SELECT followers FROM social_counts c WHERE c.network = a.network AND c.handle = a.handle AND c.day <= ?"
+            "  ORDER BY c.day DESC LIMIT 1) AS followers,"
+            " (SELECT day FROM social_counts c WHERE c.network = a.network AND c.handle = a.handle AND c.day <= ?"
+            "  ORDER BY c.day DESC LIMIT 1) AS day,"
+            " (SELECT followers FROM social_counts c WHERE c.network = a.network AND c.handle = a.handle AND c.day <= ?"
+            "  ORDER BY c.day DESC LIMIT 1) AS before"
+            " FROM (SELECT DISTINCT network, handle FROM social_counts) a ORDER BY network, handle",
+            (until.isoformat(), until.isoformat(), since.isoformat()),
+        )
+        out = []
+        for row in rows:
+            if row["followers"] is None:
+                continue
+            change = None if row["before"] is None else int(row["followers"]) - int(row["before"])
+            out.append({"network": row["network"], "handle": row["handle"], "followers": int(row["followers"]),
+                        "as_of": row["day"], "change": change})  # fmt: skip
+        return out
 
     # -- members --------------------------------------------------------------------------------
 

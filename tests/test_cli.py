@@ -94,28 +94,36 @@ def test_db_upgrade_and_backup(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "html"])
 def test_report_formats(tmp_path: Path, fmt: str) -> None:
-    alcts(tmp_path, "shell", stdin="/follow\n:as ann\n/help\n")
+    alcts(tmp_path, "shell", stdin="/follow\n:as ann\n/help\n/follow\n/unfollow\n/follow\n/follow\n")
     result = alcts(tmp_path, "report", "--format", fmt, "--days", "7")
     assert result.returncode == 0, result.stderr
     if fmt == "json":
         data = json.loads(result.stdout)
-        assert data["communities"] == [
-            {"platform": "console", "community_id": "local", "followers": 1, "members": 2, "follow_share": 50.0}
-        ]
-        assert sum(day["events"] for day in data["daily"]) == 2
-        assert sum(day["follows"] for day in data["daily"]) == 1
+        local = next(s for s in data["scopes"] if s["scope"] == "console:local")
+        assert (local["followers_end"], local["members_end"], local["follow_rate_end"]) == (2, 2, 1.0)
+        assert sum(day["follows"] for day in local["days"]) == 3  # changes of state: you, ann, ann again
+        assert sum(day["unfollows"] for day in local["days"]) == 1  # not the repeated /follow commands
+        assert local["dau"] == 2 and local["reference_rate"] == 0.25
     elif fmt == "csv":
-        header, row = result.stdout.strip().splitlines()
-        assert header == "day,platform,events,active_members,follows,unfollows"
-        assert row.endswith(",console,2,2,1,0")
+        header, *rows = result.stdout.strip().splitlines()
+        assert header == "scope,day,members,followers,follow_rate,follows,unfollows,active_members"
+        assert rows[-1].startswith("console:local,") and rows[-1].endswith(",2,2,1.0,3,1,2")
     else:
-        assert "<td>console / local</td><td>1</td><td>2</td><td>50.0%</td>" in result.stdout
+        assert "<h2 id=\"console:local\">console:local</h2>" in result.stdout
+        assert result.stdout.count("data:image/png;base64,") >= 3 and "25%" in result.stdout
 
 
 def test_report_to_a_file(tmp_path: Path) -> None:
     result = alcts(tmp_path, "report", "--out", str(tmp_path / "out" / "report.html"))
     assert result.returncode == 0
-    assert "No community has used the bot yet." in (tmp_path / "out" / "report.html").read_text()
+    assert "Wrote html report to" in result.stdout
+    assert "No counts yet" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_report_for_an_unknown_community_is_one_line(tmp_path: Path) -> None:
+    alcts(tmp_path, "shell", stdin="/follow\n")
+    result = alcts(tmp_path, "report", "--community", "nowhere")
+    assert result.returncode == 2 and "there is no community 'nowhere'" in result.stderr
 
 
 def test_shell_start_up_does_not_import_platform_libraries(tmp_path: Path) -> None:

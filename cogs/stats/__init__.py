@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -22,13 +22,23 @@ from bot.cards import Field as CardField
 from bot.clock import Clock
 from bot.commands import Args, command, timer
 from bot.community import CommunityConfig
-from bot.config import Setting
+from bot.config import Setting, Settings
+from bot.errors import UsageError
 from bot.model import Community, Member, Role
 from bot.recurrence import Recurrence
 from bot.scheduler import Scheduler
 from cogs.stats.charts import content_chart, follow_rate_chart
 from cogs.stats.metrics import Metrics, compute
+from cogs.stats.social import (
+    Fetch,
+    accounts_lines,
+    add_account,
+    parse_day,
+    record_count,
+    refresh_all,
+)
 from storage.growth import GrowthQueries
+from storage.social import SocialStore
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +49,21 @@ def raw_days(value: str) -> str:
     if not value.isdigit() or not 30 <= int(value) <= 3650:
         raise ValueError("stats_raw_days is whole days from 30 to 3650, e.g. 365")
     return str(int(value))
+
+
+class AccountArgs(Args):
+    positional = ("action", "network", "handle")
+    action: Literal["list", "add"] = "list"
+    network: str | None = Field(None, max_length=20)
+    handle: str | None = Field(None, max_length=200)
+
+
+class RecordArgs(Args):
+    positional = ("network", "count")
+    network: str = Field(max_length=20)
+    count: str = Field(max_length=20)
+    date: str | None = Field(None, max_length=20)
+    handle: str = Field("", max_length=200)
 
 
 class DaysArgs(Args):
@@ -64,8 +89,14 @@ class Stats:
                                   "(unset: kept for good)", raw_days),  # fmt: skip
     )
 
-    def __init__(self, queries: GrowthQueries, scheduler: Scheduler, clock: Clock, config: CommunityConfig) -> None:
+    def __init__(
+        self, queries: GrowthQueries, social: SocialStore, scheduler: Scheduler, clock: Clock, config: CommunityConfig,
+        fetch: Fetch, settings: Settings,
+    ) -> None:  # fmt: skip
         self.queries = queries
+        self.social = social
+        self.fetch = fetch
+        self.process_settings = settings
         self.scheduler = scheduler
         self.clock = clock
         self.config = config
@@ -105,6 +136,29 @@ class Stats:
         return Card(title=f"Engagement, {metrics.since} to {metrics.until}", fields=fields,
                     image=Image("engagement.png", chart, "events per feature"), ephemeral=True)  # fmt: skip
 
+    @command("stats accounts", args=AccountArgs, role=Role.ORGANIZER,
+             help="List the association's accounts on other networks, or add a Mastodon or Bluesky one (counted daily)")  # fmt: skip
+    async def accounts(self, ctx: Context, args: AccountArgs) -> Card:
+        if args.action == "add":
+            if not args.network or not args.handle:
+                raise UsageError("stats accounts add needs a network and a handle, e.g. /stats accounts add mastodon alcts@mastodon.social")
+            day = ctx.now.astimezone(ctx.tz).date().isoformat()
+            return notice(await add_account(self.social, self.fetch, self.process_settings, args.network, args.handle,
+                                            ctx.member, ctx.now, day))  # fmt: skip
+        lines = await accounts_lines(self.social)
+        return Card(title="Accounts on other networks", text="\n".join(lines) or "None yet: /stats accounts add mastodon HANDLE",
+                    ephemeral=True)  # fmt: skip
+
+    @command("stats record", args=RecordArgs, role=Role.ORGANIZER,
+             help="Record a follower count from another network (Facebook, X, Instagram, LinkedIn, Tumblr...)")  # fmt: skip
+    async def record(self, ctx: Context, args: RecordArgs) -> Card:
+        today = ctx.now.astimezone(ctx.tz).date()
+        try:
+            day = parse_day(args.date, today) if args.date else today.isoformat()
+        except ValueError as exc:
+            raise UsageError(f"stats record: {exc}.") from None
+        return notice(await record_count(self.social, args.network, args.count, day, ctx.now, handle=args.handle))
+
     # -- members ---------------------------------------------------------------------------------
 
     @command("stats me", help="Your own activity here (only you see it)")
@@ -142,9 +196,18 @@ class Stats:
                 if pruned:
                     log.info("raw events pruned community=%s:%s rows=%d", platform, community_id, pruned)
 
+    @timer("stats.social", rerun=True)
+    async def refresh_social(self, key: str, payload: dict[str, Any]) -> None:
+        """Daily: each Mastodon and Bluesky account's public follower count."""
+        now = self.clock.now()
+        for problem in await refresh_all(self.social, self.fetch, self.process_settings, now, now.date().isoformat()):
+            log.warning("social follower count: %s", problem)
+
     async def start(self) -> None:
         if not await self.scheduler.repeating("stats.snapshot", "all"):
             await self.scheduler.repeat("stats.snapshot", "all", Recurrence.every(SNAPSHOT_EVERY))
+        if not await self.scheduler.repeating("stats.social", "all"):
+            await self.scheduler.repeat("stats.social", "all", Recurrence.daily("06:00"), zone="UTC")
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -153,11 +216,11 @@ class Stats:
         until = ctx.now.astimezone(ctx.tz).date()
         since = until - timedelta(days=days - 1)
         return await compute(self.queries, (ctx.community.platform, ctx.community.id), since, until,
-                             f"{ctx.community.platform}:{ctx.community.id}")  # fmt: skip
+                             f"{ctx.community.platform}:{ctx.community.id}", ctx.tz.key)  # fmt: skip
 
     async def forget_member(self, member: Member) -> int:
         await self.queries.set_optout(member, self.clock.now(), False)
-        return 0
+        return await self.social.forget_member(member)
 
 
 def window(now: datetime, days: int, tz: Any) -> tuple[date, date]:
@@ -166,4 +229,5 @@ def window(now: datetime, days: int, tz: Any) -> tuple[date, date]:
 
 
 def setup(bot: Bot) -> None:
-    bot.add_cog(Stats(GrowthQueries(bot.db), bot.scheduler, bot.clock, bot.config))
+    bot.add_cog(Stats(GrowthQueries(bot.db), SocialStore(bot.db), bot.scheduler, bot.clock, bot.config, bot.fetch,
+                      bot.settings))  # fmt: skip

@@ -17,8 +17,10 @@ Definitions (the study's question is the follow rate):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+from bot.clock import iso
 from storage.growth import GrowthQueries, Key
 
 REFERENCE_RATE = 0.25  # the study: fewer than 25% of members follow the association
@@ -94,14 +96,20 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-async def compute(queries: GrowthQueries, community: Key | None, since: date, until: date, scope: str) -> Metrics:
-    """Every figure for `community` (None: all communities combined), `since`..`until` inclusive."""
+async def compute(
+    queries: GrowthQueries, community: Key | None, since: date, until: date, scope: str, zone: str
+) -> Metrics:
+    """Every figure for `community` (None: all communities combined), local days `since`..`until`
+    inclusive in `zone` (raw timestamps are compared with the window's bounds in UTC)."""
+    tz = ZoneInfo(zone)
+    lo = iso(datetime.combine(since, time(0), tz))  # the window in UTC, for raw timestamps
+    hi = iso(datetime.combine(until + timedelta(days=1), time(0), tz))
     days = await _days(queries, community, since, until)
     start, end = days[0], days[-1]
     retained = await queries.retention(community, since, until)
     events = await queries.events_by_feature(community, since, until)
-    members = await queries.members_by_feature(community, since, until)
-    offered = await queries.content_offered(community, since, until)
+    members = await queries.members_by_feature(community, lo, hi)
+    offered = await queries.content_offered(community, lo, hi)
     converted = await queries.conversion(community, since, until)
     active_in_window = await queries.distinct_active(community, since, until)
     features = []
@@ -123,8 +131,8 @@ async def compute(queries: GrowthQueries, community: Key | None, since: date, un
         mau=await queries.distinct_active(community, until - timedelta(days=27), until),
         new_members=retained[0], retained_week_one=retained[1], retention_week_one=_share(retained[1], retained[0]),
         features=features, hours_of_week=await queries.hours(community),
-        top_members=await queries.top_members(community, since, until),
-        closed_polls=await queries.closed_polls(community, since, until),
+        top_members=await queries.top_members(community, lo, hi),
+        closed_polls=await queries.closed_polls(community, lo, hi),
     )  # fmt: skip
 
 
@@ -143,7 +151,7 @@ async def _days(queries: GrowthQueries, community: Key | None, since: date, unti
             changes[day] = (f + follows, u + unfollows)
     seen_running: dict[Key, int] = {}
     seen_by_day: dict[str, dict[Key, int]] = {}
-    for platform, community_id, day, count in await queries.members_seen_days(community, until):
+    for platform, community_id, day, count in await queries.members_first_days(community, until):
         key = (platform, community_id)
         seen_running[key] = seen_running.get(key, 0) + count
         seen_by_day.setdefault(day, {})[key] = seen_running[key]

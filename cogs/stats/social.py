@@ -1,0 +1,488 @@
+"""The association's other platforms: follower counts from Mastodon and Bluesky (public
+APIs that need no login, fetched daily) and counts organizers record for the rest
+(Facebook, X, Instagram, LinkedIn, Tumblr) with `/stats record` or `alcts-bot stats import`.
+
+Everything here is plain functions over a `SocialStore` and a fetch function (`Bot.fetch`,
+or `Fetcher.fetch` in tests), so the stats cog's timer and commands and the CLI share them.
+
+- Mastodon: `GET {base}/api/v1/accounts/lookup?acct=...` -> `followers_count`; `base` is
+  BOT_MASTODON_URL when set (a proxy, tests; then `acct` is the whole `user@server`), else
+  `https://{server}` from the handle (then `acct` is the user name).
+- Bluesky: `GET {BOT_BLUESKY_URL}/xrpc/app.bsky.actor.getProfile?actor=HANDLE` ->
+  `followersCount`.
+
+A count for a network as a whole (not one account) is stored with the handle `''`; a
+manual count for Mastodon or Bluesky goes to the registered account when there is exactly
+one (see `resolve_handle`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from urllib.parse import quote, urlsplit
+
+from bot.config import Settings
+from bot.errors import UserError
+from bot.fetched import BadUrl, BlockedAddress, FetchError, FetchResult, HttpStatus, Unreachable
+from bot.model import Member
+from storage.social import SocialAccount, SocialStore
+
+log = logging.getLogger(__name__)
+
+Fetch = Callable[..., Awaitable[FetchResult]]
+
+NETWORKS: dict[str, str] = {  # name -> how replies spell it, in display order
+    "facebook": "Facebook",
+    "x": "X",
+    "instagram": "Instagram",
+    "linkedin": "LinkedIn",
+    "tumblr": "Tumblr",
+    "mastodon": "Mastodon",
+    "bluesky": "Bluesky",
+}
+FETCHED = frozenset({"mastodon", "bluesky"})  # public follower counts, fetched daily
+MANUAL = frozenset(NETWORKS) - FETCHED  # recorded with /stats record or the CSV import
+ALIASES = {"twitter": "x", "bsky": "bluesky", "fb": "facebook", "ig": "instagram"}
+
+MAX_FOLLOWERS = 10**10  # a sanity bound far above any real account
+EARLIEST_DAY = date(2000, 1, 1)
+ANSWER_BYTES = 1_000_000  # a profile is a few kilobytes
+ACCEPT = "application/json"
+SOURCE_API, SOURCE_MANUAL, SOURCE_IMPORT = "api", "manual", "import"
+CSV_COLUMNS = ("date", "platform", "followers")  # required; `handle` is optional
+
+_MASTODON_USER = re.compile(r"[a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_])?")  # Mastodon's USERNAME_RE
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_DID = re.compile(r"did:(?:plc:[a-z2-7]{24}|web:[a-z0-9.-]{1,253})")
+_WHITESPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_WHOLE = re.compile(r"\d+|\d{1,3}(?:,\d{3})+")
+
+
+class SocialFetchError(FetchError):
+    """A follower count could not be read: one sentence naming the account."""
+
+
+class UnknownAccount(SocialFetchError):
+    """The network has no such account (HTTP 400/404/410, or an error answer)."""
+
+
+class BadAnswer(SocialFetchError):
+    """The answer was not the JSON the network's API documents."""
+
+
+# -- names ------------------------------------------------------------------------------
+
+
+def normalise_network(name: str) -> str:
+    """`Mastodon`, ` twitter ` -> `mastodon`, `x`; raises ValueError with one sentence."""
+    key = name.strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in NETWORKS:
+        shown = name.strip()[:30] or "(nothing)"
+        raise ValueError(f"{shown!r} is not a platform the bot knows; use one of {', '.join(NETWORKS)}.")
+    return key
+
+
+def display(network: str, handle: str = "") -> str:
+    """`Mastodon alcts@mastodon.social`, or `Facebook` for a network-wide count."""
+    name = NETWORKS.get(network, network)
+    return f"{name} {handle}" if handle else name
+
+
+def normalise_handle(network: str, handle: str) -> str:
+    """The one stored form of an account's handle (lower case, no leading `@`).
+
+    Mastodon: `@alcts@mastodon.social`, `alcts@mastodon.social` or the profile address
+    `https://mastodon.social/@alcts` -> `alcts@mastodon.social`. Bluesky:
+    `@alcts.bsky.social` or `https://bsky.app/profile/alcts.bsky.social` ->
+    `alcts.bsky.social` (a `did:plc:` or `did:web:` id is kept as is). Other networks: any
+    name without spaces, up to 100 characters. Raises ValueError with one sentence."""
+    text = handle.strip()
+    if network == "mastodon":
+        return _mastodon_handle(text)
+    if network == "bluesky":
+        return _bluesky_handle(text)
+    text = text.removeprefix("@")
+    if not text or len(text) > 100 or _WHITESPACE_OR_CONTROL.search(text):
+        raise ValueError(f"A {display(network)} handle is 1 to 100 characters without spaces.")
+    return text
+
+
+def _mastodon_handle(text: str) -> str:
+    example = "like alcts@mastodon.social"
+    if text.lower().startswith(("https://", "http://")):  # a profile address
+        parts = urlsplit(text)
+        path = parts.path.strip("/")
+        if not path.startswith("@") or "/" in path:
+            raise ValueError(f"Give the Mastodon handle {example}, or its profile address like https://mastodon.social/@alcts.")
+        text = path[1:] if "@" in path[1:] else f"{path[1:]}@{parts.hostname or ''}"
+    text = text.removeprefix("@").lower()
+    if len(text) > 320 or text.count("@") != 1:
+        raise ValueError(f"Give the Mastodon handle with its server, {example}.")
+    user, server = text.split("@")
+    if not user or len(user) > 64 or not _MASTODON_USER.fullmatch(user):
+        raise ValueError(f"{user[:30]!r} is not a Mastodon user name; it is letters, digits and _, {example}.")
+    if not _is_domain(server):
+        raise ValueError(f"{server[:60]!r} is not a Mastodon server name; give one {example}.")
+    return f"{user}@{server}"
+
+
+def _bluesky_handle(text: str) -> str:
+    example = "like alcts.bsky.social"
+    if text.lower().startswith(("https://", "http://")):
+        path = urlsplit(text).path.strip("/")
+        if not path.startswith("profile/") or path.count("/") != 1:
+            raise ValueError(f"Give the Bluesky handle {example}, or its profile address like https://bsky.app/profile/alcts.bsky.social.")
+        text = path.removeprefix("profile/")
+    text = text.removeprefix("@")
+    if text.lower().startswith("did:"):
+        if not _DID.fullmatch(text):
+            raise ValueError("That Bluesky id is not a did:plc: or did:web: identifier.")
+        return text
+    text = text.lower()
+    if not _is_domain(text):
+        raise ValueError(f"{text[:60]!r} is not a Bluesky handle; give one {example}.")
+    return text
+
+
+def _is_domain(name: str) -> bool:
+    """A DNS name of two labels or more, ASCII (punycode for others), whose last label
+    starts with a letter (so not an IP address), at most 253 characters."""
+    labels = name.split(".")
+    return (0 < len(name) <= 253 and len(labels) >= 2 and all(_LABEL.fullmatch(label) for label in labels)
+            and labels[-1][0].isalpha())  # fmt: skip
+
+
+def check_account(network: str, handle: str) -> tuple[str, str]:
+    """What `/stats accounts add NETWORK HANDLE` accepts: a fetched network's handle, both
+    normalised. Raises ValueError with one sentence (a manual network points at /stats record)."""
+    network = normalise_network(network)
+    if network not in FETCHED:
+        raise ValueError(
+            f"{display(network)} has no public follower count the bot can read; "
+            f"record it with /stats record {network} COUNT."
+        )
+    return network, normalise_handle(network, handle)
+
+
+def resolve_handle(accounts: Sequence[SocialAccount], network: str, handle: str) -> str:
+    """The handle a manual or imported count is stored under: the one given; else, for a
+    network with exactly one registered account, that account's; else `''` (the network as
+    a whole). Raises ValueError when no handle is given and the network has several."""
+    if handle or network not in FETCHED:
+        return handle
+    mine = [a.handle for a in accounts if a.network == network]
+    if len(mine) > 1:
+        raise ValueError(f"{display(network)} has {len(mine)} accounts; say which with handle= ({', '.join(mine)}).")
+    return mine[0] if mine else ""
+
+
+def parse_day(text: str, today: date) -> str:
+    """An ISO date (YYYY-MM-DD) from 2000 up to `today` plus one day (time zones), as text."""
+    text = text.strip()
+    try:
+        if not _ISO_DAY.fullmatch(text):
+            raise ValueError
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text[:30]!r} is not a date like 2026-03-01.") from None
+    if day < EARLIEST_DAY:
+        raise ValueError(f"{text} is too early; give a date from {EARLIEST_DAY.isoformat()} on.")
+    if day > today + timedelta(days=1):
+        raise ValueError(f"{text} is in the future.")
+    return day.isoformat()
+
+
+def parse_count(text: str | int) -> int:
+    """A whole number of followers, 0 or more (`1234` or `1,234`)."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = text
+    else:
+        raw = str(text).strip()
+        if not _WHOLE.fullmatch(raw):
+            raise ValueError(f"{raw[:30]!r} is not a whole number of followers like 1234.")
+        value = int(raw.replace(",", ""))
+    if not 0 <= value <= MAX_FOLLOWERS:
+        raise ValueError(f"{value} is not a follower count; give a whole number from 0 to {MAX_FOLLOWERS:,}.")
+    return value
+
+
+# -- fetching ---------------------------------------------------------------------------
+
+
+async def fetch_followers(
+    network: str, handle: str, fetch: Fetch, *, mastodon_url: str | None, bluesky_url: str
+) -> int:
+    """The account's public follower count. `handle` is normalised (`normalise_handle`).
+
+    Raises UnknownAccount ("Mastodon has no account alcts@x.") for HTTP 400/404/410 or an
+    error answer, BadAnswer for an answer that is not the documented JSON, and any other
+    FetchError from `fetch` as it came (HttpStatus 429 keeps its `retry_after`)."""
+    if network == "mastodon":
+        user, server = handle.split("@", 1)
+        if mastodon_url:
+            url = f"{mastodon_url.rstrip('/')}/api/v1/accounts/lookup?acct={quote(handle, safe='')}"
+        else:
+            url = f"https://{server}/api/v1/accounts/lookup?acct={quote(user, safe='')}"
+        key = "followers_count"
+    elif network == "bluesky":
+        url = f"{bluesky_url.rstrip('/')}/xrpc/app.bsky.actor.getProfile?actor={quote(handle, safe='')}"
+        key = "followersCount"
+    else:
+        raise ValueError(f"{display(network)} has no public follower count the bot can read.")
+    who = display(network, handle)
+    try:
+        result = await fetch(url, max_bytes=ANSWER_BYTES, accept=ACCEPT)
+    except HttpStatus as exc:
+        if exc.status in (400, 404, 410):
+            raise UnknownAccount(f"{NETWORKS[network]} has no account {handle}.") from None
+        raise
+    try:
+        answer = json.loads(result.body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadAnswer(f"The answer for {who} was not readable JSON; is that server running {NETWORKS[network]}?") from None
+    if isinstance(answer, dict) and "error" in answer:
+        raise UnknownAccount(f"{NETWORKS[network]} has no account {handle}.")
+    count = answer.get(key) if isinstance(answer, dict) else None
+    if type(count) is not int or not 0 <= count <= MAX_FOLLOWERS:
+        raise BadAnswer(f"The answer for {who} had no follower count.")
+    return count
+
+
+async def refresh_all(store: SocialStore, fetch: Fetch, settings: Settings, now: datetime, day: str) -> list[str]:
+    """Fetch every registered Mastodon and Bluesky account once, record each count for
+    `day` (source 'api'; a second run on the same day replaces the first) and each
+    account's outcome (`last_fetch_at`, `last_error`). Returns one sentence per account
+    that failed, naming it. After a 429 (or 503) from a server, the other accounts on that
+    server are not asked again in this run. Sequential: a handful of accounts, each fetch
+    bounded by the fetcher's 15 s."""
+    problems: list[str] = []
+    busy: dict[tuple[str, str], str] = {}  # (network, server) -> the sentence it answered with
+    for account in await store.accounts():
+        if account.network not in FETCHED:
+            continue
+        who = display(account.network, account.handle)
+        server = (account.network, _server(account, settings))
+        try:
+            if server in busy:
+                raise SocialFetchError(busy[server])
+            followers = await fetch_followers(
+                account.network, account.handle, fetch,
+                mastodon_url=settings.bot_mastodon_url, bluesky_url=settings.bot_bluesky_url,
+            )  # fmt: skip
+        except FetchError as exc:
+            error = str(exc)
+            if isinstance(exc, HttpStatus) and exc.status in (429, 503):
+                wait = f" (it asked for {_seconds(exc.retry_after)})" if exc.retry_after else ""
+                busy[server] = error = f"{error.rstrip('.')}{wait}."
+            await store.fetched(account.id, now, error)
+            problems.append(f"{who}: {error}")
+            continue
+        except Exception:  # a bug here must not stop the other accounts
+            log.exception("social fetch failed network=%s handle=%s", account.network, account.handle)
+            error = "Something went wrong on our side; it has been logged."
+            await store.fetched(account.id, now, error)
+            problems.append(f"{who}: {error}")
+            continue
+        await store.record(account.network, account.handle, day, followers, SOURCE_API, now)
+        await store.fetched(account.id, now, None)
+    return problems
+
+
+def _server(account: SocialAccount, settings: Settings) -> str:
+    if account.network == "bluesky":
+        return settings.bot_bluesky_url
+    return settings.bot_mastodon_url or account.handle.split("@", 1)[1]
+
+
+def _seconds(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    return f"{seconds} seconds" if seconds < 120 else f"{seconds // 60} minutes"
+
+
+# -- what the commands do ---------------------------------------------------------------
+
+
+async def add_account(
+    store: SocialStore, fetch: Fetch, settings: Settings, network: str, handle: str,
+    by: Member | None, now: datetime, day: str,
+) -> str:  # fmt: skip
+    """`/stats accounts add NETWORK HANDLE`: check the names, ask the network once (an
+    unknown account, or a server that is not Mastodon, is refused and nothing is stored),
+    register the account and record today's count. Refused too: a server that cannot be
+    reached or resolved, or a private address. A fetch that fails for another reason (a
+    timeout, a 429, a 5xx) still registers it: the daily fetch tries again. Returns the reply
+    sentence; raises UserError with one sentence."""
+    try:
+        network, handle = check_account(network, handle)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    who = display(network, handle)
+    followers: int | None = None
+    failure: str | None = None
+    try:
+        followers = await fetch_followers(
+            network, handle, fetch, mastodon_url=settings.bot_mastodon_url, bluesky_url=settings.bot_bluesky_url
+        )
+    except (UnknownAccount, BadAnswer, BadUrl, BlockedAddress, Unreachable):
+        raise  # a typo or a server that is not there: refused, nothing stored
+    except FetchError as exc:
+        failure = str(exc)
+    if not await store.add_account(network, handle, by, now):
+        return f"{who} is already fetched daily."
+    await store.fetched(await _account_id(store, network, handle), now, failure)
+    if followers is None:
+        return f"Added {who}; the first fetch failed ({(failure or '').rstrip('.')}), and it is tried again daily."
+    await store.record(network, handle, day, followers, SOURCE_API, now)
+    return f"Added {who}: {followers:,} followers today. Its count is fetched daily."
+
+
+async def _account_id(store: SocialStore, network: str, handle: str) -> int:
+    return next(a.id for a in await store.accounts(network) if a.handle == handle)
+
+
+async def record_count(
+    store: SocialStore, network: str, count: int | str, day: str, at: datetime, *, handle: str = ""
+) -> str:
+    """`/stats record NETWORK COUNT [date=] [handle=]`: store a count (source 'manual') for
+    `day` (an ISO date the caller has checked, e.g. with `parse_day`), replacing any count
+    already there for that day. Returns the reply; raises UserError with one sentence."""
+    try:
+        network = normalise_network(network)
+        followers = parse_count(count)
+        handle = normalise_handle(network, handle) if handle.strip() else ""
+        handle = resolve_handle(await store.accounts(network), network, handle)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    await store.record(network, handle, day, followers, SOURCE_MANUAL, at)
+    return f"Recorded {followers:,} {display(network, handle)} followers on {day}."
+
+
+async def accounts_lines(store: SocialStore) -> list[str]:
+    """One line per registered account for `/stats accounts`: its latest count and day, and
+    the last fetch's error if it failed."""
+    latest = {(c.network, c.handle): c for c in await store.latest()}
+    lines = []
+    for account in await store.accounts():
+        count = latest.get((account.network, account.handle))
+        line = display(account.network, account.handle) + ": "
+        line += f"{count.followers:,} followers on {count.day}" if count else "no count yet"
+        if account.last_error:
+            line += f"; last fetch failed: {account.last_error}"
+        lines.append(line)
+    return lines
+
+
+# -- the CSV import (alcts-bot stats import) ----------------------------------------------
+
+
+@dataclass
+class CsvImport:
+    """What `parse_counts_csv` found: rows to store as (network, handle, day, followers),
+    how many rows were skipped as bad, and one `WHERE:LINE: message` per problem. `fatal`:
+    the file as a whole is unusable (no header, not UTF-8 text, broken CSV quoting), so
+    nothing from it is imported."""
+
+    rows: list[tuple[str, str, str, int]] = field(default_factory=list)
+    skipped: int = 0
+    problems: list[str] = field(default_factory=list)
+    fatal: bool = False
+
+
+def decode_csv(data: bytes, where: str) -> tuple[str | None, str | None]:
+    """(text, None), or (None, a problem line) when the bytes are not UTF-8 (a BOM is fine)."""
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, f"{where}:{line}: not UTF-8 text; save the file as CSV UTF-8"
+
+
+def parse_counts_csv(
+    text: str, *, where: str, today: date, accounts: Sequence[SocialAccount] = ()
+) -> CsvImport:
+    """Read `date,platform,followers[,handle]` rows (header required, columns in any
+    order, names in any case, other columns ignored). A bad row is skipped and named; the
+    good rows are kept. Blank lines are ignored. The same date, platform and handle twice:
+    the first is kept, the second skipped. `accounts` resolves a missing handle for
+    Mastodon and Bluesky (`resolve_handle`)."""
+    out = CsvImport()
+    reader = csv.reader(text.splitlines(keepends=True))
+    seen: dict[tuple[str, str, str], int] = {}
+    columns: dict[str, int] | None = None
+    try:
+        for fields in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in fields):
+                continue
+            if columns is None:
+                columns = {name.strip().lower(): i for i, name in enumerate(fields)}
+                missing = [name for name in CSV_COLUMNS if name not in columns]
+                if missing:
+                    out.problems.append(
+                        f"{where}:{line}: the first line must be the header {','.join(CSV_COLUMNS)}"
+                        f" (missing {', '.join(missing)})"
+                    )
+                    out.fatal = True
+                    return out
+                continue
+            try:
+                row = _csv_row(fields, columns, today, accounts)
+            except ValueError as exc:
+                out.problems.append(f"{where}:{line}: {exc}")
+                out.skipped += 1
+                continue
+            key = (row[0], row[1], row[2])
+            if key in seen:
+                out.problems.append(
+                    f"{where}:{line}: {display(row[0], row[1])} on {row[2]} is already on line {seen[key]}; skipped"
+                )
+                out.skipped += 1
+                continue
+            seen[key] = line
+            out.rows.append(row)
+    except csv.Error as exc:
+        out.problems.append(f"{where}:{reader.line_num}: not readable as CSV ({exc})")
+        out.fatal = True
+        out.rows.clear()
+        return out
+    if columns is None:
+        out.problems.append(f"{where}:1: the file is empty; the first line must be the header {','.join(CSV_COLUMNS)}")
+        out.fatal = True
+    return out
+
+
+def _csv_row(
+    fields: list[str], columns: dict[str, int], today: date, accounts: Sequence[SocialAccount]
+) -> tuple[str, str, str, int]:
+    def cell(name: str) -> str:
+        i = columns.get(name)
+        return fields[i].strip() if i is not None and i < len(fields) else ""
+
+    for name in CSV_COLUMNS:
+        if not cell(name):
+            raise ValueError(f"{name} is empty")
+    network = normalise_network(cell("platform"))
+    day = parse_day(cell("date"), today)
+    followers = parse_count(cell("followers"))
+    handle = normalise_handle(network, cell("handle")) if cell("handle") else ""
+    return network, resolve_handle(accounts, network, handle), day, followers
+
+
+async def import_csv(store: SocialStore, data: bytes, *, where: str, today: date, at: datetime) -> CsvImport:
+    """Parse a CSV file's bytes and upsert its good rows (source 'import') in one
+    transaction; a fatal file problem imports nothing."""
+    text, problem = decode_csv(data, where)
+    if text is None:
+        return CsvImport(problems=[problem or where], fatal=True)
+    result = parse_counts_csv(text, where=where, today=today, accounts=await store.accounts())
+    if not result.fatal:
+        await store.record_many(result.rows, SOURCE_IMPORT, at)
+    return result
