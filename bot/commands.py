@@ -86,7 +86,25 @@ def _yes_no(value: Any) -> Any:
     return value
 
 
+def _deadline(value: Any, info: ValidationInfo) -> Any:
+    """A duration from now (`2h`), or a time (`"friday 5pm"`, ISO 8601) as the span until it."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_duration(value)
+    except ValueError:
+        pass
+    context = info.context or {}
+    try:
+        when = parse_when(value, now=context["now"], tz=context["tz"])
+    except (ValueError, KeyError):
+        raise ValueError(f"{value!r} is neither a duration nor a time; write e.g. 2h, 3d or \"friday 5pm\"") from None
+    return when - context["now"]
+
+
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Deadline = Annotated[timedelta, BeforeValidator(_deadline)]
+"""A duration, or a time converted to the span from now until it (`closes=friday 5pm`)."""
 When = Annotated[datetime, BeforeValidator(_when)]
 YesNo = Annotated[bool, BeforeValidator(_yes_no)]
 
@@ -339,7 +357,13 @@ NEEDS_SHLEX = re.compile("[\"'\\\\\u201c\u201d\u2018\u2019]")
 OPTION = re.compile(r"^([a-z_][a-z0-9_-]*)=(.*)$", re.DOTALL)
 
 
+LITERAL_EQUALS = "\x00"  # `a\=b` is the text "a=b", never an option
+
+
 def tokenize(text: str) -> list[str]:
+    r"""Shell-like tokens. `\=` keeps an equals sign as text (`E\=mc2`); it is restored by
+    `build_args` after options are told apart from text."""
+    text = text.replace(LITERAL_EQUALS, "").replace("\\=", LITERAL_EQUALS)
     if not NEEDS_SHLEX.search(text):
         return text.split()  # what shlex would give, ten times faster
     try:
@@ -376,10 +400,15 @@ def build_args(spec: CommandSpec, tokens: list[str], context: dict[str, Any]) ->
     positionals: list[str] = []
     for token in tokens:
         match = OPTION.match(token)
-        if match and match.group(1).replace("-", "_") in model.model_fields:
-            data[match.group(1).replace("-", "_")] = match.group(2)
-        else:
-            positionals.append(token)
+        if match is None:
+            positionals.append(token.replace(LITERAL_EQUALS, "="))
+            continue
+        name = match.group(1).replace("-", "_")
+        if name not in model.model_fields:  # a misspelt option must not silently become data
+            raise UsageError(_unknown_option(spec, match.group(1), token))
+        if name in data:
+            raise UsageError(f"{spec.name}: {name}= is given twice; give it once. Usage: {spec.usage}")
+        data[name] = match.group(2).replace(LITERAL_EQUALS, "=")
     for name in model.positional:
         if not positionals:
             break
@@ -393,6 +422,14 @@ def build_args(spec: CommandSpec, tokens: list[str], context: dict[str, Any]) ->
         extra = " ".join(shlex.quote(p) for p in positionals)
         raise UsageError(f"{spec.name}: unexpected {extra}; put text with spaces in quotes. Usage: {spec.usage}")
     return validate_args(spec, data, context)
+
+
+def _unknown_option(spec: CommandSpec, typed: str, token: str) -> str:
+    match = process.extractOne(typed.lower(), list(spec.args.model_fields), score_cutoff=70)
+    hint = f" Did you mean {match[0]}=?" if match else ""
+    literal = token.replace("=", "\\=", 1)
+    return (f"{spec.name}: there is no option {typed}=.{hint} To use {token!r} as text, write {literal}. "
+            f"Usage: {spec.usage}")
 
 
 def validate_args(spec: CommandSpec, data: dict[str, Any], context: dict[str, Any]) -> Args:

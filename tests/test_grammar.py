@@ -94,9 +94,19 @@ def test_smart_quotes_from_phones_work(registry: Registry) -> None:
     assert args.question == "Best tag?"
 
 
-def test_option_names_not_in_the_model_stay_positional(registry: Registry) -> None:
-    args = parse(registry, 'poll create "Pick" a=b c=d')
+def test_an_unknown_option_is_refused_with_a_suggestion_and_an_escape(registry: Registry) -> None:
+    with pytest.raises(UsageError, match=r"there is no option anonymus=\. Did you mean anonymous=\? To use 'anonymus=yes' as text, write anonymus\\=yes"):
+        parse(registry, 'poll create "Salary survey" "Under 50k" "50k+" anonymus=yes')
+    with pytest.raises(UsageError, match=r"there is no option a=\."):
+        parse(registry, 'poll create "Pick" a=b c=d')
+    args = parse(registry, r'poll create "Pick" a\=b "c\=d"')
     assert args.options == ["a=b", "c=d"]
+
+
+def test_a_repeated_option_is_refused(registry: Registry) -> None:
+    with pytest.raises(UsageError, match="multi= is given twice"):
+        parse(registry, "poll create Q a b multi=1 multi=2")
+
 
 
 def test_list_option_as_one_string_splits_on_semicolons(registry: Registry) -> None:

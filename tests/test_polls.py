@@ -52,7 +52,8 @@ async def click(testbot: TestBot, member: str, custom_id: str) -> str:
         ("/poll create Q a b multi=3", "multi=3 is more than the 2 options"),
         ("/poll create Q a b multi=0", "multi should be greater than or equal to 1"),
         ("/poll create Q a b closes=33d", "closes must be between 1 minute and 32 days"),
-        ("/poll create Q a b closes=soon", "'soon' is not a duration"),
+        ('/poll create "Salary survey" "Under 50k" "50k+" anonymus=yes', "there is no option anonymus=. Did you mean anonymous=?"),
+        ("/poll create Q a b closes=soon", "'soon' is neither a duration nor a time"),
         ("/poll create Q a b anonymous=maybe", "'maybe' should be yes or no"),
         ("/poll results 99", "There is no poll #99 here."),
         ("/poll results x", "id must be a whole number"),
@@ -269,3 +270,10 @@ async def test_mass_mentions_in_polls_are_defused(testbot: TestBot) -> None:
 async def test_moderator_roles_do_not_change_who_can_vote(testbot: TestBot) -> None:
     await testbot.push(f"/{Q}")
     assert "Your vote: RDA." in await click(testbot, "visitor", "poll.vote:1:1")
+
+
+async def test_closes_takes_a_duration_or_a_time(testbot: TestBot) -> None:
+    out = await testbot.push('/poll create Q a b closes="tomorrow 5pm"')  # 09:00 in Chicago now
+    assert "closes in 1 day 8 hours" in out
+    out = await testbot.push("/poll create Q a b closes=2026-11-28T12:00")
+    assert "closes in 1 day 3 hours" in out  # 12:00 Chicago is 18:00 UTC

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from bot.app import Bot, Context, Messenger
 from bot.cards import Card, notice
 from bot.clock import Clock
-from bot.commands import Args, Duration, YesNo, button, command, timer
+from bot.commands import Args, Deadline, YesNo, button, command, timer
 from bot.errors import UserError
 from bot.model import ButtonPressed, Member, MessageRef, Place, Role
 from bot.scheduler import Scheduler
@@ -39,7 +39,7 @@ class CreatePoll(Args):
     multi: int = Field(1, ge=1)
     anonymous: YesNo = False
     hidden: YesNo = False
-    closes: Duration | None = None
+    closes: Deadline | None = None
 
     @field_validator("question")
     @classmethod
@@ -65,7 +65,7 @@ class CreatePoll(Args):
         if self.multi > len(options):
             raise ValueError(f"multi={self.multi} is more than the {len(options)} options")
         if self.closes is not None and not SHORTEST_POLL <= self.closes <= LONGEST_POLL:
-            raise ValueError("closes must be between 1 minute and 32 days, e.g. closes=2h or closes=3d")
+            raise ValueError("closes must be between 1 minute and 32 days ahead, e.g. closes=2h, closes=3d or closes=\"friday 5pm\"")
         return self
 
 
