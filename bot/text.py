@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 MASS_MENTIONS = re.compile(r"@(everyone|here|channel)\b|<!(everyone|here|channel)(\|[^>]*)?>", re.IGNORECASE)
 
@@ -22,12 +23,18 @@ PLATFORM_MENTIONS = re.compile(r"<(@[!&]?|#|!subteam\^)([A-Za-z0-9]+)(?:\|([^>]*
 INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
 
 
+MASKED_LINK = re.compile(r"\[([^\]\n]{1,200})\]\(\s*<?(https?://[^)\s>]{1,500})>?\s*\)")
+
+
 def neutralise(text: str) -> str:
-    """Text from the internet or a member made safe to repeat on any platform: mass
-    mentions (`@everyone`, `<!channel>`) defused, user, role, channel and Slack group
-    mentions (`<@123>`, `<@&9>`, `<#C1>`, `<!subteam^S1|@team>`) turned into plain text,
-    and zero-width and bidirectional controls removed (they hide or reorder text)."""
-    text = INVISIBLE.sub("", text)
+    """Text from the internet or a member made safe to repeat on any platform: Unicode
+    NFKC (look-alike forms folded), zero-width and bidirectional controls removed (they
+    hide or reorder text), mass mentions (`@everyone`, `<!channel>`) defused, user, role,
+    channel and Slack group mentions (`<@123>`, `<@&9>`, `<#C1>`, `<!subteam^S1|@team>`)
+    turned into plain text, and Markdown masked links (`[official form](https://…)`, which
+    would hide where a link goes) shown as `official form (https://…)`."""
+    text = INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    text = MASKED_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
     text = PLATFORM_MENTIONS.sub(_plain_mention, text)
     return strip_mass_mentions(text)
 

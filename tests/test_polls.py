@@ -277,3 +277,10 @@ async def test_closes_takes_a_duration_or_a_time(testbot: TestBot) -> None:
     assert "closes in 1 day 8 hours" in out
     out = await testbot.push("/poll create Q a b closes=2026-11-28T12:00")
     assert "closes in 1 day 3 hours" in out  # 12:00 Chicago is 18:00 UTC
+
+
+async def test_look_alike_options_are_the_same_option(testbot: TestBot) -> None:
+    out = await testbot.push('/poll create Q Yes "Yes\u200b" "\u202eoN"')
+    assert "two options are the same" in out
+    out = await testbot.push('/poll create Q "[official form](https://evil.example/x)" "\uff21BC"')
+    assert "official form (https://evil.example/x)" in out and "ABC" in out and "](" not in out

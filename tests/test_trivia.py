@@ -383,3 +383,9 @@ async def test_new_rounds_prefer_questions_not_asked_here_lately(mini: TestBot) 
     out = await mini.push("/trivia start mini questions=3")
     assert "3 questions from Mini" in out
     assert first not in out.split("Question 1 of 3")[1].split("[1 ")[0]
+
+
+async def test_flag_reasons_lose_masked_links_and_invisible_controls(mini: TestBot) -> None:
+    await mini.push("/trivia flag mini-001 see [official form](https://evil.example/form)\u202e now")
+    out = await mini.push(":as mo moderator", "/trivia flags")
+    assert "official form (https://evil.example/form) now" in out and "\u202e" not in out

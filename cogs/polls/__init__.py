@@ -20,7 +20,7 @@ from bot.commands import Args, Deadline, YesNo, button, command, timer
 from bot.errors import UserError
 from bot.model import ButtonPressed, Member, MessageRef, Place, Role
 from bot.scheduler import Scheduler
-from bot.text import strip_mass_mentions
+from bot.text import neutralise
 from bot.timeparse import closes_in
 from cogs.polls.render import chart_png, export_csv, live_card, results_card
 from storage.polls import Poll, PollStore, Tally
@@ -50,7 +50,7 @@ class CreatePoll(Args):
 
     @model_validator(mode="after")
     def _options(self) -> CreatePoll:
-        options = [o.strip() for o in self.options]
+        options = [neutralise(o).strip() for o in self.options]  # `Yes` and `Yes` + a zero-width space are one
         if len(options) < 2:
             raise ValueError(f"needs at least 2 options, e.g. {EXAMPLE}")
         if len(options) > MAX_OPTIONS:
@@ -96,8 +96,8 @@ class Polls:
     async def create(self, ctx: Context, args: CreatePoll) -> None:
         closes_at = ctx.now + args.closes if args.closes else None
         poll_id = await self.store.create(
-            ctx.place, ctx.member.id, ctx.member.display_name, strip_mass_mentions(args.question),
-            [strip_mass_mentions(o.strip()) for o in args.options], args.multi, args.anonymous,
+            ctx.place, ctx.member.id, ctx.member.display_name, neutralise(args.question),
+            [neutralise(o).strip() for o in args.options], args.multi, args.anonymous,
             args.hidden, ctx.now, closes_at,
         )  # fmt: skip
         if closes_at is not None:

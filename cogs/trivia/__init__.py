@@ -26,7 +26,7 @@ from bot.errors import UserError
 from bot.model import Community, Member, MessagePosted, Place, Role
 from bot.recurrence import Recurrence
 from bot.scheduler import Scheduler
-from bot.text import channel_from_text, is_channel_mention
+from bot.text import channel_from_text, is_channel_mention, neutralise
 from bot.timeparse import format_duration
 from cogs.trivia.bank import SHIPPED, Question, QuestionBank, load_bank
 from cogs.trivia.cards import (
@@ -504,7 +504,8 @@ class Trivia:
         if self.bank.question(question_id) is None:
             raise UserError(f"There is no question {question_id}; its id is at the foot of each question, like marc21-001.")
         by_moderator = ctx.member.role >= Role.MODERATOR
-        await self.store.flag(question_id, ctx.community, ctx.member, by_moderator, " ".join(args.reason), ctx.now)
+        reason = neutralise(" ".join(args.reason))[:500]
+        await self.store.flag(question_id, ctx.community, ctx.member, by_moderator, reason, ctx.now)
         if by_moderator:
             return notice(f"{question_id} is set aside here and will not be asked again. Thank you.")
         return notice(f"Thanks: {question_id} is flagged for the moderators to check.")
