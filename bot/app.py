@@ -74,7 +74,7 @@ ForgetHook = Callable[[Member], Awaitable[int]]
 class Context:
     """What a handler knows about the interaction it answers."""
 
-    __slots__ = ("event", "member", "place", "community", "now", "tz", "config", "_responder")
+    __slots__ = ("event", "member", "place", "community", "now", "tz", "config", "unnamed", "_responder")
 
     def __init__(
         self, event: Interaction, responder: Responder, now: datetime, tz: ZoneInfo,
@@ -87,6 +87,9 @@ class Context:
         self.now = now
         self.tz = tz
         self.config = config
+        self.unnamed = False
+        """Set by a handler whose interaction must not be tied to the member (an anonymous
+        ballot, a forget-me confirmation): it is then counted only in the daily totals."""
         self._responder = responder
 
     async def respond(self, card: Card) -> MessageRef | None:
@@ -289,12 +292,18 @@ class Bot:
         try:
             config = self.config.cached(event.community) or await self.config.get(event.community)
             ctx = Context(event, responder, now, self.config.timezone(config), config)
-            if isinstance(event, CommandInvoked | ButtonPressed):
+            if isinstance(event, CommandInvoked):
                 try:
                     cog, subject, run = self._route(ctx, event)
                 finally:  # logged before the handler runs, so forget-me also forgets this event
                     self._record(event, ctx, kind, cog, subject)
                 await run()
+            elif isinstance(event, ButtonPressed):
+                try:
+                    cog, subject, run = self._route(ctx, event)
+                    await run()
+                finally:  # after the handler, which may ask for no name (an anonymous ballot)
+                    self._record(event, ctx, kind, cog, subject)
             else:
                 try:
                     cog = await self._run_listeners(ctx, self.registry.listeners.get(type(event), []))
@@ -351,6 +360,9 @@ class Bot:
         self, event: Interaction, ctx: Context, kind: str, cog: str | None, subject: str | None
     ) -> None:
         now = ctx.now
+        if ctx.unnamed:  # counted in the daily totals only: no member, no time, no raw row
+            self.engagement.record_unnamed(event.community, kind, cog, now.astimezone(ctx.tz))
+            return
         self.engagement.saw(event.community, event.member, now)
         self.engagement.record(EngagementEvent(
             iso(now), event.community.platform, event.community.id, event.member.id,

@@ -92,12 +92,14 @@ def _deadline(value: Any, info: ValidationInfo) -> Any:
         return value
     try:
         return parse_duration(value)
-    except ValueError:
-        pass
+    except ValueError as exc:
+        duration_error = exc
     context = info.context or {}
     try:
         when = parse_when(value, now=context["now"], tz=context["tz"])
     except (ValueError, KeyError):
+        if re.fullmatch(r"\d[\d.]*\s*[a-z]+", value.strip().lower()):  # meant as a duration: say what is wrong with it
+            raise duration_error from None
         raise ValueError(f"{value!r} is neither a duration nor a time; write e.g. 2h, 3d or \"friday 5pm\"") from None
     return when - context["now"]
 

@@ -33,9 +33,9 @@ class Follow:
     @command("follow", help="Follow the association's updates in this community")
     async def follow(self, ctx: Context, args: object) -> Card:
         added = await self.follows.follow(ctx.community, ctx.member, ctx.now, _day(ctx))
+        extra = await self.perk(ctx, True)  # again when already following: a role or channel may have been lost
         if not added:  # nothing changed: only the member hears it
-            return notice(f"You already follow {self.brand} here.")
-        extra = await self.perk(ctx, True)
+            return notice(" ".join(filter(None, [f"You already follow {self.brand} here.", extra])))
         lead = f"You now follow {self.brand} here."
         return notice(" ".join(filter(None, [lead, extra, await self.share(ctx.community)])), ephemeral=False)
 

@@ -35,6 +35,7 @@ class Privacy:
     async def confirm(self, ctx: Context, member_id: str) -> Card:
         if member_id != ctx.member.id:
             return notice("Only the member who asked can confirm this.")
+        ctx.unnamed = True  # the confirmation itself must not leave a row naming the member
         removed = await self.forget_all(ctx.member)
         done = ", ".join(f"{name} {count}" for name, count in removed.items() if count)
         return notice(f"Done: your data is gone ({done or 'nothing was stored'}).")

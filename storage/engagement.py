@@ -57,6 +57,11 @@ class EngagementLog:
             if event.cog:
                 self.db.enqueue(FIRST, (*where, event.member_id, event.cog, day))
 
+    def record_unnamed(self, community: Community, kind: str, cog: str | None, local: datetime) -> None:
+        """Count an interaction in the day's total only: no member, no time of day, no raw
+        row (for anonymous ballots: nothing in the log can be matched to a vote)."""
+        self.db.enqueue(DAILY, (community.platform, community.id, local.date().isoformat(), kind, cog or ""))
+
     def saw(self, community: Community, member: Member, at: datetime) -> None:
         """Note the member as seen; refreshed at most every few minutes, not every event."""
         key = (community.platform, community.id, member.id)

@@ -55,7 +55,7 @@ async def click(testbot: TestBot, member: str, custom_id: str) -> str:
         ('/poll create "Salary survey" "Under 50k" "50k+" anonymus=yes', "there is no option anonymus=. Did you mean anonymous=?"),
         ("/poll create Q a b closes=soon", "'soon' is neither a duration nor a time"),
         ("/poll create Q a b anonymous=maybe", "'maybe' should be yes or no"),
-        ("/poll results 99", "There is no poll #99 here."),
+        ("/poll results 99", "There is no poll #99 in this channel."),
         ("/poll results x", "id must be a whole number"),
     ],
 )
@@ -259,7 +259,7 @@ async def test_forget_me_removes_votes_including_anonymous_ones(testbot: TestBot
 async def test_polls_belong_to_their_community(testbot: TestBot) -> None:
     await testbot.push(f"/{Q}")
     await testbot.db.execute("UPDATE polls SET community_id = 'elsewhere'")
-    assert "There is no poll #1 here." in await testbot.push("/poll results 1")
+    assert "There is no poll #1 in this channel." in await testbot.push("/poll results 1")
 
 
 async def test_mass_mentions_in_polls_are_defused(testbot: TestBot) -> None:

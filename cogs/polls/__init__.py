@@ -111,6 +111,7 @@ class Polls:
     @button("poll.vote")
     async def vote(self, ctx: Context, poll_id: int, position: int) -> Card:
         poll = await self._poll(ctx, poll_id)
+        ctx.unnamed = poll.anonymous  # the engagement log keeps no trace of who voted when
         if not 0 <= position < len(poll.options):
             raise UserError("That option is not on this poll.")
         # the click names its message: a vote cast before create() has stored the poll's
@@ -256,9 +257,11 @@ class Polls:
         self.messenger.edit(message, latest, final=not poll.is_open)
 
     async def _poll(self, ctx: Context, poll_id: int) -> Poll:
+        """The poll, if it belongs to this channel: a poll is read and managed only where it
+        was asked (a private channel's poll is never shown elsewhere)."""
         poll = await self.store.get(poll_id, ctx.community)
-        if poll is None:
-            raise UserError(f"There is no poll #{poll_id} here. /poll list shows the open ones.")
+        if poll is None or poll.place.channel_id != ctx.place.channel_id:
+            raise UserError(f"There is no poll #{poll_id} in this channel. /poll list shows the open ones here.")
         return poll
 
     async def _tally(self, poll: Poll) -> Tally:

@@ -24,6 +24,7 @@ from bot.platforms.discord import DiscordPlatform
 from storage.db import Database
 from tests.e2e.discord.conftest import ALICE
 from tests.e2e.discord.fake_discord import CHANNEL_ID, MANAGE_GUILD, FakeDiscord, FakeUser, buttons
+from tests.e2e.timers import run_due
 from tests.harness import START, make_settings
 from tests.test_jobs import HTML_WITH_FEED, rss, rss_item
 
@@ -80,7 +81,7 @@ class JobsBot:
     async def wait(self, **delta: float) -> int:
         """Let time pass: run every timer that fell due (the feed polls) and what they started."""
         self.clock.advance(timedelta(**delta))
-        ran = await self.bot.scheduler.run_due()
+        ran = await run_due(self.bot)
         await self.bot.idle()
         return ran
 
@@ -240,5 +241,5 @@ async def test_a_page_that_is_not_a_feed_gets_one_sentence_and_nothing_is_stored
     assert answer.text == (f"{page} is a web page, not an RSS or Atom feed. "
                            f"It names a feed: {feeds.url}/feed (subscribe to that).")  # fmt: skip
     assert await running.rows("SELECT COUNT(*) FROM job_feeds") == [(0,)]
-    assert await running.rows("SELECT COUNT(*) FROM timers") == [(0,)]
+    assert await running.rows("SELECT COUNT(*) FROM timers WHERE name LIKE 'jobs.%'") == [(0,)]
     assert fake.channel_posts == []

@@ -69,7 +69,7 @@ async def test_poll_create_declares_typed_options_and_posts_a_live_card(fake: Fa
     sql = "SELECT multi, anonymous, hidden, closes_at IS NOT NULL, message_ref FROM polls"
     stored = await eventually(lambda: running.rows(sql), lambda found: found[0][-1] is not None)
     assert stored == [(2, 1, 0, 1, f"discord:{CHANNEL_ID}:{answer.message['id']}")]  # type: ignore[index]
-    jobs = await running.rows("SELECT name, timer_key, status FROM timers")
+    jobs = await running.rows("SELECT name, timer_key, status FROM timers WHERE name LIKE 'poll.%'")
     assert jobs == [("poll.close", str(number), "pending")]
 
     hidden = await create(fake, options="yes;no", hidden=True)

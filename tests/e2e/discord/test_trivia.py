@@ -24,6 +24,7 @@ from storage.db import Database
 from tests.e2e.discord.conftest import ALICE
 from tests.e2e.discord.fake_discord import CHANNEL_ID, MANAGE_GUILD, Answer, FakeDiscord, FakeUser
 from tests.e2e.discord.test_events import eventually
+from tests.e2e.timers import run_due
 from tests.harness import START, make_settings
 from tests.test_trivia import MINI_PACK
 
@@ -54,7 +55,7 @@ class TriviaBot:
     async def wait(self, **delta: float) -> int:
         """Let time pass: run every job that fell due, and the message edits they started."""
         self.clock.advance(timedelta(**delta))
-        ran = await self.bot.scheduler.run_due()
+        ran = await run_due(self.bot)
         await self.bot.idle()
         return ran
 
@@ -169,7 +170,7 @@ async def test_trivia_start_takes_typed_options_and_asks_with_letter_buttons(
     assert question.data["allowed_mentions"] == {"parse": []}
 
     assert await running.one("SELECT message_ref FROM trivia_asked") == f"discord:{CHANNEL_ID}:{question.message['id']}"
-    jobs = await running.rows("SELECT name, timer_key, status, due_at FROM timers")
+    jobs = await running.rows("SELECT name, timer_key, status, due_at FROM timers WHERE name LIKE 'trivia.%'")
     assert jobs == [("trivia.reveal", f"{round_id}:0", "pending", "2026-11-27T15:00:10.000000Z")]
 
     again = await fake.reply(await fake.slash("trivia start", BOB))
@@ -240,7 +241,7 @@ async def test_a_round_played_by_buttons_reveals_each_answer_and_ends_with_stand
     assert "(2 of 2 right)" in lines[1] and "(0 of 1 right)" in lines[3]
     assert embed(standings)["footer"]["text"] == "Winner: alice."
     assert await running.one("SELECT status, players, winner_id FROM trivia_rounds") == ("completed", 3, str(ALICE.id))
-    assert await running.rows("SELECT DISTINCT status FROM timers") == [("done",)]
+    assert await running.rows("SELECT DISTINCT status FROM timers WHERE name LIKE 'trivia.%'") == [("done",)]
     assert len(fake.channel_posts) == 4  # reveal, question 2, reveal, standings
     clicks = await running.rows(
         "SELECT COUNT(*) FROM engagement_events WHERE kind = 'button' AND cog = 'trivia' AND subject = 'trivia.answer'"
@@ -266,7 +267,7 @@ async def test_stop_ends_a_round_and_its_timers(fake: FakeDiscord, start_trivia:
 
     await running.wait(minutes=5)
     assert fake.channel_posts == []  # no reveal, no next question
-    assert await running.rows("SELECT DISTINCT status FROM timers") == [("cancelled",)]
+    assert await running.rows("SELECT DISTINCT status FROM timers WHERE name LIKE 'trivia.%'") == [("cancelled",)]
     assert await running.one("SELECT status FROM trivia_rounds") == "stopped"
 
 

@@ -32,6 +32,7 @@ from tests.e2e.discord.fake_discord import (
     buttons,
     message_text,
 )
+from tests.e2e.timers import run_due
 from tests.harness import START, make_settings
 
 STRING, INTEGER = 3, 4
@@ -63,7 +64,7 @@ class WebinarBot:
     async def until(self, when: datetime) -> int:
         """Let time pass up to `when`: run every timer that fell due (reminders) and what they started."""
         self.clock.set(when)
-        ran = await self.bot.scheduler.run_due()
+        ran = await run_due(self.bot)
         await self.bot.idle()
         return ran
 

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from tests.e2e.slack.conftest import ANN, EVE, GENERAL, MOD, NEWS, SlackHarness
 from tests.e2e.slack.fake_slack import FakeSlack, Post
+from tests.e2e.timers import run_due
 from tests.harness import START
 from tests.test_jobs import HTML_WITH_FEED, rss, rss_item
 
@@ -67,7 +68,7 @@ class JobsHarness(SlackHarness):
     async def wait(self, **delta: float) -> int:
         """Let time pass: run every timer that fell due (the feed polls) and what they started."""
         self.clock.advance(timedelta(**delta))
-        ran = await self.bot.scheduler.run_due()
+        ran = await run_due(self.bot)
         await self.bot.idle()
         return ran
 
@@ -216,5 +217,5 @@ async def test_a_page_that_is_not_a_feed_gets_one_sentence_and_nothing_is_stored
     assert answer.text == (f"{page} is a web page, not an RSS or Atom feed. "
                            f"It names a feed: {feeds.url}/feed (subscribe to that).")  # fmt: skip
     assert await slack.rows("SELECT COUNT(*) FROM job_feeds") == [(0,)]
-    assert await slack.rows("SELECT COUNT(*) FROM timers") == [(0,)]
+    assert await slack.rows("SELECT COUNT(*) FROM timers WHERE name LIKE 'jobs.%'") == [(0,)]
     assert json.dumps(answer.blocks).count(feeds.url) == 2  # both addresses, nothing else

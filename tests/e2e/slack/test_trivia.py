@@ -21,6 +21,7 @@ import yaml
 
 from tests.e2e.slack.conftest import ANN, BEA, DEE, EVE, GENERAL, MOD, NEWS, SECRET, SlackHarness
 from tests.e2e.slack.fake_slack import BOT_USER, TEAM_ID, FakeSlack, Post
+from tests.e2e.timers import run_due
 from tests.test_trivia import MINI_PACK
 
 MINI = {q["id"]: q for q in yaml.safe_load(MINI_PACK)["questions"]}
@@ -48,7 +49,7 @@ class TriviaHarness(SlackHarness):
     async def wait(self, **delta: float) -> int:
         """Let time pass: run every job that fell due, and the message updates they started."""
         self.clock.advance(timedelta(**delta))
-        ran = await self.bot.scheduler.run_due()
+        ran = await run_due(self.bot)
         await self.bot.idle()
         return ran
 
@@ -169,7 +170,7 @@ async def test_a_round_played_by_buttons_reveals_each_answer_and_ends_with_stand
     assert "(2 of 2 right)" in lines[1] and "(0 of 2 right)" in lines[3]
     assert contexts(standings) == ["Winner: Ann."]
     assert await trivia.one("SELECT status, players, winner_id FROM trivia_rounds") == ("completed", 3, ANN)
-    assert await trivia.rows("SELECT DISTINCT status FROM timers") == [("done",)]
+    assert await trivia.rows("SELECT DISTINCT status FROM timers WHERE name LIKE 'trivia.%'") == [("done",)]
     assert len(trivia.fake.in_channel(GENERAL)) == 6  # intro, question, reveal, question, reveal, standings
     assert len(trivia.fake.called("chat.update")) == 2
     clicks = "SELECT COUNT(*) FROM engagement_events WHERE kind = 'button' AND subject = 'trivia.answer'"
@@ -300,7 +301,7 @@ async def test_a_failed_daily_post_does_not_end_the_series(trivia: TriviaHarness
     await trivia.wait(hours=1)  # chat.postMessage: channel_not_found
 
     assert trivia.fake.in_channel(SECRET) == []
-    jobs = "SELECT timer_key, status FROM timers ORDER BY id"
+    jobs = "SELECT timer_key, status FROM timers WHERE name LIKE 'trivia.%' ORDER BY id"
     assert await trivia.rows(jobs) == [(f"slack|{TEAM_ID}|{SECRET}@2026-11-27T16:00:00.000000Z", "failed"),
                                        (f"slack|{TEAM_ID}|{SECRET}@2026-11-28T16:00:00.000000Z", "pending")]  # fmt: skip
     trivia.fake.channels[SECRET].members.add(BOT_USER)  # a member invites the bot

@@ -21,6 +21,7 @@ import pytest
 
 from tests.e2e.slack.conftest import ANN, DEE, EVE, GENERAL, MOD, SlackHarness
 from tests.e2e.slack.fake_slack import FakeSlack, Post, dm_channel
+from tests.e2e.timers import run_due
 
 TITLE = "Linked data for catalogers"
 URL = "https://meet.example.org/linked-data"
@@ -39,7 +40,7 @@ class WebinarHarness(SlackHarness):
     async def until(self, when: datetime) -> int:
         """Let time pass up to `when`: run every timer that fell due (reminders) and what they started."""
         self.clock.set(when)
-        ran = await self.bot.scheduler.run_due()
+        ran = await run_due(self.bot)
         await self.bot.idle()
         await self.settle()
         return ran
