@@ -11,7 +11,7 @@ import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -47,7 +47,9 @@ from bot.model import (
     Role,
 )
 from bot.platforms.base import Platform, Responder
+from bot.quotas import QuotaBook
 from bot.scheduler import Scheduler
+from bot.timeparse import format_duration
 from storage.db import Database
 from storage.engagement import EngagementLog
 from storage.runs import RunLog
@@ -114,6 +116,7 @@ class Bot:
         self.scheduler = Scheduler(db, clock, zone_of=self.config.zone_of)
         self.config.listeners.append(self._setting_changed)
         self.engagement = EngagementLog(db)
+        self.quotas = QuotaBook(settings.bot_quota_scale)
         self.runs = RunLog(db)
         self.role = "bot"  # what this process is, for the run log (the CLI names it)
         self._run_id: int | None = None
@@ -384,6 +387,14 @@ class Bot:
             args = validate_args(spec, dict(event.options), parse_context)
         else:
             args = build_args(spec, tokens, parse_context)
+        if spec.quota is not None and ctx.member.role < Role.MODERATOR:
+            wait = self.quotas.take(
+                spec.quota, (ctx.community.platform, ctx.community.id, ctx.member.id, spec.name),
+                (ctx.community.platform, ctx.community.id, ctx.place.channel_id, spec.name), ctx.now,
+            )  # fmt: skip
+            if wait:
+                raise UserError(f"You have used /{spec.name} a lot just now; try again in "
+                                f"{format_duration(timedelta(seconds=wait + 0.5))}.")  # fmt: skip
         await self._deliver(ctx, await command.handler(ctx, args))
 
     async def _deliver(self, ctx: Context, result: Card | list[Card] | None) -> None:

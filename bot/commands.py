@@ -23,6 +23,7 @@ from rapidfuzz import process
 
 from bot.errors import UsageError
 from bot.model import Role
+from bot.quotas import Quota
 from bot.timeparse import parse_duration, parse_when
 
 # -- argument models and types --------------------------------------------------------
@@ -125,6 +126,7 @@ class CommandSpec:
     role: Role
     help: str
     usage: str
+    quota: Quota | None = None
 
     @property
     def group(self) -> str:
@@ -133,12 +135,13 @@ class CommandSpec:
 
 def command(
     name: str, *, args: type[Args] = NoArgs, role: Role = Role.MEMBER, help: str = "",
-    usage: str | None = None,
+    usage: str | None = None, quota: Quota | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # fmt: skip
-    """Mark a cog method as the handler of `/name`: `async def h(self, ctx, args)`."""
+    """Mark a cog method as the handler of `/name`: `async def h(self, ctx, args)`.
+    `quota` limits how often members may use it (see bot/quotas.py)."""
 
     def mark(func: Callable[..., Any]) -> Callable[..., Any]:
-        func.__bot_command__ = CommandSpec(name, args, role, help, usage or usage_of(name, args))  # type: ignore[attr-defined]
+        func.__bot_command__ = CommandSpec(name, args, role, help, usage or usage_of(name, args), quota)  # type: ignore[attr-defined]
         return func
 
     return mark

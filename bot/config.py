@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     bot_brand: str = "ALCTS"
     bot_poll_secret: SecretStr | None = None
     bot_trivia_packs: Path | None = None
+    bot_quota_scale: float = Field(1.0, ge=0, le=100)  # multiplies every command quota; 0 turns them off
     bot_allow_private_urls: bool = False  # tests: let fetches reach servers on 127.0.0.1
     bot_mastodon_url: str | None = None  # set: Mastodon lookups go here, not to each handle's server
     bot_bluesky_url: str = "https://public.api.bsky.app"  # Bluesky's public AppView (getProfile)

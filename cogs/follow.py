@@ -9,6 +9,7 @@ from bot.cards import Card, notice
 from bot.commands import command
 from bot.config import Setting
 from bot.model import Community, Member
+from bot.quotas import Quota
 from storage.engagement import EngagementLog
 from storage.follows import FollowStore
 
@@ -30,7 +31,7 @@ class Follow:
         self.brand = brand
         self.perk = perk
 
-    @command("follow", help="Follow the association's updates in this community")
+    @command("follow", help="Follow the association's updates in this community", quota=Quota(10, 3600))
     async def follow(self, ctx: Context, args: object) -> Card:
         added = await self.follows.follow(ctx.community, ctx.member, ctx.now, _day(ctx))
         extra = await self.perk(ctx, True)  # again when already following: a role or channel may have been lost
@@ -39,7 +40,7 @@ class Follow:
         lead = f"You now follow {self.brand} here."
         return notice(" ".join(filter(None, [lead, extra, await self.share(ctx.community)])), ephemeral=False)
 
-    @command("unfollow", help="Stop following the association's updates here")
+    @command("unfollow", help="Stop following the association's updates here", quota=Quota(10, 3600))
     async def unfollow(self, ctx: Context, args: object) -> Card:
         removed = await self.follows.unfollow(ctx.community, ctx.member, ctx.now, _day(ctx))
         if not removed:

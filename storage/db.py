@@ -265,9 +265,10 @@ class Database:
     async def flush(self) -> None:
         """Write every buffered row in one transaction. If the batch fails, rows are
         written one by one: a bad row is logged and set aside, the others are stored."""
-        if not self._pending_rows:
-            return
         conn = self._require_writer()
+        if not self._pending_rows:
+            async with self._write_lock:  # rows another flush has taken may still be on their way:
+                return  # wait for it, so a reader that flushed first sees them
         async with self._write_lock:
             pending = self._take_pending()
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from bot.app import Bot, Context
@@ -170,3 +171,16 @@ async def test_doubled_mass_mentions_do_not_survive_stripping(testbot: TestBot) 
     assert strip_mass_mentions("@@everyone @@@here <!<!channel>> <!<!here|here>|x>") == "everyone here channel here"
     out = await testbot.push('/poll create "Ping @@everyone?" "@@here" "<!<!channel>> yes"')
     assert "@everyone" not in out and "@here" not in out and "<!channel>" not in out
+
+
+async def test_quotas_slow_a_member_down_but_not_moderators(testbot: TestBot) -> None:
+    out = await testbot.push(*[f'/poll create "Q{n}?" a b' for n in range(6)])
+    assert out.count("Asked by you") == 5
+    assert "(only you) You have used /poll create a lot just now; try again in 10 minutes." in out
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM polls") == 5  # nothing half-written
+    out = await testbot.push('/poll create "Typo" a', '/poll create "Q?" a b')  # a refused typo costs nothing more
+    assert "needs at least 2 options" in out and "try again in" in out
+    testbot.clock.advance(timedelta(minutes=11))
+    assert "Asked by you" in await testbot.push('/poll create "Later?" a b')
+    out = await testbot.push(":as mo moderator", *[f'/poll create "M{n}?" a b' for n in range(8)])
+    assert out.count("Asked by mo") == 8

@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.commands import Args, Deadline, YesNo, button, command, timer
 from bot.errors import UserError
 from bot.model import ButtonPressed, Member, MessageRef, Place, Role
+from bot.quotas import Quota
 from bot.scheduler import Scheduler
 from bot.text import neutralise
 from bot.timeparse import closes_in
@@ -92,7 +93,7 @@ class Polls:
 
     # -- commands ----------------------------------------------------------------------------
 
-    @command("poll create", args=CreatePoll, help="Ask a question with 2 to 25 options")
+    @command("poll create", args=CreatePoll, help="Ask a question with 2 to 25 options", quota=Quota(5, 600, channel=20))
     async def create(self, ctx: Context, args: CreatePoll) -> None:
         closes_at = ctx.now + args.closes if args.closes else None
         poll_id = await self.store.create(

@@ -24,6 +24,7 @@ from bot.community import CommunityConfig
 from bot.config import Setting
 from bot.errors import UserError
 from bot.model import Community, Member, MessagePosted, Place, Role
+from bot.quotas import Quota
 from bot.recurrence import Recurrence
 from bot.scheduler import Scheduler
 from bot.text import channel_from_text, is_channel_mention, neutralise
@@ -113,7 +114,7 @@ class Trivia:
 
     # -- live rounds --------------------------------------------------------------------------
 
-    @command("trivia start", args=StartArgs, help="Start a round here (one per channel)")
+    @command("trivia start", args=StartArgs, help="Start a round here (one per channel)", quota=Quota(6, 3600, channel=12))
     async def start_round(self, ctx: Context, args: StartArgs) -> None:
         category = self._category(args.category)
         pool = await self._pool(ctx.community, category, avoid=[])  # every question not set aside
@@ -498,7 +499,7 @@ class Trivia:
             ephemeral=True,
         )  # fmt: skip
 
-    @command("trivia flag", args=FlagArgs, help="Dispute a question; a moderator's flag sets it aside")
+    @command("trivia flag", args=FlagArgs, help="Dispute a question; a moderator's flag sets it aside", quota=Quota(10, 3600))
     async def flag(self, ctx: Context, args: FlagArgs) -> Card:
         question_id = args.question_id.lower()
         if self.bank.question(question_id) is None:
