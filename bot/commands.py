@@ -273,9 +273,12 @@ class ButtonRoute:
         converted = []
         for raw, kind in zip(raw_args, self.kinds, strict=True):
             try:
-                converted.append(kind(raw))
+                value = kind(raw)
             except ValueError:
                 raise UsageError("That button is out of date; it has no effect now.") from None
+            if kind is int and not INT64_MIN <= value <= INT64_MAX:  # SQLite could not even look it up
+                raise UsageError("That button is out of date; it has no effect now.")
+            converted.append(value)
         return converted
 
 
