@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     bot_log_level: str = "INFO"
     bot_brand: str = "ALCTS"
     bot_poll_secret: SecretStr | None = None
+    bot_poll_key_file: Path | None = None  # where the anonymous-poll key is kept when BOT_POLL_SECRET is unset
     bot_trivia_packs: Path | None = None
     bot_quota_scale: float = Field(1.0, ge=0, le=100)  # multiplies every command quota; 0 turns them off
     bot_allow_private_urls: bool = False  # tests: let fetches reach servers on 127.0.0.1

@@ -111,6 +111,7 @@ class Database:
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA foreign_keys=ON")
             await conn.execute("PRAGMA busy_timeout=5000")
+            await conn.execute("PRAGMA secure_delete=ON")  # deleted rows (a withdrawn ballot, forget-me) are zeroed
         except BaseException:
             await conn.close()  # its thread would keep the process alive
             raise

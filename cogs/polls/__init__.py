@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from cogs.polls.render import chart_png, export_csv, live_card, results_card
 from storage.polls import Poll, PollStore, Tally
 
 Content = Callable[[Place, str, str, datetime], None]
+log = logging.getLogger(__name__)
 MAX_OPTIONS = 25
 LONGEST_POLL = timedelta(days=32)
 SHORTEST_POLL = timedelta(minutes=1)
@@ -90,6 +92,7 @@ class Polls:
         self.clock = clock
         self.secret = secret
         self.content = content or (lambda place, kind, subject, at: None)
+        self.key_warning: str | None = None
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -200,9 +203,11 @@ class Polls:
             self._refresh(poll, poll.message)
 
     async def start(self) -> None:
-        """Reconcile after a restart: every open poll with a deadline has a pending close
+        """Warn when the anonymous-poll key sits beside the data. Reconcile after a restart: every open poll with a deadline has a pending close
         (past deadlines close at once), results a crash left unposted are posted, and open
         poll messages are re-rendered from the stored tally once the platforms are up."""
+        if self.key_warning:
+            log.warning(self.key_warning)
         for poll_id, closes_at in await self.store.open_deadlines():
             if await self.scheduler.status("poll.close", poll_id) not in ("pending", "running"):
                 await self.scheduler.schedule("poll.close", poll_id, closes_at, revive=True)
@@ -276,11 +281,13 @@ class Polls:
         return await self.store.forget_voter(member.platform, hashed, member.id)
 
 
-def poll_secret(configured: str | None, db_path: Path) -> bytes:
-    """BOT_POLL_SECRET, or a random key kept in a file beside (not inside) the database."""
+def poll_secret(configured: str | None, db_path: Path, key_file: Path | None = None) -> bytes:
+    """BOT_POLL_SECRET; else the random key in BOT_POLL_KEY_FILE; else one in
+    `<database>.poll-key` beside the database, with a warning at start-up: a copy of the data
+    folder then holds both the ballots and the key that links them to members."""
     if configured:
         return configured.encode()
-    key_file = db_path.with_suffix(".poll-key")
+    key_file = key_file or default_key_file(db_path)
     if not key_file.exists():
         key_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -289,7 +296,16 @@ def poll_secret(configured: str | None, db_path: Path) -> bytes:
     return bytes.fromhex(key_file.read_text().strip())
 
 
+def default_key_file(db_path: Path) -> Path:
+    return db_path.with_suffix(".poll-key")
+
+
 def setup(bot: Bot) -> None:
     secret = bot.settings.bot_poll_secret
-    key = poll_secret(secret.get_secret_value() if secret else None, bot.settings.bot_database)
-    bot.add_cog(Polls(PollStore(bot.db), bot.scheduler, bot, bot.clock, key, bot.engagement.content))
+    key_file = bot.settings.bot_poll_key_file
+    key = poll_secret(secret.get_secret_value() if secret else None, bot.settings.bot_database, key_file)
+    polls = Polls(PollStore(bot.db), bot.scheduler, bot, bot.clock, key, bot.engagement.content)
+    if secret is None and key_file is None:
+        polls.key_warning = (f"the anonymous-poll key is kept beside the database ({default_key_file(bot.settings.bot_database)});"
+                             " set BOT_POLL_SECRET or BOT_POLL_KEY_FILE to keep it out of the data folder")  # fmt: skip
+    bot.add_cog(polls)
