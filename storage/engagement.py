@@ -31,7 +31,10 @@ HOURS = (
     "INSERT INTO engagement_hours (platform, community_id, hour_of_week, events) VALUES (?, ?, ?, 1)"
     " ON CONFLICT (platform, community_id, hour_of_week) DO UPDATE SET events = events + 1"
 )
-ACTIVE = "INSERT OR IGNORE INTO active_members (platform, community_id, day, member_id) VALUES (?, ?, ?, ?)"
+ACTIVE = (
+    "INSERT INTO active_members (platform, community_id, day, member_id, events) VALUES (?, ?, ?, ?, 1)"
+    " ON CONFLICT (platform, community_id, day, member_id) DO UPDATE SET events = events + 1"
+)
 FIRST = "INSERT OR IGNORE INTO first_engagement (platform, community_id, member_id, cog, day) VALUES (?, ?, ?, ?, ?)"
 NOT_ACTIVITY = ("member_joined", "member_left")
 

@@ -131,18 +131,6 @@ class GrowthQueries:
         )
         return {row[0]: int(row[1]) for row in rows}
 
-    async def members_by_feature(self, community: Key | None, start: str, end: str) -> dict[str, int]:
-        """How many distinct members engaged with each feature in the window (from raw events
-        while they are kept; older days count from the first-engagement rollup)."""
-        where, params = _where(community)
-        rows = await self.db.fetchall(
-            f"SELECT cog, COUNT(DISTINCT member_id) FROM engagement_events WHERE {where} AND at >= ? AND at < ?"
-            " AND cog IS NOT NULL AND member_id IS NOT NULL AND kind NOT IN ('member_joined', 'member_left')"
-            " GROUP BY cog",
-            (*params, start, end),
-        )
-        return {row[0]: int(row[1]) for row in rows}
-
     async def content_offered(self, community: Key | None, start: str, end: str) -> dict[str, int]:
         where, params = _where(community)
         rows = await self.db.fetchall(
@@ -176,17 +164,19 @@ class GrowthQueries:
                 counts[hour] = int(events)
         return counts
 
-    async def top_members(self, community: Key | None, start: str, end: str, limit: int = 10) -> list[tuple[str, int]]:
-        """The most active members in the window (raw events), leaving out those who opted out."""
-        where, params = _where(community, "e")
+    async def top_members(self, community: Key | None, since: date, until: date, limit: int = 10) -> list[tuple[str, int]]:
+        """The most active members in the window (from the daily rollup), leaving out those
+        who opted out."""
+        where, params = _where(community)
         rows = await self.db.fetchall(
-            f"SELECT COALESCE(MAX(s.display_name), e.member_id), COUNT(*) AS n FROM engagement_events e"
-            f" LEFT JOIN members_seen s ON s.platform = e.platform AND s.community_id = e.community_id"
-            f" AND s.member_id = e.member_id WHERE {where} AND e.at >= ? AND e.at < ? AND e.member_id IS NOT NULL"
-            " AND e.kind NOT IN ('member_joined', 'member_left') AND NOT EXISTS (SELECT 1 FROM stats_optouts o"
-            " WHERE o.platform = e.platform AND o.member_id = e.member_id)"
-            " GROUP BY e.platform, e.member_id ORDER BY n DESC, 1 LIMIT ?",
-            (*params, start, end, limit),
+            f"SELECT COALESCE((SELECT s.display_name FROM members_seen s WHERE s.platform = t.platform"
+            f" AND s.community_id = t.community_id AND s.member_id = t.member_id), t.member_id), t.n"
+            f" FROM (SELECT platform, community_id, member_id, SUM(events) AS n FROM active_members"
+            f" WHERE {where} AND day BETWEEN ? AND ? AND member_id NOT LIKE 'forgotten:%'"
+            " GROUP BY platform, community_id, member_id) t"
+            " WHERE NOT EXISTS (SELECT 1 FROM stats_optouts o WHERE o.platform = t.platform AND o.member_id = t.member_id)"
+            " ORDER BY t.n DESC, 1 LIMIT ?",
+            (*params, since.isoformat(), until.isoformat(), limit),
         )
         return [(row[0], int(row[1])) for row in rows]
 

@@ -555,4 +555,15 @@ MIGRATIONS: list[Migration] = [
             SELECT platform, community_id, substr(followed_at, 1, 10), COUNT(*) FROM follows GROUP BY 1, 2, 3
         """,
     ),
+    Migration(
+        9,
+        "growth_indexes",
+        """
+        CREATE INDEX active_members_by_member ON active_members (platform, community_id, member_id, day);
+        ALTER TABLE active_members ADD COLUMN events INTEGER NOT NULL DEFAULT 1;
+        UPDATE active_members SET events = MAX(1, (SELECT COUNT(*) FROM engagement_events e
+            WHERE e.platform = active_members.platform AND e.community_id = active_members.community_id
+            AND e.member_id = active_members.member_id AND substr(e.at, 1, 10) = active_members.day))
+        """,
+    ),
 ]

@@ -48,7 +48,6 @@ class Day:
 class Feature:
     feature: str
     events: int
-    members: int
     per_active_member: float
     items_offered: int
     per_item: float | None
@@ -108,7 +107,6 @@ async def compute(
     start, end = days[0], days[-1]
     retained = await queries.retention(community, since, until)
     events = await queries.events_by_feature(community, since, until)
-    members = await queries.members_by_feature(community, lo, hi)
     offered = await queries.content_offered(community, lo, hi)
     converted = await queries.conversion(community, since, until)
     active_in_window = await queries.distinct_active(community, since, until)
@@ -118,7 +116,7 @@ async def compute(
         first, followed = converted.get(feature, (0, 0))
         count = events.get(feature, 0)
         features.append(Feature(
-            feature, count, members.get(feature, 0),
+            feature, count,
             round(count / active_in_window, 2) if active_in_window else 0.0, items,
             round(count / items, 2) if items else None, first, followed, _share(followed, first),
         ))  # fmt: skip
@@ -131,7 +129,7 @@ async def compute(
         mau=await queries.distinct_active(community, until - timedelta(days=27), until),
         new_members=retained[0], retained_week_one=retained[1], retention_week_one=_share(retained[1], retained[0]),
         features=features, hours_of_week=await queries.hours(community),
-        top_members=await queries.top_members(community, lo, hi),
+        top_members=await queries.top_members(community, since, until),
         closed_polls=await queries.closed_polls(community, lo, hi),
     )  # fmt: skip
 

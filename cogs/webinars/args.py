@@ -67,7 +67,7 @@ class IcsArgs(Args):
     @field_validator("which")
     @classmethod
     def _which(cls, value: str) -> str:
-        if value.lower() != "all" and not value.isdigit():
+        if value.lower() != "all" and not (value.isdigit() and 0 < int(value) < 2**63):
             raise ValueError("give a webinar number or all, e.g. /webinar ics 3")
         return value.lower()
 
