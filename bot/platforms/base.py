@@ -41,6 +41,24 @@ class Platform(Protocol):
         """Stop taking new events and disconnect."""
 
 
+STALE_BUTTON = "That button is out of date; it has no effect now."
+INT64 = 2**63
+
+
+def custom_id_fits(custom_id: str) -> bool:
+    """Whether every number in a button id (`poll.vote:12:3`) fits SQLite's 64 bits, the
+    range the core's storage takes: a platform answers a click on `poll.vote:` and a
+    20-digit number with STALE_BUTTON instead of passing it on."""
+    for part in custom_id.split(":")[1:]:
+        try:
+            number = int(part)
+        except ValueError:
+            continue
+        if not -INT64 <= number < INT64:
+            return False
+    return True
+
+
 class SilentResponder:
     """For events nobody can be answered about (a member joining)."""
 

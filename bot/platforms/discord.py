@@ -42,7 +42,7 @@ from bot.model import (
     Place,
     Role,
 )
-from bot.platforms.base import SilentResponder
+from bot.platforms.base import STALE_BUTTON, SilentResponder, custom_id_fits
 from bot.platforms.discord_commands import build_commands
 from bot.platforms.discord_render import NO_MENTIONS, render
 
@@ -254,6 +254,10 @@ class DiscordPlatform:
         if interaction.type is not discord.InteractionType.component or data.get("component_type") != discord.ComponentType.button.value:
             return
         custom_id = str(data.get("custom_id", ""))
+        if not custom_id_fits(custom_id):  # a number beyond what storage takes: no button of ours
+            if not self._closing:
+                await interaction.response.send_message(STALE_BUTTON, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
         message = interaction.message
         ref = MessageRef(PLATFORM, str(interaction.channel_id), str(message.id)) if message else None
         await self._handle(interaction, lambda m, p: ButtonPressed(m, p, custom_id=custom_id, message=ref), component=True)

@@ -8,6 +8,13 @@ bound a member is told to try again) and drained on shutdown. Answers go out thr
 interaction's `response_url` (ephemeral ones, after the ack) or `chat.postMessage` (the
 rest, which returns the `ts` a later `chat.update` needs). Events are deduplicated by
 `event_id` in SQLite, so a redelivery is handled once, also after a restart.
+
+Over HTTP, `_serve` is the one way in: it checks the signature over the raw bytes before
+anything is parsed, then the payload's shape (`slack_edge`), and hands slack-bolt only the
+validated payload. A command, click or view submission is handled once per request
+identity (`slack_edge.request_identity`, written to the same durable table as event ids
+before the ack): a signed request replayed within Slack's 5-minute window is acknowledged
+and changes nothing.
 """
 
 from __future__ import annotations
@@ -24,14 +31,18 @@ from typing import Any, Generic, TypeVar
 
 import aiohttp
 from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -52,13 +63,36 @@ from bot.model import (
     Place,
     Role,
 )
-from bot.platforms.base import SilentResponder
+from bot.platforms.base import STALE_BUTTON, SilentResponder, custom_id_fits
 from bot.platforms.slack_blocks import (
     DM_REFUSALS,
     command_spelling,
     from_slack,
     is_link_click,
     render,
+)
+from bot.platforms.slack_edge import (
+    MAX_BODY,
+    UNREADABLE,
+    Action,
+    BlockActions,
+    ChannelMembership,
+    EdgeLog,
+    EventEnvelope,
+    MessageEvent,
+    Model,
+    Refused,
+    SlashCommand,
+    TeamJoin,
+    envelope_type,
+    normalized_event,
+    parse,
+    request_identity,
+    validate_actions,
+    validate_command,
+    validate_event,
+    validate_url_verification,
+    verify,
 )
 from bot.platforms.slack_intake import ACK_BUDGET, DRAIN_LIMIT, MAX_IN_FLIGHT, AckGate, Intake
 from bot.platforms.slack_manifest import API_SCOPES, EVENTS_PATH, event_types
@@ -167,6 +201,8 @@ class SlackPlatform:
         self.bot = bot
         self.settings = settings
         self.seen = SeenEvents(bot.db)
+        self.edge = EdgeLog()
+        self._event_types = set(event_types())
         self.intake = Intake(limit=max_in_flight, budget=ack_budget)
         self.users: TtlCache[str, dict[str, Any]] = TtlCache(role_ttl, self._user_info)
         self.groups: TtlCache[str, frozenset[str]] = TtlCache(role_ttl, self._group_members)
@@ -209,7 +245,7 @@ class SlackPlatform:
         self.app = AsyncApp(
             name="alcts-bot", client=self._client, signing_secret=_secret(settings.slack_signing_secret),
             process_before_response=True,  # the listener's ack is the response, once it returns
-            request_verification_enabled=not self.socket_mode,
+            request_verification_enabled=False,  # `_serve` verifies the raw bytes, before any parsing
         )  # fmt: skip
         self.spell = command_spelling(settings.slack_command, self.bot.registry.groups())
         # Bolt tries listeners in order, at a cost each: clicks come in the largest bursts.
@@ -217,15 +253,16 @@ class SlackPlatform:
         for event_type in event_types():
             self.app.event(event_type)(self._on_event)
         self.app.command(settings.slack_command)(self._on_command)
-        web_app = web.Application() if self.socket_mode else self.app.web_app(path=EVENTS_PATH)
-        web_app.middlewares.append(_log_rejections)
+        web_app = web.Application(client_max_size=MAX_BODY)
+        if not self.socket_mode:
+            web_app.router.add_post(EVENTS_PATH, self._serve)
         web_app.router.add_get("/healthz", self._healthz)
         self._runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=5.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, settings.bot_http_host, settings.bot_http_port, backlog=1024)
         await site.start()
         if self.socket_mode:
-            self._socket = AsyncSocketModeHandler(self.app, _secret(settings.slack_app_token))
+            self._socket = CheckedSocketModeHandler(self, self.app, _secret(settings.slack_app_token))
             await self._socket.connect_async()
         self._housekeeping = asyncio.create_task(self._housekeep(), name="slack-housekeeping")
         log.info(
@@ -265,6 +302,7 @@ class SlackPlatform:
             self._housekeeping.cancel()
             await asyncio.gather(self._housekeeping, return_exceptions=True)
         await self.intake.drain(DRAIN_LIMIT)
+        self.edge.flush()
         if self._socket is not None:
             await self._socket.close_async()
         if self._runner is not None:
@@ -294,44 +332,142 @@ class SlackPlatform:
             return "(I could not add you to the announcements channel; an organizer can check the bot may invite there.)"
         return f"I added you to <#{channel}>."
 
+    # -- HTTP: the one way in --------------------------------------------------------------------
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        """POST /slack/events: the size, the signature over the raw bytes, the syntax and the
+        shape (see `slack_edge`), then slack-bolt with the validated payload. A bad request
+        gets 400 or 401 and, at most, a rate-limited log line; a malformed payload that Slack
+        signed gets its ack (a command, one sentence) and is not handled."""
+        headers = request.headers
+        timestamp = headers.get("X-Slack-Request-Timestamp")
+        try:
+            raw = await _read_bounded(request, MAX_BODY)
+            verify(raw, timestamp, headers.get("X-Slack-Signature"), _secret(self.settings.slack_signing_secret))
+            kind, body = parse(raw, request.content_type)
+            validated = self._validated(kind, body)
+        except Refused as refused:
+            self.edge.refuse(refused.status, refused.reason)
+            if refused.answer is not None:
+                return web.json_response({"response_type": "ephemeral", "text": refused.answer})
+            return web.Response(status=refused.status)
+        if isinstance(validated, web.Response):
+            return validated
+        forwarded = {"content-type": "application/json", "x-slack-request-timestamp": str(timestamp)}
+        for name in ("X-Slack-Retry-Num", "X-Slack-Retry-Reason"):
+            if name in headers:
+                forwarded[name.lower()] = headers[name][:40]
+        response = await self.app_or_fail().async_dispatch(AsyncBoltRequest(body=json.dumps(validated), headers=forwarded))
+        return await to_aiohttp_response(response)
+
+    def _validated(self, kind: str, body: dict[str, Any]) -> dict[str, Any] | web.Response:
+        """The payload bolt will route, or an answer of our own, or Refused."""
+        if kind == "ssl_check":
+            return web.Response(status=200)
+        if kind == "command":
+            command = validate_command(body)
+            if command.command != self.settings.slack_command:
+                raise Refused(200, "payload for another command", f"This app answers {self.settings.slack_command}.")
+            return command.model_dump(exclude_none=True)
+        kind = envelope_type(body)
+        if kind == "block_actions":
+            return validate_actions(body).model_dump(exclude_none=True)
+        if kind == "url_verification":
+            return web.json_response({"challenge": validate_url_verification(body)})
+        if kind == "event_callback":
+            envelope, event = validate_event(body, self._event_types)
+            if event is None:
+                raise Refused(200, "event type not handled")
+            return normalized_event(envelope, event)
+        raise Refused(200, "payload type not handled")  # view_submission, shortcuts...: the bot has none
+
+    def app_or_fail(self) -> AsyncApp:
+        if self.app is None:
+            raise RuntimeError("the Slack platform has not started")
+        return self.app
+
     # -- listeners: handle, then ack -----------------------------------------------------------
 
-    async def _on_command(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any]) -> BoltResponse | None:
+    async def _on_command(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any],
+                          request: AsyncBoltRequest) -> BoltResponse | None:  # fmt: skip
+        try:
+            command = validate_command(body)  # again: Socket Mode payloads come in here only
+        except Refused as refused:
+            self.edge.refuse(refused.status, refused.reason)
+            return _ephemeral_ack(refused.answer or UNREADABLE)
         if not self.intake.admit():
             return self._refused()
+        if not await self._first_time(command, request):
+            await ack()
+            return None
         gate = AckGate()
-        await self.intake.run(ack, self._durably(self._command(body, gate)), gate, "slash command")
+        await self.intake.run(ack, self._durably(self._command(command, gate)), gate, "slash command")
         return None
 
-    async def _on_action(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any]) -> BoltResponse | None:
-        if all(is_link_click(action) for action in body.get("actions", [])):  # links only opened a page
+    async def _on_action(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any],
+                         request: AsyncBoltRequest) -> BoltResponse | None:  # fmt: skip
+        try:
+            actions = validate_actions(body)
+        except Refused as refused:
+            self.edge.refuse(refused.status, refused.reason)
+            await ack()
+            return None
+        if all(_is_link(action) for action in actions.actions):  # links only opened a page
             await ack()
             return None
         if not self.intake.admit():
-            self._notify_refusal(body.get("response_url"))
+            self._notify_refusal(actions.response_url)
             return self._refused()
+        if not await self._first_time(actions, request):
+            await ack()
+            return None
         gate = AckGate()
-        await self.intake.run(ack, self._durably(self._actions(body, gate)), gate, "button click")
+        await self.intake.run(ack, self._durably(self._actions(actions, gate)), gate, "button click")
         return None
 
     async def _on_event(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any]) -> BoltResponse | None:
         """Beyond the bound, or while closing, an event gets 503 and no ack: Slack retries
         it (at once, then after 1 and 5 minutes), the retry is handled once by its
         event_id, and nothing is acknowledged that was not handled."""
+        try:
+            envelope, event = validate_event(body, self._event_types)
+        except Refused as refused:
+            self.edge.refuse(refused.status, refused.reason)
+            await ack()
+            return None
+        if event is None:
+            await ack()
+            return None
         if not self.intake.admit():
             return BoltResponse(status=503, body=self.intake.refusal())
         gate = AckGate()
-        await self.intake.run(ack, self._durably(self._event(body, gate)), gate, "event")
+        await self.intake.run(ack, self._durably(self._event(envelope, event, gate)), gate, "event")
         return None
+
+    async def _first_time(self, payload: Model, request: AsyncBoltRequest) -> bool:
+        """Claim the request's identity, durably, before it is handled and acknowledged;
+        False (and the admission given back) for a replay of a request already taken."""
+        stamp = (request.headers.get("x-slack-request-timestamp") or [None])[0]
+        identity = request_identity(payload, stamp)
+        if identity is None:
+            return True
+        try:
+            fresh = await self.seen.first_time(PLATFORM, identity, self.bot.clock.now())
+        except BaseException:
+            self.intake.release()
+            raise
+        if not fresh:
+            self.intake.release()
+            log.info("replayed slack request acknowledged and not handled identity=%s", identity)
+        return fresh
 
     def _refused(self) -> BoltResponse:
         """The ack of a command or click the bot will not handle: Slack shows a command's
         ack text to its sender (a click's goes to its response_url, `_notify_refusal`)."""
-        body = {"response_type": "ephemeral", "replace_original": False, "text": self.intake.refusal()}
-        return BoltResponse(status=200, body=json.dumps(body), headers={"content-type": "application/json;charset=utf-8"})
+        return _ephemeral_ack(self.intake.refusal())
 
-    def _notify_refusal(self, url: Any) -> None:
-        if isinstance(url, str) and url:
+    def _notify_refusal(self, url: str | None) -> None:
+        if url:
             text = self.intake.refusal()
             self.intake.notify(lambda: self._post_to_url(url, notice(text), {"response_type": "ephemeral", "text": text}))
 
@@ -349,63 +485,60 @@ class SlackPlatform:
 
     # -- Slack payloads -> neutral interactions -----------------------------------------------
 
-    async def _command(self, body: dict[str, Any], gate: AckGate | None = None) -> None:
-        community = self._community(body.get("team_id"))
-        place = await self._place(community, body["channel_id"], body.get("channel_name"))
-        member = await self._member(community, body["user_id"], body.get("user_name", ""))
-        text = from_slack(body.get("text", "")).strip() or "help"
-        responder = SlackResponder(self, place, member, body.get("response_url"), gate)
+    async def _command(self, command: SlashCommand, gate: AckGate | None = None) -> None:
+        community = self._community(command.team_id)
+        place = await self._place(community, command.channel_id, command.channel_name)
+        member = await self._member(community, command.user_id, command.user_name)
+        text = from_slack(command.text).strip() or "help"
+        responder = SlackResponder(self, place, member, command.response_url, gate)
         await self.bot.dispatch(CommandInvoked(member, place, text=text), responder)
 
-    async def _actions(self, body: dict[str, Any], gate: AckGate | None = None) -> None:
-        container = body.get("container") or {}
-        channel = body.get("channel") or {}
-        community = self._community((body.get("team") or {}).get("id"))
-        place = await self._place(community, channel.get("id") or container["channel_id"], channel.get("name"))
-        user = body["user"]
-        member = await self._member(community, user["id"], user.get("username") or user.get("name") or "")
+    async def _actions(self, actions: BlockActions, gate: AckGate | None = None) -> None:
+        container = actions.container
+        community = self._community(actions.team.id if actions.team else None)
+        place = await self._place(community, actions.channel_id, actions.channel.name if actions.channel else "")
+        user = actions.user
+        member = await self._member(community, user.id, user.username or user.name)
         ref = None
-        if container.get("message_ts") and not container.get("is_ephemeral"):
-            ref = MessageRef(PLATFORM, place.channel_id, container["message_ts"])
-        responder = SlackResponder(self, place, member, body.get("response_url"), gate)
-        if ref is not None and body.get("response_url"):
+        if container.message_ts and not container.is_ephemeral:
+            ref = MessageRef(PLATFORM, place.channel_id, container.message_ts)
+        responder = SlackResponder(self, place, member, actions.response_url, gate)
+        if ref is not None and actions.response_url:
             self._remember_click(ref, responder.response_url)
-        for action in body.get("actions", []):
-            if is_link_click(action):
+        for action in actions.actions:
+            if _is_link(action):
                 continue
-            custom_id = action.get("value") or action["action_id"]
+            custom_id = action.value or action.action_id
+            if not custom_id_fits(custom_id):  # a number beyond what storage takes: no button of ours
+                await responder.respond(notice(STALE_BUTTON))
+                continue
             await self.bot.dispatch(ButtonPressed(member, place, custom_id=custom_id, message=ref), responder)
 
-    async def _event(self, body: dict[str, Any], gate: AckGate | None = None) -> None:
-        event = body["event"]
-        event_id = body.get("event_id")
-        if event_id and not await self.seen.first_time(PLATFORM, event_id, self.bot.clock.now()):
-            log.info("duplicate slack event skipped event_id=%s type=%s", event_id, event.get("type"))
+    async def _event(self, envelope: EventEnvelope, event: Model, gate: AckGate | None = None) -> None:
+        if not await self.seen.first_time(PLATFORM, envelope.event_id, self.bot.clock.now()):
+            log.info("duplicate slack event skipped event_id=%s type=%s", envelope.event_id, envelope.event.type)
             return
-        community = self._community(body.get("team_id"))
-        kind = event.get("type")
-        if kind == "message":
+        community = self._community(envelope.team_id)
+        if isinstance(event, MessageEvent):
             await self._message_posted(community, event, gate)
-        elif kind == "team_join" and not event["user"].get("is_bot"):
-            user = event["user"]
-            member = await self._member(community, user["id"], user.get("name", ""))
+        elif isinstance(event, TeamJoin) and not event.user.is_bot:
+            member = await self._member(community, event.user.id, event.user.name)
             await self.bot.dispatch(MemberJoined(member, Place(community, "", "")), SilentResponder())
             self._want_snapshot()
-        elif kind in ("member_joined_channel", "member_left_channel") and event.get("user") != self.bot_user_id:
-            place = await self._place(community, event["channel"])
-            member = await self._member(community, event["user"])
-            joined = MemberJoined if kind == "member_joined_channel" else MemberLeft
+        elif isinstance(event, ChannelMembership) and event.user != self.bot_user_id:
+            place = await self._place(community, event.channel)
+            member = await self._member(community, event.user)
+            joined = MemberJoined if event.type == "member_joined_channel" else MemberLeft
             await self.bot.dispatch(joined(member, place), SilentResponder())
 
-    async def _message_posted(self, community: Community, event: dict[str, Any], gate: AckGate | None) -> None:
+    async def _message_posted(self, community: Community, event: MessageEvent, gate: AckGate | None) -> None:
         """A member's new message in a channel: not edits, joins or other bots' posts."""
-        user = event.get("user")
-        if event.get("subtype") or event.get("bot_id") or not user or event.get("channel_type") not in CHANNEL_TYPES:
+        if event.subtype or event.bot_id or not event.user or event.channel_type not in CHANNEL_TYPES:
             return
-        place = await self._place(community, event["channel"])
-        member = await self._member(community, user)
+        place = await self._place(community, event.channel)
+        member = await self._member(community, event.user)
         responder = SlackResponder(self, place, member, None, gate)
-        await self.bot.dispatch(MessagePosted(member, place, text=from_slack(event.get("text", ""))), responder)
+        await self.bot.dispatch(MessagePosted(member, place, text=from_slack(event.text)), responder)
 
     def _community(self, team_id: str | None) -> Community:
         if not team_id or team_id == self.community.id:
@@ -658,12 +791,56 @@ class SlackUploadError(Exception):
     pass
 
 
-@web.middleware
-async def _log_rejections(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-    response = await handler(request)
-    if response.status == 401:
-        log.warning("slack request rejected: bad signature or stale timestamp path=%s", request.path)
-    return response
+SOCKET_KINDS = {"slash_commands": "command", "interactive": "interactive", "events_api": "event"}
+
+
+class CheckedSocketModeHandler(AsyncSocketModeHandler):
+    """Socket Mode through the same checks as HTTP (`SlackPlatform._validated`): bolt
+    gets only validated payloads; a malformed one is acknowledged (a command's with one
+    sentence), logged in the rate-limited way, and not handled."""
+
+    def __init__(self, platform: SlackPlatform, app: AsyncApp, app_token: str) -> None:
+        super().__init__(app, app_token)
+        self.platform = platform
+
+    async def handle(self, client: Any, req: SocketModeRequest) -> None:
+        kind = SOCKET_KINDS.get(req.type)
+        try:
+            if kind is None or not isinstance(req.payload, dict):
+                raise Refused(200, "envelope not handled")
+            validated = self.platform._validated(kind, req.payload)
+        except Refused as refused:
+            self.platform.edge.refuse(refused.status, refused.reason)
+            payload = {"text": refused.answer} if refused.answer else None
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id, payload=payload))
+            return
+        if not isinstance(validated, dict):
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            return
+        req.payload = validated
+        await super().handle(client, req)
+
+
+async def _read_bounded(request: web.Request, limit: int) -> bytes:
+    """The body, or Refused(400) past `limit` bytes (unread when its length says so)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise Refused(400, "body too large")
+    chunks, size = [], 0
+    while chunk := await request.content.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise Refused(400, "body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _ephemeral_ack(text: str) -> BoltResponse:
+    body = {"response_type": "ephemeral", "replace_original": False, "text": text}
+    return BoltResponse(status=200, body=json.dumps(body), headers={"content-type": "application/json;charset=utf-8"})
+
+
+def _is_link(action: Action) -> bool:
+    return is_link_click({"action_id": action.action_id, "value": action.value})
 
 
 def _client_wins_notice(record: logging.LogRecord) -> bool:

@@ -113,6 +113,10 @@ class Intake:
         self.peak = max(self.peak, self.in_flight)
         return True
 
+    def release(self) -> None:
+        """Give back an admission that was not run (a replayed request, acknowledged only)."""
+        self.in_flight -= 1
+
     def refusal(self) -> str:
         return CLOSING if self.closing else BUSY
 

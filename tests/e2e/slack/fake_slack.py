@@ -570,6 +570,16 @@ class SlackWire:
             return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
         return json.dumps(payload), "application/json"
 
+    def signed(self, kind: str, payload: dict[str, Any], timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
+        """The exact bytes and headers of one request, to send (and replay) with `post_raw`."""
+        body, content_type = self.encode(kind, payload)
+        return body.encode(), {"Content-Type": content_type, **self.sign(body, timestamp)}
+
+    async def post_raw(self, session: aiohttp.ClientSession, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        """POST these bytes with these headers, signed or not, well-formed or not."""
+        async with session.post(self.app_url, data=body, headers=headers) as response:
+            return response.status, await response.text()
+
     async def post(self, session: aiohttp.ClientSession, kind: str, payload: dict[str, Any], *,
                    timestamp: int | None = None, secret: str | None = None,
                    headers: dict[str, str] | None = None) -> tuple[int, str]:  # fmt: skip
