@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.app import Bot, Context
 from bot.cards import Card, notice
+from bot.clock import Clock
 from bot.commands import command
 from bot.config import Setting
 from bot.model import Community, Member
@@ -25,8 +26,11 @@ class Follow:
         Setting("announcements_channel", "Slack channel followers are invited to on /follow"),
     )
 
-    def __init__(self, follows: FollowStore, engagement: EngagementLog, brand: str, perk: FollowPerk) -> None:
+    def __init__(
+        self, follows: FollowStore, engagement: EngagementLog, brand: str, perk: FollowPerk, clock: Clock
+    ) -> None:  # fmt: skip
         self.follows = follows
+        self.clock = clock
         self.engagement = engagement
         self.brand = brand
         self.perk = perk
@@ -55,7 +59,7 @@ class Follow:
         return f"{followers} of {members} members follow ({percent}%)."
 
     async def forget_member(self, member: Member) -> int:
-        return await self.follows.forget_member(member)
+        return await self.follows.forget_member(member, self.clock.now())
 
 
 def _day(ctx: Context) -> str:
@@ -64,4 +68,4 @@ def _day(ctx: Context) -> str:
 
 
 def setup(bot: Bot) -> None:
-    bot.add_cog(Follow(FollowStore(bot.db), bot.engagement, bot.settings.bot_brand, bot.follow_perk))
+    bot.add_cog(Follow(FollowStore(bot.db), bot.engagement, bot.settings.bot_brand, bot.follow_perk, bot.clock))

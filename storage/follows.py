@@ -65,13 +65,25 @@ class FollowStore:
         )
         return int(value or 0)
 
-    async def forget_member(self, member: Member) -> int:
-        """The follow and its history go; the daily rollup keeps the anonymous counts."""
+    async def forget_member(self, member: Member, at: datetime) -> int:
+        """The follow and the member's follow history go. Where they still followed, the
+        daily totals record an unfollow on the day they were forgotten (UTC), so the totals
+        stay anonymous and the follower count drops from then on."""
         async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT community_id FROM follows WHERE platform = ? AND member_id = ?", (member.platform, member.id)
+            ) as cursor:
+                communities = [row[0] for row in await cursor.fetchall()]
             cursor = await conn.execute(
                 "DELETE FROM follows WHERE platform = ? AND member_id = ?", (member.platform, member.id)
             )
             removed = cursor.rowcount
+            for community_id in communities:
+                await conn.execute(
+                    "INSERT INTO follow_daily (platform, community_id, day, unfollows) VALUES (?, ?, ?, 1)"
+                    " ON CONFLICT (platform, community_id, day) DO UPDATE SET unfollows = unfollows + 1",
+                    (member.platform, community_id, at.date().isoformat()),
+                )
             await conn.execute(
                 "DELETE FROM follow_history WHERE platform = ? AND member_id = ?", (member.platform, member.id)
             )

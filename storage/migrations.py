@@ -472,6 +472,7 @@ MIGRATIONS: list[Migration] = [
             community_id TEXT NOT NULL,
             day TEXT NOT NULL,
             member_id TEXT NOT NULL,
+            events INTEGER NOT NULL DEFAULT 1,
             PRIMARY KEY (platform, community_id, day, member_id)
         );
         CREATE TABLE first_engagement (
@@ -543,12 +544,14 @@ MIGRATIONS: list[Migration] = [
                    ((CAST(strftime('%w', substr(at, 1, 19)) AS INTEGER) + 6) % 7) * 24
                    + CAST(strftime('%H', substr(at, 1, 19)) AS INTEGER), COUNT(*)
             FROM engagement_events GROUP BY 1, 2, 3;
-        INSERT OR IGNORE INTO active_members (platform, community_id, day, member_id)
-            SELECT DISTINCT platform, community_id, substr(at, 1, 10), member_id
-            FROM engagement_events WHERE member_id IS NOT NULL;
+        INSERT OR IGNORE INTO active_members (platform, community_id, day, member_id, events)
+            SELECT platform, community_id, substr(at, 1, 10), member_id, COUNT(*)
+            FROM engagement_events WHERE member_id IS NOT NULL AND kind NOT IN ('member_joined', 'member_left')
+            GROUP BY 1, 2, 3, 4;
         INSERT OR IGNORE INTO first_engagement (platform, community_id, member_id, cog, day)
             SELECT platform, community_id, member_id, cog, MIN(substr(at, 1, 10))
-            FROM engagement_events WHERE member_id IS NOT NULL AND cog IS NOT NULL GROUP BY 1, 2, 3, 4;
+            FROM engagement_events WHERE member_id IS NOT NULL AND cog IS NOT NULL
+            AND kind NOT IN ('member_joined', 'member_left') GROUP BY 1, 2, 3, 4;
         INSERT INTO follow_history (platform, community_id, member_id, at, day, followed)
             SELECT platform, community_id, member_id, followed_at, substr(followed_at, 1, 10), 1 FROM follows;
         INSERT INTO follow_daily (platform, community_id, day, follows)
@@ -559,11 +562,7 @@ MIGRATIONS: list[Migration] = [
         9,
         "growth_indexes",
         """
-        CREATE INDEX active_members_by_member ON active_members (platform, community_id, member_id, day);
-        ALTER TABLE active_members ADD COLUMN events INTEGER NOT NULL DEFAULT 1;
-        UPDATE active_members SET events = MAX(1, (SELECT COUNT(*) FROM engagement_events e
-            WHERE e.platform = active_members.platform AND e.community_id = active_members.community_id
-            AND e.member_id = active_members.member_id AND substr(e.at, 1, 10) = active_members.day))
+        CREATE INDEX active_members_by_member ON active_members (platform, community_id, member_id, day)
         """,
     ),
 ]

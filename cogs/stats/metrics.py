@@ -4,7 +4,8 @@ Definitions (the study's question is the follow rate):
 - followers on a day: the day's snapshot, else the running total of follows minus
   unfollows (changes of state, not commands); members likewise from snapshots;
 - follow rate = followers / members, against the study's 25% reference;
-- net growth = followers at the end - at the start; growth rate = net / start;
+- net growth = followers at the end of the window - at the end of the day before it;
+  growth rate = net / that starting count;
 - DAU, WAU, MAU: distinct members active on the last day, in the last 7 and 28 days
   (Slack's definitions);
 - week-one retention: of members first active in the window (at least a week before its
@@ -103,8 +104,8 @@ async def compute(
     tz = ZoneInfo(zone)
     lo = iso(datetime.combine(since, time(0), tz))  # the window in UTC, for raw timestamps
     hi = iso(datetime.combine(until + timedelta(days=1), time(0), tz))
-    days = await _days(queries, community, since, until)
-    start, end = days[0], days[-1]
+    days, followers_before = await _days(queries, community, since, until)
+    end = days[-1]
     retained = await queries.retention(community, since, until)
     events = await queries.events_by_feature(community, since, until)
     offered = await queries.content_offered(community, lo, hi)
@@ -122,8 +123,8 @@ async def compute(
         ))  # fmt: skip
     return Metrics(
         scope=scope, since=since.isoformat(), until=until.isoformat(), days=days,
-        followers_start=start.followers, followers_end=end.followers, net_growth=end.followers - start.followers,
-        growth_rate=_share(end.followers - start.followers, start.followers), members_end=end.members,
+        followers_start=followers_before, followers_end=end.followers, net_growth=end.followers - followers_before,
+        growth_rate=_share(end.followers - followers_before, followers_before), members_end=end.members,
         follow_rate_end=end.follow_rate, reference_rate=REFERENCE_RATE,
         dau=end.active, wau=await queries.distinct_active(community, until - timedelta(days=6), until),
         mau=await queries.distinct_active(community, until - timedelta(days=27), until),
@@ -134,7 +135,7 @@ async def compute(
     )  # fmt: skip
 
 
-async def _days(queries: GrowthQueries, community: Key | None, since: date, until: date) -> list[Day]:
+async def _days(queries: GrowthQueries, community: Key | None, since: date, until: date) -> tuple[list[Day], int]:
     """One row per local day: snapshots where taken, else running totals of follow changes
     and of members first seen."""
     running: dict[Key, int] = {}
@@ -175,6 +176,7 @@ async def _days(queries: GrowthQueries, community: Key | None, since: date, unti
         if day >= since.isoformat():
             break
         see(day)
+    followers_before = sum(current_followers.values())  # at the end of the day before the window
     cursor = since
     while cursor <= until:
         day = cursor.isoformat()
@@ -186,4 +188,4 @@ async def _days(queries: GrowthQueries, community: Key | None, since: date, unti
         out.append(Day(day, members, followers, round(followers / members, 4) if members else 0.0, follows, unfollows,
                        active.get(day, 0)))  # fmt: skip
         cursor += timedelta(days=1)
-    return out
+    return out, followers_before
