@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         return commands[args.command](args, settings)
+    except ConfigError as exc:  # a setting a feature checks when it starts (the poll key)
+        print(*exc.lines, sep="\n", file=sys.stderr)
+        return 2
     except StoreUnavailable as exc:  # corrupt, a folder, unwritable, or a newer schema
         print(f"alcts-bot: {exc}", file=sys.stderr)
         return 2
@@ -237,6 +240,10 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
     if not 1 <= args.days <= 3650:
         print("alcts-bot: --days is from 1 to 3650", file=sys.stderr)
+        return 2
+
+    if not _db_path(args, settings).is_file():  # a report reads; it never makes a database
+        print(f"alcts-bot: there is no database at {_db_path(args, settings)}", file=sys.stderr)
         return 2
 
     async def go() -> str:

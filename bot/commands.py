@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import re
 import shlex
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
@@ -362,6 +363,7 @@ def cog_name_of(cog: object) -> str:
 
 SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
 NEEDS_SHLEX = re.compile("[\"'\\\\\u201c\u201d\u2018\u2019]")
+INVISIBLE_IN_NAMES = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
 OPTION = re.compile(r"^([a-z_][a-z0-9_-]*)=(.*)$", re.DOTALL)
 
 
@@ -407,7 +409,7 @@ def build_args(spec: CommandSpec, tokens: list[str], context: dict[str, Any]) ->
     data: dict[str, Any] = {}
     positionals: list[str] = []
     for token in tokens:
-        match = OPTION.match(token)
+        match = OPTION.match(_plain_name(token))  # `Anonymous=`, fullwidth or hidden characters: still the option
         if match is None:
             positionals.append(token.replace(LITERAL_EQUALS, "="))
             continue
@@ -430,6 +432,15 @@ def build_args(spec: CommandSpec, tokens: list[str], context: dict[str, Any]) ->
         extra = " ".join(shlex.quote(p) for p in positionals)
         raise UsageError(f"{spec.name}: unexpected {extra}; put text with spaces in quotes. Usage: {spec.usage}")
     return validate_args(spec, data, context)
+
+
+def _plain_name(token: str) -> str:
+    """The token with its `name=` part as the grammar reads names: NFKC, no invisible
+    characters, lower case (the value is left as typed)."""
+    name, equals, value = token.partition("=")
+    if not equals:
+        return token
+    return INVISIBLE_IN_NAMES.sub("", unicodedata.normalize("NFKC", name)).strip().lower() + "=" + value
 
 
 def _unknown_option(spec: CommandSpec, typed: str, token: str) -> str:

@@ -23,7 +23,7 @@ PLATFORM_MENTIONS = re.compile(r"<(@[!&]?|#|!subteam\^)([A-Za-z0-9]+)(?:\|([^>]*
 INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
 
 
-MASKED_LINK = re.compile(r"\[([^\]\n]{1,200})\]\(\s*<?(https?://[^)\s>]{1,500})>?\s*\)")
+MASKED_LINK = re.compile(r"\[([^\[\]\n]{0,2000})\]\(\s*<?([a-z][a-z0-9+.-]*:[^)\s>]{1,2000})>?(?:\s+\"[^\"]*\")?\s*\)", re.IGNORECASE)
 
 
 def neutralise(text: str) -> str:
@@ -34,7 +34,11 @@ def neutralise(text: str) -> str:
     turned into plain text, and Markdown masked links (`[official form](https://…)`, which
     would hide where a link goes) shown as `official form (https://…)`."""
     text = INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
-    text = MASKED_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
+    for _ in range(10):  # nested links unwrap one level a pass: `[[a](x)](y)`
+        unwrapped = MASKED_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
+        if unwrapped == text:
+            break
+        text = unwrapped
     text = PLATFORM_MENTIONS.sub(_plain_mention, text)
     return strip_mass_mentions(text)
 

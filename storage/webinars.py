@@ -252,6 +252,14 @@ class WebinarStore:
         place = Place(Community(row["platform"], row["community_id"]), row["channel_id"], row["channel_name"])
         return place, row["url"], bool(row["active"])
 
+    async def calendar_for(self, place: Place, url: str) -> int | None:
+        """The active calendar already imported into this channel from `url`, if any."""
+        return await self.db.scalar(
+            "SELECT id FROM webinar_calendars WHERE platform = ? AND community_id = ? AND channel_id = ? AND url = ?"
+            " AND active = 1",
+            (place.platform, place.community.id, place.channel_id, url),
+        )
+
     async def calendars(self) -> list[int]:
         return [row[0] for row in await self.db.fetchall("SELECT id FROM webinar_calendars WHERE active = 1")]
 

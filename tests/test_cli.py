@@ -114,6 +114,10 @@ def test_report_formats(tmp_path: Path, fmt: str) -> None:
 
 
 def test_report_to_a_file(tmp_path: Path) -> None:
+    missing = alcts(tmp_path, "report")
+    assert missing.returncode == 2 and "there is no database at" in missing.stderr  # a report never makes one
+    assert not (tmp_path / "bot.sqlite3").exists()
+    alcts(tmp_path, "db", "upgrade")
     result = alcts(tmp_path, "report", "--out", str(tmp_path / "out" / "report.html"))
     assert result.returncode == 0
     assert "Wrote html report to" in result.stdout
@@ -305,3 +309,10 @@ def test_a_huge_wait_is_one_usage_line(tmp_path: Path, wait: str) -> None:
 def test_now_out_of_range_is_one_line(tmp_path: Path) -> None:
     result = alcts(tmp_path, "shell", "--now", "0001-01-01T00:00:00Z")
     assert result.returncode == 2 and "out of range" in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("content", ["", "zzzz", "abcd"])
+def test_a_poll_key_file_that_holds_no_key_is_one_line_and_exit_2(tmp_path: Path, content: str) -> None:
+    (tmp_path / "k.key").write_text(content)
+    result = alcts(tmp_path, "shell", stdin="/help\n", BOT_POLL_KEY_FILE=str(tmp_path / "k.key"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "is not a key" in result.stderr

@@ -103,6 +103,13 @@ def test_an_unknown_option_is_refused_with_a_suggestion_and_an_escape(registry: 
     assert args.options == ["a=b", "c=d"]
 
 
+def test_option_names_are_read_after_folding_case_width_and_invisible_characters(registry: Registry) -> None:
+    for typed in ("Anonymous=yes", "\uff41nonymous=yes", "anonymous\u200b=yes", "\u202eanonymous=yes", "ANONYMOUS=yes"):
+        assert parse(registry, f'poll create "Pay?" a b {typed}').anonymous is True, typed
+    with pytest.raises(UsageError, match="Did you mean anonymous="):
+        parse(registry, 'poll create "Pay?" a b Anonymus=yes')
+
+
 def test_a_repeated_option_is_refused(registry: Registry) -> None:
     with pytest.raises(UsageError, match="multi= is given twice"):
         parse(registry, "poll create Q a b multi=1 multi=2")

@@ -389,3 +389,9 @@ async def test_flag_reasons_lose_masked_links_and_invisible_controls(mini: TestB
     await mini.push("/trivia flag mini-001 see [official form](https://evil.example/form)\u202e now")
     out = await mini.push(":as mo moderator", "/trivia flags")
     assert "official form (https://evil.example/form) now" in out and "\u202e" not in out
+
+
+async def test_nested_masked_links_are_unwrapped(mini: TestBot) -> None:
+    await mini.push("/trivia flag mini-001 see [[the errata](https://ala.org/errata)](https://evil.example/phish)")
+    out = await mini.push(":as mo moderator", "/trivia flags")
+    assert "the errata (https://ala.org/errata) (https://evil.example/phish)" in out and "](" not in out

@@ -68,12 +68,12 @@ def parse_feed(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
         headers["content-type"] = content_type
     parsed = feedparser.parse(body, response_headers=headers, resolve_relative_uris=False, sanitize_html=True)
     readable = [e for e in parsed.entries if e.get("title") or e.get("link")]
-    if parsed.get("bozo") and parsed.entries and not readable:  # broken XML that yielded only husks
-        raise NotAFeed(url, None, "not readable as a feed (malformed XML)")
     if not parsed.get("version") and not parsed.entries:
         looks_html = (content_type or "").startswith("text/html") or body.lstrip()[:200].lower().startswith((b"<!doctype html", b"<html"))
         if looks_html:
             raise NotAFeed(url, find_alternate(body, url))
+        raise NotAFeed(url, None, "not readable as a feed (malformed XML)")
+    if parsed.get("bozo") and not readable:  # broken XML that yielded nothing usable
         raise NotAFeed(url, None, "not readable as a feed (malformed XML)")
     title = clean(parsed.feed.get("title", "")) or url
     entries = [entry_of(raw, url) for raw in parsed.entries[:MOST_ENTRIES]]

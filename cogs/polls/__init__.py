@@ -18,6 +18,7 @@ from bot.app import Bot, Context, Messenger
 from bot.cards import Card, notice
 from bot.clock import Clock
 from bot.commands import Args, Deadline, YesNo, button, command, timer
+from bot.config import ConfigError
 from bot.errors import UserError
 from bot.model import ButtonPressed, Member, MessageRef, Place, Role
 from bot.quotas import Quota
@@ -286,6 +287,8 @@ def poll_secret(configured: str | None, db_path: Path, key_file: Path | None = N
     `<database>.poll-key` beside the database, with a warning at start-up: a copy of the data
     folder then holds both the ballots and the key that links them to members."""
     if configured:
+        if len(configured) < 16:
+            raise ConfigError(["config: BOT_POLL_SECRET: use at least 16 characters"])
         return configured.encode()
     key_file = key_file or default_key_file(db_path)
     if not key_file.exists():
@@ -293,7 +296,14 @@ def poll_secret(configured: str | None, db_path: Path, key_file: Path | None = N
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(os.urandom(32).hex())
-    return bytes.fromhex(key_file.read_text().strip())
+    try:
+        key = bytes.fromhex(key_file.read_text().strip())
+    except (ValueError, OSError, UnicodeDecodeError):
+        key = b""
+    if len(key) < 16:  # an empty or short key would let anyone link ballots to members
+        raise ConfigError([f"config: the anonymous-poll key in {key_file} is not a key (at least 32 hex digits); "
+                           "remove the file to have a new one made, or set BOT_POLL_SECRET"])  # fmt: skip
+    return key
 
 
 def default_key_file(db_path: Path) -> Path:

@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 REMINDER_GRACE = timedelta(minutes=15)
 SYNC_EVERY = timedelta(hours=1)
-MIRRORED_PER_SYNC = 25  # imported webinars mirrored as platform event listings per sync
+MIRRORED_PER_SYNC = 25
+ANNOUNCED_PER_SYNC = 10  # imported webinars announced one by one per sync; the rest in one list  # imported webinars mirrored as platform event listings per sync
 Fetch = Callable[..., Awaitable[FetchResult]]
 SendDirect = Callable[[Member, Card], Awaitable[Any]]
 Content = Callable[[Place, str, str, datetime], None]
@@ -94,6 +95,9 @@ class Webinars:
         webinar = await self._webinar(ctx, args.id)
         if webinar.status != "scheduled":
             raise UserError(f"Webinar #{webinar.id} is cancelled; add a new one instead.")
+        if all(v is None for v in (args.when, args.title, args.url, args.description, args.duration)):
+            raise UserError(f"Nothing to change: give when=, title=, url=, description= or duration=, "
+                            f"e.g. /webinar edit {webinar.id} when=\"Dec 4 2pm\".")  # fmt: skip
         start = self._start(args.when, ctx, webinar.zone) if args.when else None
         await self.store.change(
             webinar.id, ctx.now, title=args.title and neutralise(args.title), url=args.url,
@@ -122,6 +126,8 @@ class Webinars:
     @command("webinar import", args=ImportArgs, role=Role.MODERATOR, help="Import webinars from an iCalendar (.ics) feed")
     async def import_calendar(self, ctx: Context, args: ImportArgs) -> Card:
         place = self._place(ctx, args.channel)
+        if (existing := await self.store.calendar_for(place, args.url)) is not None:
+            raise UserError(f"That calendar is already imported here (calendar #{existing}); it is checked every hour.")
         result = await self.fetch(args.url, accept="text/calendar, */*;q=0.5")
         calendar = read_calendar(result.body, args.url, now=ctx.now, zone=ctx.tz.key)
         calendar_id = await self.store.add_calendar(place, args.url, calendar.title, ctx.member.id, ctx.now)
@@ -249,6 +255,7 @@ class Webinars:
         now = self.clock.now()
         added = updated = removed = 0
         seen = set()
+        more: list[Webinar] = []  # imported beyond those announced one by one: listed in one card
         for occurrence in occurrences:
             seen.add(occurrence.key)
             existing = await self.store.by_source(calendar_id, occurrence.key)
@@ -265,9 +272,12 @@ class Webinars:
                 webinar = await self.store.get(webinar_id)
                 assert webinar is not None
                 await self._schedule_reminders(webinar)
-                ref = await self.messenger.send(place, announcement(webinar, await self.store.counts(webinar.id)))
-                if ref is not None:
-                    await self.store.set_message(webinar.id, ref)
+                if added < ANNOUNCED_PER_SYNC:
+                    ref = await self.messenger.send(place, announcement(webinar, await self.store.counts(webinar.id)))
+                    if ref is not None:
+                        await self.store.set_message(webinar.id, ref)
+                else:
+                    more.append(webinar)
                 self.content(place, "webinar_announced", str(webinar.id), now)
                 if added < MIRRORED_PER_SYNC:  # platforms cap event listings (Discord: about 100 a server)
                     await self._list(webinar)
@@ -288,6 +298,8 @@ class Webinars:
                 assert changed is not None
                 await self._after_change(changed, moved=moved, announce=True)
                 updated += 1
+        if more:
+            await self.messenger.send(place, _more_card(more))
         for webinar in await self.store.from_calendar(calendar_id, now):
             removed_from_calendar = webinar.source_key not in seen and webinar.starts_at <= now + timedelta(days=89)
             if removed_from_calendar and await self.store.cancel(webinar.id, now):
@@ -414,6 +426,13 @@ class Webinars:
 
     async def forget_member(self, member: Member) -> int:
         return await self.store.forget_member(member)
+
+
+def _more_card(webinars: list[Webinar]) -> Card:
+    listed = list_card(webinars[:50])
+    extra = f"\n...and {len(webinars) - 50} more (/webinar list)." if len(webinars) > 50 else ""
+    return Card(title=f"{len(webinars)} more webinars from the calendar", text=listed.text + extra,
+                footer="/webinar show ID for one, with its RSVP buttons.")  # fmt: skip
 
 
 def setup(bot: Bot) -> None:

@@ -17,6 +17,12 @@ def offsets(value: str) -> list[timedelta]:
     return check_offsets([parse_duration(p) for p in parts])
 
 
+def check_length(value: timedelta) -> timedelta:
+    if not timedelta(minutes=5) <= value <= timedelta(hours=12):
+        raise ValueError("duration is from 5 minutes to 12 hours, e.g. duration=90m")
+    return value
+
+
 class AddArgs(Args):
     positional = ("title", "when")
     title: str = Field(min_length=1, max_length=200)
@@ -38,9 +44,7 @@ class AddArgs(Args):
     @field_validator("duration")
     @classmethod
     def _duration(cls, value: timedelta) -> timedelta:
-        if not timedelta(minutes=5) <= value <= timedelta(hours=12):
-            raise ValueError("duration is from 5 minutes to 12 hours, e.g. duration=90m")
-        return value
+        return check_length(value)
 
 
 class EditArgs(Args):
@@ -53,6 +57,11 @@ class EditArgs(Args):
     duration: Duration | None = None
 
     _url = field_validator("url")(classmethod(lambda cls, v: v if v is None else http_url(v)))
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: timedelta | None) -> timedelta | None:
+        return value if value is None else check_length(value)
 
 
 class WebinarId(Args):

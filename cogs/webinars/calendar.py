@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.errors import UserError
 from bot.text import neutralise, truncate
+from cogs.jobs.feed import strip_html
 from storage.webinars import Webinar
 
 HORIZON = timedelta(days=90)
@@ -92,11 +93,14 @@ def _occurrence(event: Any, zone: str) -> Occurrence | None:
     starts_at = local.replace(tzinfo=ZoneInfo(event_zone)).astimezone(UTC)
     duration = _duration(event, start, all_day)
     original = event.get("RECURRENCE-ID")
-    basis = original.dt if original is not None else start
     uid = str(event.get("UID"))
-    description = truncate(" ".join(neutralise(str(event.get("DESCRIPTION", ""))).split()), DESCRIPTION_CHARS)
+    recurring = original is not None or event.get("RRULE") is not None or event.get("RDATE") is not None
+    # one event is known by its UID (moving it keeps its RSVPs); an occurrence of a series by
+    # its UID and original start (RECURRENCE-ID, RFC 5545 §3.8.4.4)
+    key = f"{uid}|{_stamp(original.dt if original is not None else start)}" if recurring else uid
+    description = truncate(" ".join(neutralise(strip_html(str(event.get("DESCRIPTION", "")))).split()), DESCRIPTION_CHARS)
     return Occurrence(
-        key=f"{uid}|{_stamp(basis)}", uid=uid, sequence=int(event.get("SEQUENCE", 0) or 0),
+        key=key, uid=uid, sequence=int(event.get("SEQUENCE", 0) or 0),
         cancelled=str(event.get("STATUS", "")).upper() == "CANCELLED",
         title=truncate(" ".join(neutralise(str(event.get("SUMMARY", "") or "Webinar")).split()), 200),
         description=description, url=_url(event), local_start=local, zone=event_zone, starts_at=starts_at,

@@ -10,6 +10,7 @@ fall back) is the first of the two, and the echo names its offset.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -81,6 +82,8 @@ def parse_start(text: str, *, now: datetime, zone: str) -> Start:
             raise ValueError(f"{local:%H:%M} does not exist on {local.day} {local:%B %Y} in {zone} "
                              "(the clocks skip it); pick another time")  # fmt: skip
     start = Start(local, zone)
+    if start.utc <= now and parsed.tzinfo is None and not re.search(r"\d{4}", text):
+        start = Start(local.replace(year=local.year + 1), zone)  # "Jan 5 9am" in November: the coming January
     if start.utc <= now:
         raise ValueError(f"{start.describe()} is in the past; {WHEN_HINT}")
     return start
