@@ -398,3 +398,37 @@ def test_piped_console_two_members_rsvp_and_each_reminder_once(tmp_path: Path) -
         "Starting now: Intro to BIBFRAME",
         "(direct to ben) Starting now: Intro to BIBFRAME",
     ]
+
+
+SINGLE = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//EN
+BEGIN:VEVENT
+UID:single@test
+SEQUENCE:{seq}
+DTSTAMP:20261101T000000Z
+DTSTART:{start}
+DTEND:{end}
+SUMMARY:Single talk{suffix}
+DESCRIPTION:<p>Come <b>now</b></p>
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+async def test_a_moved_calendar_event_is_updated_in_place_and_a_second_import_is_refused(
+    tmp_path: Path, calendar_server: dict[str, Any]
+) -> None:  # fmt: skip
+    calendar_server["body"] = SINGLE.format(seq=0, start="20261203T200000Z", end="20261203T210000Z", suffix="")
+    talks = await later(tmp_path, NOW, bot_allow_private_urls=True)
+    out = await talks.push(f"/webinar import {calendar_server['url']}", ":as ann", ":click Going")
+    assert "Imported 1 webinar" in out and "<b>" not in out and "Come now" in out
+    again = await talks.push(":as mo moderator", f"/webinar import {calendar_server['url']}")
+    assert "already imported here (calendar #1)" in again
+    calendar_server["body"] = SINGLE.format(seq=2, start="20261204T200000Z", end="20261204T210000Z", suffix=" (moved)")
+    out = await talks.wait(3600)
+    assert "New time: Single talk (moved)" in out and "Cancelled" not in out
+    rows = await talks.db.fetchall("SELECT id, title, starts_at, status FROM webinars")
+    assert [tuple(r) for r in rows] == [(1, "Single talk (moved)", "2026-12-04T20:00:00.000000Z", "scheduled")]
+    assert await talks.db.scalar("SELECT COUNT(*) FROM webinar_rsvps WHERE going = 1") == 1  # ann's RSVP kept
+    await talks.stop()

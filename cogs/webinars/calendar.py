@@ -67,9 +67,11 @@ def read_calendar(body: bytes, url: str, *, now: datetime, zone: str) -> Importe
         events = list(recurring_ical_events.of(calendar).between(now, now + HORIZON))
     except Exception as exc:  # the library raises many kinds for broken rules
         raise NotACalendar(f"{url} has a recurrence I cannot read ({str(exc)[:80]}).") from None
+    series = {str(e.get("UID")) for e in calendar.walk("VEVENT")
+              if e.get("RRULE") is not None or e.get("RDATE") is not None or e.get("RECURRENCE-ID") is not None}  # fmt: skip
     occurrences = []
     for event in events:
-        occurrence = _occurrence(event, zone)
+        occurrence = _occurrence(event, zone, str(event.get("UID")) in series)
         if occurrence is not None and occurrence.starts_at > now:
             occurrences.append(occurrence)
     occurrences.sort(key=lambda o: o.starts_at)
@@ -77,7 +79,7 @@ def read_calendar(body: bytes, url: str, *, now: datetime, zone: str) -> Importe
     return ImportedCalendar(title, occurrences[:MOST_EVENTS], max(0, len(occurrences) - MOST_EVENTS))
 
 
-def _occurrence(event: Any, zone: str) -> Occurrence | None:
+def _occurrence(event: Any, zone: str, recurring: bool) -> Occurrence | None:
     start_prop = event.get("DTSTART")
     if start_prop is None or not event.get("UID"):
         return None
@@ -94,7 +96,6 @@ def _occurrence(event: Any, zone: str) -> Occurrence | None:
     duration = _duration(event, start, all_day)
     original = event.get("RECURRENCE-ID")
     uid = str(event.get("UID"))
-    recurring = original is not None or event.get("RRULE") is not None or event.get("RDATE") is not None
     # one event is known by its UID (moving it keeps its RSVPs); an occurrence of a series by
     # its UID and original start (RECURRENCE-ID, RFC 5545 §3.8.4.4)
     key = f"{uid}|{_stamp(original.dt if original is not None else start)}" if recurring else uid
