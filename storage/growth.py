@@ -193,17 +193,18 @@ class GrowthQueries:
 
     async def social(self, since: date, until: date) -> list[dict[str, object]]:
         """Per account on another network: the latest count by `until` and the change since
-        the latest count at or before `since` (None when there is none to compare)."""
+        the latest count at or before `since`, else since the first count in the window."""
         rows = await self.db.fetchall(
             "SELECT network, handle,"
             " (SELECT followers FROM social_counts c WHERE c.network = a.network AND c.handle = a.handle AND c.day <= ?"
             "  ORDER BY c.day DESC LIMIT 1) AS followers,"
             " (SELECT day FROM social_counts c WHERE c.network = a.network AND c.handle = a.handle AND c.day <= ?"
             "  ORDER BY c.day DESC LIMIT 1) AS day,"
-            " (SELECT followers FROM social_counts c WHERE c.network = a.network AND c.handle = a.handle AND c.day <= ?"
-            "  ORDER BY c.day DESC LIMIT 1) AS before"
+            " COALESCE((SELECT followers FROM social_counts c WHERE c.network = a.network AND c.handle = a.handle"
+            "  AND c.day <= ? ORDER BY c.day DESC LIMIT 1), (SELECT followers FROM social_counts c"
+            "  WHERE c.network = a.network AND c.handle = a.handle AND c.day > ? ORDER BY c.day LIMIT 1)) AS before"
             " FROM (SELECT DISTINCT network, handle FROM social_counts) a ORDER BY network, handle",
-            (until.isoformat(), until.isoformat(), since.isoformat()),
+            (until.isoformat(), until.isoformat(), since.isoformat(), since.isoformat()),
         )
         out = []
         for row in rows:

@@ -156,7 +156,7 @@ class Stats:
         try:
             day = parse_day(args.date, today) if args.date else today.isoformat()
         except ValueError as exc:
-            raise UsageError(f"stats record: {exc}.") from None
+            raise UsageError(f"stats record: {str(exc).rstrip('.')}.") from None
         return notice(await record_count(self.social, args.network, args.count, day, ctx.now, handle=args.handle))
 
     # -- members ---------------------------------------------------------------------------------
