@@ -213,11 +213,17 @@ def command_spelling(command: str, groups: Iterable[str]) -> Callable[[str], str
 CHANNEL_MENTION = re.compile(r"<#[CG][A-Z0-9]+(?:\|[^<>]*)?>")
 
 
+MRKDWN_MARKS = re.compile(r"([*_~`])(?=\S)")
+"""Slack's formatting marks before a character: `*bold*`, `_italic_`, `~strike~` and code
+from members would render; a zero-width space after the mark keeps it plain text."""
+
+
 def mrkdwn(text: str) -> str:
-    """Outside text made safe for mrkdwn: no mass mentions, `&<>` escaped (which also
+    """Outside text made safe for mrkdwn: formatting marks disarmed (card text never means
+    Slack formatting), no mass mentions, `&<>` escaped (which also
     disarms user and group mentions); channel links, which notify nobody, stay clickable,
     and times become Slack dates (after escaping, so they are not escaped)."""
-    text = strip_mass_mentions(text)
+    text = MRKDWN_MARKS.sub(lambda m: f"{m.group(1)}\u200b", strip_mass_mentions(text))
     out: list[str] = []
     last = 0
     for match in CHANNEL_MENTION.finditer(text):
