@@ -122,6 +122,12 @@ class Scheduler:
         run out. Repeating an unchanged series leaves its pending occurrence alone."""
         now = self.clock.now()
         before = await self.timers.series(name, key)
+        wanted = (recurrence.encode(), zone, community.platform if community else None, community.id if community else None)
+        if (before is not None and before.active and _when(before) == wanted and before.payload == (payload or {})
+                and before.grace == grace):  # fmt: skip
+            pending = await self.timers.pending_due(before.id)  # nothing changes: no write at all
+            if pending is not None:
+                return pending
         series = await self.timers.upsert_series(
             name, key, recurrence.encode(), zone, community.platform if community else None,
             community.id if community else None, payload or {}, grace, now,

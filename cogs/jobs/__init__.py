@@ -244,14 +244,13 @@ class JobPosts:
             await self._failed(feed, str(exc), exc.retry_after if isinstance(exc, HttpStatus) else None)
             return
         items, flag = ([], None) if parsed is None else await self._decide(feed, parsed.entries)
-        await self.store.record_success(feed, items, now, result.etag, result.last_modified, flag)
         wait = timedelta(minutes=await self._minutes(feed.place))
         for hint in (result.max_age, result.retry_after):
             if hint is not None:
                 wait = max(wait, min(hint, LONGEST_WAIT))
+        await self.store.record_success(feed, items, now, result.etag, result.last_modified, flag, now + wait)
         await self._every(feed.id, feed.place, wait)
-        await self.store.set_next_try(feed.id, now + wait)
-        await self._post_pending(feed)
+        await self._post_pending(feed)  # a read when nothing waits; posts what earlier failures left
 
     @timer("jobs.flush", rerun=True)
     async def flush(self, key: str, payload: dict[str, Any]) -> None:
