@@ -139,6 +139,7 @@ class JobPosts:
         self.config = config
         self.fetch = fetch
         self.content = content
+        self._posting: dict[int, asyncio.Lock] = {}
 
     # -- subscriptions ------------------------------------------------------------------------
 
@@ -296,6 +297,13 @@ class JobPosts:
         return decided, flag
 
     async def _post_pending(self, feed: Feed) -> None:
+        """Post what is decided and not yet posted; one poster a feed at a time (a rerun
+        poll and a start-up flush must not post the same item twice)."""
+        lock = self._posting.setdefault(feed.id, asyncio.Lock())
+        async with lock:
+            await self._post_pending_now(feed)
+
+    async def _post_pending_now(self, feed: Feed) -> None:
         pending = await self.store.to_post(feed.id)
         one_by_one, rest = pending[:POSTS_PER_POLL], pending[POSTS_PER_POLL:]
         now = self.clock.now()
