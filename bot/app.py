@@ -49,6 +49,7 @@ from bot.model import (
 from bot.platforms.base import Platform, Responder
 from bot.quotas import QuotaBook
 from bot.scheduler import Scheduler
+from bot.text import channel_from_text, is_channel_mention
 from bot.timeparse import format_duration
 from storage.db import Database
 from storage.engagement import EngagementLog
@@ -96,6 +97,17 @@ class Context:
 
     async def respond(self, card: Card) -> MessageRef | None:
         return await self._responder.respond(card)
+
+    def channel(self, given: str | None, setting: str, example: str) -> Place:
+        """Where a post goes: `channel=` if given, else the community's `setting`, else here.
+        On chat platforms a channel must be picked from the # list (a mention); raises
+        UserError naming `example` (`#jobs`) otherwise."""
+        channel = given or self.config.get(setting)
+        if not channel:
+            return self.place
+        if self.place.platform != "console" and not is_channel_mention(channel):
+            raise UserError(f"Pick the channel from the # list so it becomes a link, e.g. channel={example}.")
+        return Place(self.community, *channel_from_text(channel))
 
 
 class Messenger(Protocol):

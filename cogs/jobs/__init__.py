@@ -34,7 +34,7 @@ from bot.fetched import FetchError, FetchResult, HttpStatus
 from bot.model import Member, Place, Role
 from bot.recurrence import Recurrence
 from bot.scheduler import Scheduler
-from bot.text import channel_from_text, is_channel_mention, truncate
+from bot.text import truncate
 from cogs.jobs.cards import digest_card, feeds_card, job_card, list_card
 from cogs.jobs.feed import ACCEPT, FeedEntry, NotAFeed, clean, parse_feed
 from cogs.jobs.filters import Filter, passes
@@ -353,12 +353,7 @@ class JobPosts:
 
     def _place(self, ctx: Context, channel: str | None) -> Place:
         """channel=, else the jobs_channel setting, else here."""
-        channel = channel or ctx.config.get("jobs_channel")
-        if not channel:
-            return ctx.place
-        if ctx.place.platform != "console" and not is_channel_mention(channel):
-            raise UserError("Pick the channel from the # list so it becomes a link, e.g. channel=#jobs.")
-        return Place(ctx.community, *channel_from_text(channel))
+        return ctx.channel(channel, "jobs_channel", "#jobs")
 
     async def _feed(self, ctx: Context, feed_id: int) -> Feed:
         feed = await self.store.feed(feed_id)

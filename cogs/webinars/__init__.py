@@ -28,7 +28,7 @@ from bot.fetched import FetchResult
 from bot.model import EventInterest, EventListing, Member, Place, Role
 from bot.recurrence import Recurrence
 from bot.scheduler import Scheduler
-from bot.text import channel_from_text, is_channel_mention, neutralise, truncate
+from bot.text import neutralise, truncate
 from bot.timeparse import format_duration
 from cogs.webinars.args import AddArgs, EditArgs, IcsArgs, ImportArgs, WebinarId, offsets
 from cogs.webinars.calendar import Occurrence, export_ics, read_calendar
@@ -403,12 +403,8 @@ class Webinars:
             raise UserError(f"when: {exc}.") from None
 
     def _place(self, ctx: Context, channel: str | None) -> Place:
-        channel = channel or ctx.config.get("webinars_channel")
-        if not channel:
-            return ctx.place
-        if ctx.place.platform != "console" and not is_channel_mention(channel):
-            raise UserError("Pick the channel from the # list so it becomes a link, e.g. channel=#webinars.")
-        return Place(ctx.community, *channel_from_text(channel))
+        """channel=, else the webinars_channel setting, else here."""
+        return ctx.channel(channel, "webinars_channel", "#webinars")
 
     async def _webinar(self, ctx: Context, webinar_id: int) -> Webinar:
         webinar = await self.store.get(webinar_id)
