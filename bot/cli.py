@@ -247,13 +247,14 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
     async def go() -> str:
+        from bot.clock import SystemClock
         from storage.db import Database
 
         db = Database(_db_path(args, settings))
         await db.open()
         try:
-            report = await build_report(db, days=args.days, brand=settings.bot_brand,
-                                        default_zone=settings.bot_timezone, community=args.community)  # fmt: skip
+            report = await build_report(db, days=args.days, brand=settings.bot_brand, default_zone=settings.bot_timezone,
+                                        now=SystemClock().now(), community=args.community)  # fmt: skip
         finally:
             await db.close()
         return await asyncio.to_thread(render, report, args.format)

@@ -70,12 +70,11 @@ class Progress:
 
 
 async def build_report(
-    db: Database, *, days: int, brand: str, default_zone: str, community: str | None = None,
-    now: datetime | None = None,
+    db: Database, *, days: int, brand: str, default_zone: str, now: datetime, community: str | None = None,
 ) -> Report:  # fmt: skip
-    """Every figure for the last `days` local days. `community` (an id) limits the report
-    to that community. Raises ValueError for an unknown community."""
-    now = now or datetime.now(UTC)
+    """Every figure for the last `days` local days up to `now` (the caller's clock).
+    `community` (an id) limits the report to that community. Raises ValueError for an
+    unknown community."""
     queries = GrowthQueries(db)
     await db.flush()
     known = await queries.communities()
