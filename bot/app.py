@@ -54,6 +54,7 @@ from bot.timeparse import format_duration
 from storage.db import Database
 from storage.engagement import EngagementLog
 from storage.runs import RunLog
+from storage.seen_events import SeenEvents
 from storage.settings import SettingsStore
 
 if TYPE_CHECKING:
@@ -128,6 +129,7 @@ class Bot:
         self.scheduler = Scheduler(db, clock, zone_of=self.config.zone_of)
         self.config.listeners.append(self._setting_changed)
         self.engagement = EngagementLog(db)
+        self.seen = SeenEvents(db)
         self.quotas = QuotaBook(settings.bot_quota_scale)
         self.runs = RunLog(db)
         self.role = "bot"  # what this process is, for the run log (the CLI names it)
@@ -259,6 +261,15 @@ class Bot:
         """A direct message only `member` sees; raises DirectMessagesClosed when the member
         does not accept them (the caller tells the member some other way, or skips)."""
         return await self.platforms[member.platform].send_direct(member, card)
+
+    async def first_time(self, platform: str, identity: str) -> bool:
+        """Remember a platform request or event identity, durably; True only the first time
+        (a retried or replayed delivery is then handled once, also across restarts)."""
+        return await self.seen.first_time(platform, identity, self.clock.now())
+
+    async def forget_seen(self, platform: str, older_than: timedelta) -> int:
+        """Forget identities older than any retry or replay could be; returns how many went."""
+        return await self.seen.prune(platform, self.clock.now() - older_than)
 
     async def list_event(self, listing: EventListing) -> tuple[str | None, str | None]:
         """Mirror a webinar as the platform's own event listing where it has one (Discord

@@ -96,7 +96,6 @@ from bot.platforms.slack_edge import (
 )
 from bot.platforms.slack_intake import ACK_BUDGET, DRAIN_LIMIT, MAX_IN_FLIGHT, AckGate, Intake
 from bot.platforms.slack_manifest import API_SCOPES, EVENTS_PATH, event_types
-from storage.seen_events import SeenEvents
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +199,6 @@ class SlackPlatform:
             ])  # fmt: skip
         self.bot = bot
         self.settings = settings
-        self.seen = SeenEvents(bot.db)
         self.edge = EdgeLog()
         self._event_types = set(event_types())
         self.intake = Intake(limit=max_in_flight, budget=ack_budget)
@@ -452,7 +450,7 @@ class SlackPlatform:
         if identity is None:
             return True
         try:
-            fresh = await self.seen.first_time(PLATFORM, identity, self.bot.clock.now())
+            fresh = await self.bot.first_time(PLATFORM, identity)
         except BaseException:
             self.intake.release()
             raise
@@ -515,7 +513,7 @@ class SlackPlatform:
             await self.bot.dispatch(ButtonPressed(member, place, custom_id=custom_id, message=ref), responder)
 
     async def _event(self, envelope: EventEnvelope, event: Model, gate: AckGate | None = None) -> None:
-        if not await self.seen.first_time(PLATFORM, envelope.event_id, self.bot.clock.now()):
+        if not await self.bot.first_time(PLATFORM, envelope.event_id):
             log.info("duplicate slack event skipped event_id=%s type=%s", envelope.event_id, envelope.event.type)
             return
         community = self._community(envelope.team_id)
@@ -749,7 +747,7 @@ class SlackPlatform:
         while True:
             self._want_snapshot()
             try:
-                await self.seen.prune(PLATFORM, self.bot.clock.now() - SEEN_FOR)
+                await self.bot.forget_seen(PLATFORM, SEEN_FOR)
             except Exception:
                 log.exception("pruning seen events failed")
             await asyncio.sleep(HOUSEKEEPING_EVERY)
