@@ -37,6 +37,12 @@ ACTIVE = (
 )
 FIRST = "INSERT OR IGNORE INTO first_engagement (platform, community_id, member_id, cog, day) VALUES (?, ?, ?, ?, ?)"
 NOT_ACTIVITY = ("member_joined", "member_left")
+ANONYMISE = (  # (token, platform, member id): rows that would clash with the token's are dropped
+    "UPDATE OR IGNORE active_members SET member_id = ?1 WHERE platform = ?2 AND member_id = ?3",
+    "DELETE FROM active_members WHERE platform = ?2 AND member_id = ?3 AND ?1 IS NOT NULL",
+    "UPDATE OR IGNORE first_engagement SET member_id = ?1 WHERE platform = ?2 AND member_id = ?3",
+    "DELETE FROM first_engagement WHERE platform = ?2 AND member_id = ?3 AND ?1 IS NOT NULL",
+)
 
 SEEN_REFRESH = timedelta(minutes=5)
 
@@ -128,12 +134,8 @@ class EngagementLog:
                 "DELETE FROM engagement_events WHERE platform = ? AND member_id = ?", (member.platform, member.id)
             )
             events = cur.rowcount
-            for table in ("active_members", "first_engagement"):
-                await conn.execute(
-                    f"UPDATE OR IGNORE {table} SET member_id = ? WHERE platform = ? AND member_id = ?",
-                    (token, member.platform, member.id),
-                )
-                await conn.execute(f"DELETE FROM {table} WHERE platform = ? AND member_id = ?", (member.platform, member.id))
+            for statement in ANONYMISE:  # the rollups keep their counts under a token that names no one
+                await conn.execute(statement, (token, member.platform, member.id))
             await conn.execute(
                 "UPDATE audit_log SET member_id = NULL WHERE platform = ? AND member_id = ?",
                 (member.platform, member.id),

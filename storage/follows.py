@@ -44,11 +44,11 @@ class FollowStore:
             "INSERT INTO follow_history (platform, community_id, member_id, at, day, followed) VALUES (?, ?, ?, ?, ?, ?)",
             (community.platform, community.id, member.id, iso(at), day, int(followed)),
         )
-        column = "follows" if followed else "unfollows"
         await conn.execute(
-            f"INSERT INTO follow_daily (platform, community_id, day, {column}) VALUES (?, ?, ?, 1)"
-            f" ON CONFLICT (platform, community_id, day) DO UPDATE SET {column} = {column} + 1",
-            (community.platform, community.id, day),
+            "INSERT INTO follow_daily (platform, community_id, day, follows, unfollows) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (platform, community_id, day) DO UPDATE SET follows = follows + excluded.follows,"
+            " unfollows = unfollows + excluded.unfollows",
+            (community.platform, community.id, day, int(followed), int(not followed)),
         )
 
     async def following(self, community: Community, member: Member) -> bool:

@@ -132,19 +132,18 @@ class WebinarStore:
         starts_at: datetime | None = None, duration: timedelta | None = None, source_sequence: int | None = None,
     ) -> None:  # fmt: skip
         """Apply the given changes; a new time raises `version` (old reminders lapse)."""
-        sets, params = ["sequence = sequence + 1", "updated_at = ?"], [iso(at)]
-        for column, value in (("title", title), ("description", description), ("url", url),
-                              ("source_sequence", source_sequence)):  # fmt: skip
-            if value is not None:
-                sets.append(f"{column} = ?")
-                params.append(value)
-        if duration is not None:
-            sets.append("duration_seconds = ?")
-            params.append(int(duration.total_seconds()))
-        if local_start is not None and zone is not None and starts_at is not None:
-            sets += ["local_start = ?", "zone = ?", "starts_at = ?", "version = version + 1"]
-            params += [local_start.isoformat(), zone, iso(starts_at)]
-        await self.db.execute(f"UPDATE webinars SET {', '.join(sets)} WHERE id = ?", (*params, webinar_id))
+        moved = local_start is not None and zone is not None and starts_at is not None
+        await self.db.execute(
+            "UPDATE webinars SET sequence = sequence + 1, updated_at = ?, title = COALESCE(?, title),"
+            " description = COALESCE(?, description), url = COALESCE(?, url),"
+            " source_sequence = COALESCE(?, source_sequence), duration_seconds = COALESCE(?, duration_seconds),"
+            " local_start = COALESCE(?, local_start), zone = COALESCE(?, zone), starts_at = COALESCE(?, starts_at),"
+            " version = version + ? WHERE id = ?",
+            (iso(at), title, description, url, source_sequence,
+             None if duration is None else int(duration.total_seconds()),
+             local_start.isoformat() if moved and local_start else None, zone if moved else None,
+             iso(starts_at) if moved and starts_at else None, int(moved), webinar_id),
+        )  # fmt: skip
 
     async def cancel(self, webinar_id: int, at: datetime) -> bool:
         changed = await self.db.execute(
