@@ -1,0 +1,327 @@
+"""Schema migrations 4 onwards: timers and series, announcements, job posts, webinars,
+growth rollups. Never edit a released migration: add the next number."""
+
+from __future__ import annotations
+
+from storage.migration_step import Migration
+
+FEATURE_MIGRATIONS: list[Migration] = [
+    Migration(
+        4,
+        "timers",
+        """
+        CREATE TABLE timer_series (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            series_key TEXT NOT NULL,
+            recurrence TEXT NOT NULL,
+            zone TEXT,
+            platform TEXT,
+            community_id TEXT,
+            payload TEXT NOT NULL DEFAULT '{}',
+            grace_seconds INTEGER,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            UNIQUE (name, series_key)
+        );
+        CREATE INDEX timer_series_by_community ON timer_series (platform, community_id);
+
+        ALTER TABLE scheduled_jobs RENAME TO timers;
+        ALTER TABLE timers RENAME COLUMN job_key TO timer_key;
+        ALTER TABLE timers ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE timers ADD COLUMN series_id INTEGER REFERENCES timer_series (id);
+        DROP INDEX scheduled_jobs_due;
+        CREATE INDEX timers_due ON timers (status, due_at);
+
+
+        UPDATE timers SET status = 'cancelled', error = 'replaced by a recurring series'
+            WHERE name = 'trivia.daily' AND status = 'pending'
+        """,
+    ),
+    Migration(
+        5,
+        "announcements",
+        """
+        ALTER TABLE polls ADD COLUMN announced_at TEXT;
+        UPDATE polls SET announced_at = closed_at WHERE closed_at IS NOT NULL;
+        ALTER TABLE trivia_asked ADD COLUMN reveal_posted_at TEXT;
+        UPDATE trivia_asked SET reveal_posted_at = revealed_at WHERE revealed_at IS NOT NULL;
+        CREATE TABLE process_runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            stopped_at TEXT,
+            command TEXT NOT NULL
+        )
+        """,
+    ),
+    Migration(
+        6,
+        "job_posts",
+        """
+        CREATE TABLE job_feeds (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            channel_name TEXT NOT NULL DEFAULT '',
+            url TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            keywords TEXT NOT NULL DEFAULT '',
+            exclude TEXT NOT NULL DEFAULT '',
+            created_by TEXT,
+            created_at TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            etag TEXT,
+            last_modified TEXT,
+            last_fetch_at TEXT,
+            last_success_at TEXT,
+            next_try_at TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            disabled_at TEXT,
+            disabled_reason TEXT,
+            flag TEXT,
+            items_seen INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE UNIQUE INDEX job_feeds_once_per_channel
+            ON job_feeds (platform, community_id, channel_id, url) WHERE active = 1;
+
+        CREATE TABLE job_items (
+            id INTEGER PRIMARY KEY,
+            feed_id INTEGER REFERENCES job_feeds (id),
+            identity TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            channel_name TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL,
+            link TEXT,
+            employer TEXT,
+            location TEXT,
+            summary TEXT NOT NULL DEFAULT '',
+            published_at TEXT,
+            closes_at TEXT,
+            first_seen TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            posted_at TEXT,
+            message_ref TEXT,
+            posted_by TEXT,
+            UNIQUE (feed_id, identity)
+        );
+        CREATE INDEX job_items_by_status ON job_items (status, feed_id);
+        CREATE INDEX job_items_recent ON job_items (platform, community_id, posted_at);
+
+        CREATE TABLE saved_jobs (
+            platform TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            item_id INTEGER NOT NULL REFERENCES job_items (id),
+            saved_at TEXT NOT NULL,
+            PRIMARY KEY (platform, member_id, item_id)
+        );
+
+        CREATE TABLE content_events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            channel_id TEXT,
+            kind TEXT NOT NULL,
+            subject TEXT
+        );
+        CREATE INDEX content_events_by_time ON content_events (platform, community_id, at)
+        """,
+    ),
+    Migration(
+        7,
+        "webinars",
+        """
+        CREATE TABLE webinar_calendars (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            channel_name TEXT NOT NULL DEFAULT '',
+            url TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            created_by TEXT,
+            created_at TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            last_sync_at TEXT,
+            last_error TEXT
+        );
+
+        CREATE TABLE webinars (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            channel_name TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            url TEXT,
+            local_start TEXT NOT NULL,
+            zone TEXT NOT NULL,
+            starts_at TEXT NOT NULL,
+            duration_seconds INTEGER NOT NULL,
+            all_day INTEGER NOT NULL DEFAULT 0,
+            reminders TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'scheduled',
+            sequence INTEGER NOT NULL DEFAULT 0,
+            version INTEGER NOT NULL DEFAULT 1,
+            calendar_id INTEGER REFERENCES webinar_calendars (id),
+            source_key TEXT,
+            source_sequence INTEGER,
+            message_ref TEXT,
+            discord_event_id TEXT,
+            created_by TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX webinars_upcoming ON webinars (platform, community_id, status, starts_at);
+        CREATE UNIQUE INDEX webinars_from_calendar ON webinars (calendar_id, source_key) WHERE calendar_id IS NOT NULL;
+
+        CREATE TABLE webinar_rsvps (
+            webinar_id INTEGER NOT NULL REFERENCES webinars (id),
+            platform TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            member_name TEXT NOT NULL DEFAULT '',
+            going INTEGER,
+            remind INTEGER NOT NULL DEFAULT 0,
+            dm_closed_told INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (webinar_id, platform, member_id)
+        );
+
+        CREATE TABLE webinar_deliveries (
+            webinar_id INTEGER NOT NULL REFERENCES webinars (id),
+            version INTEGER NOT NULL,
+            offset_seconds INTEGER NOT NULL,
+            target TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            PRIMARY KEY (webinar_id, version, offset_seconds, target)
+        )
+        """,
+    ),
+    Migration(
+        8,
+        "growth",
+        """
+        DROP INDEX engagement_events_by_member;
+
+        CREATE TABLE engagement_daily (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            cog TEXT NOT NULL DEFAULT '',
+            events INTEGER NOT NULL,
+            PRIMARY KEY (platform, community_id, day, kind, cog)
+        );
+        CREATE TABLE engagement_hours (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            hour_of_week INTEGER NOT NULL,
+            events INTEGER NOT NULL,
+            PRIMARY KEY (platform, community_id, hour_of_week)
+        );
+        CREATE TABLE active_members (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            events INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (platform, community_id, day, member_id)
+        );
+        CREATE TABLE first_engagement (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            cog TEXT NOT NULL,
+            day TEXT NOT NULL,
+            PRIMARY KEY (platform, community_id, member_id, cog)
+        );
+        CREATE TABLE follow_history (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            day TEXT NOT NULL,
+            followed INTEGER NOT NULL
+        );
+        CREATE INDEX follow_history_by_member ON follow_history (platform, community_id, member_id, at);
+        CREATE TABLE follow_daily (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            follows INTEGER NOT NULL DEFAULT 0,
+            unfollows INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (platform, community_id, day)
+        );
+        CREATE TABLE community_snapshots (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            members INTEGER NOT NULL,
+            followers INTEGER NOT NULL,
+            taken_at TEXT NOT NULL,
+            PRIMARY KEY (platform, community_id, day)
+        );
+        CREATE TABLE social_accounts (
+            id INTEGER PRIMARY KEY,
+            network TEXT NOT NULL,
+            handle TEXT NOT NULL,
+            added_by TEXT,
+            added_at TEXT NOT NULL,
+            last_fetch_at TEXT,
+            last_error TEXT,
+            UNIQUE (network, handle)
+        );
+        CREATE TABLE social_counts (
+            network TEXT NOT NULL,
+            handle TEXT NOT NULL DEFAULT '',
+            day TEXT NOT NULL,
+            followers INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (network, handle, day)
+        );
+        CREATE TABLE stats_optouts (
+            platform TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (platform, member_id)
+        );
+
+        INSERT INTO engagement_daily (platform, community_id, day, kind, cog, events)
+            SELECT platform, community_id, substr(at, 1, 10), kind, COALESCE(cog, ''), COUNT(*)
+            FROM engagement_events GROUP BY platform, community_id, substr(at, 1, 10), kind, COALESCE(cog, '');
+        INSERT INTO engagement_hours (platform, community_id, hour_of_week, events)
+            SELECT platform, community_id,
+                   ((CAST(strftime('%w', substr(at, 1, 19)) AS INTEGER) + 6) % 7) * 24
+                   + CAST(strftime('%H', substr(at, 1, 19)) AS INTEGER), COUNT(*)
+            FROM engagement_events GROUP BY 1, 2, 3;
+        INSERT OR IGNORE INTO active_members (platform, community_id, day, member_id, events)
+            SELECT platform, community_id, substr(at, 1, 10), member_id, COUNT(*)
+            FROM engagement_events WHERE member_id IS NOT NULL AND kind NOT IN ('member_joined', 'member_left')
+            GROUP BY 1, 2, 3, 4;
+        INSERT OR IGNORE INTO first_engagement (platform, community_id, member_id, cog, day)
+            SELECT platform, community_id, member_id, cog, MIN(substr(at, 1, 10))
+            FROM engagement_events WHERE member_id IS NOT NULL AND cog IS NOT NULL
+            AND kind NOT IN ('member_joined', 'member_left') GROUP BY 1, 2, 3, 4;
+        INSERT INTO follow_history (platform, community_id, member_id, at, day, followed)
+            SELECT platform, community_id, member_id, followed_at, substr(followed_at, 1, 10), 1 FROM follows;
+        INSERT INTO follow_daily (platform, community_id, day, follows)
+            SELECT platform, community_id, substr(followed_at, 1, 10), COUNT(*) FROM follows GROUP BY 1, 2, 3
+        """,
+    ),
+    Migration(
+        9,
+        "growth_indexes",
+        """
+        CREATE INDEX active_members_by_member ON active_members (platform, community_id, member_id, day)
+        """,
+    ),
+]
