@@ -152,7 +152,7 @@ class Bot:
         registered twice raises ValueError (at start-up, not at the first click)."""
         name = self.registry.collect(cog)
         for route in self.registry.timers.values():
-            if route.cog == name:
+            if getattr(route.handler, "__self__", None) is cog:  # this cog's own (two cogs may share a name)
                 self.scheduler.register(route.name, route.handler, rerun=route.rerun, limit=route.limit,
                                         cleanup=route.cleanup)  # fmt: skip
         self.config.declare(name, tuple(getattr(cog, "settings", ())))
