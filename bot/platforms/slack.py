@@ -20,7 +20,6 @@ and changes nothing.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import re
@@ -44,11 +43,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.web.async_slack_response import AsyncSlackResponse
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.app import Bot
-from bot.cards import Card, File, Image, notice
+from bot.cards import Card, notice
 from bot.config import CommunitySettings, ConfigError, Settings
 from bot.errors import DirectMessagesClosed
 from bot.model import (
@@ -69,7 +66,6 @@ from bot.platforms.slack_blocks import (
     command_spelling,
     from_slack,
     is_link_click,
-    render,
 )
 from bot.platforms.slack_edge import (
     MAX_BODY,
@@ -95,20 +91,16 @@ from bot.platforms.slack_edge import (
     verify,
 )
 from bot.platforms.slack_intake import ACK_BUDGET, DRAIN_LIMIT, MAX_IN_FLIGHT, AckGate, Intake
-from bot.platforms.slack_manifest import API_SCOPES, EVENTS_PATH, event_types
+from bot.platforms.slack_manifest import EVENTS_PATH, event_types
+from bot.platforms.slack_send import PLATFORM, UNREACHABLE, ResponseUrl, SlackSending, _checked
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "slack"
 ROLE_TTL = 300.0
 """Seconds a user's profile (admin, owner) and a user group's members are trusted."""
-RESPONSE_URL_USES = 5  # Slack accepts five posts to one response_url, within 30 minutes
-RESPONSE_URL_LIFE = 30 * 60.0  # seconds
-CLICKED_MAX = 1000  # messages whose latest click's response_url is remembered
 SEEN_FOR = timedelta(days=1)  # Slack stops retrying an event within the hour
 HOUSEKEEPING_EVERY = 6 * 3600.0  # member-count snapshot and seen-event pruning
 CHANNEL_TYPES = {"channel", "group"}  # message.channels and message.groups
-UNREACHABLE = {"not_in_channel", "channel_not_found"}  # answer via response_url instead
 CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|^([CG][A-Z0-9]{6,})$")
 GROUP_ID = re.compile(r"\b(S[A-Z0-9]{6,})\b")
 
@@ -148,20 +140,6 @@ class TtlCache(Generic[K, V]):
             del self._loading[key]
 
 
-class ResponseUrl:
-    """An interaction's response_url, good for a few posts."""
-
-    def __init__(self, url: str | None) -> None:
-        self.url = url
-        self.uses = 0
-
-    def take(self) -> str | None:
-        if not self.url or self.uses >= RESPONSE_URL_USES:
-            return None
-        self.uses += 1
-        return self.url
-
-
 class SlackResponder:
     """Answers one interaction; every card may be ephemeral or not, first or later.
     Ephemeral answers wait for the interaction's ack (its `AckGate`); the others, whose
@@ -184,7 +162,7 @@ class SlackResponder:
         return await self.platform.deliver(self.place, card, user=self.member.id, response_url=self.response_url)
 
 
-class SlackPlatform:
+class SlackPlatform(SlackSending):
     name = PLATFORM
 
     def __init__(self, bot: Bot, settings: Settings, *, role_ttl: float = ROLE_TTL,
@@ -627,120 +605,6 @@ class SlackPlatform:
             await self._api("conversations.join", channel=channel)  # public channels only
             await self._api("conversations.invite", channel=channel, users=user_id)
 
-    # -- sending -----------------------------------------------------------------------------
-
-    def _remember_click(self, ref: MessageRef, response_url: ResponseUrl) -> None:
-        """Keep a click's response_url (shared with its answers' uses) to edit its message."""
-        now = time.monotonic()
-        key = (ref.channel_id, ref.message_id)
-        self._clicked.pop(key, None)
-        self._clicked[key] = (now, response_url)
-        for old, (since, _) in list(self._clicked.items()):  # oldest first
-            if since > now - RESPONSE_URL_LIFE and len(self._clicked) <= CLICKED_MAX:
-                break
-            del self._clicked[old]
-
-    def _click_url(self, channel_id: str, message_ts: str) -> str | None:
-        """A usable response_url from the latest click on a message, if one is remembered."""
-        clicked = self._clicked.get((channel_id, message_ts))
-        if clicked is None:
-            return None
-        since, response_url = clicked
-        if since <= time.monotonic() - RESPONSE_URL_LIFE:
-            del self._clicked[(channel_id, message_ts)]
-            return None
-        return response_url.take()
-
-    async def deliver(
-        self, place: Place, card: Card, *, user: str | None = None, response_url: ResponseUrl | None = None
-    ) -> MessageRef | None:
-        """Ephemeral cards go to the actor through response_url (else chat.postEphemeral);
-        others are posted with chat.postMessage, whose `ts` makes them editable later.
-        Where the bot may not post (a DM, a private channel it is not in), response_url
-        answers in the channel instead."""
-        message = await self._message(card)
-        ref = None
-        if card.ephemeral and user:
-            url = response_url.take() if response_url else None
-            if not (url and await self._post_to_url(url, card, {"response_type": "ephemeral", **message})):
-                await self._post(card, "chat.postEphemeral", channel=place.channel_id, user=user, **message)
-        else:
-            try:
-                posted = await self._post(card, "chat.postMessage", channel=place.channel_id, **message)
-                ref = MessageRef(PLATFORM, posted["channel"], posted["ts"])
-            except SlackApiError as exc:
-                url = response_url.take() if response_url else None
-                if url is None or exc.response.get("error") not in UNREACHABLE:
-                    raise
-                if not await self._post_to_url(url, card, {"response_type": "in_channel", **message}):
-                    raise
-        if card.file is not None:
-            await self._share_file(place, card.file, user if card.ephemeral else None)
-        return ref
-
-    async def _message(self, card: Card) -> dict[str, Any]:
-        image_id = await self._upload_image(card.image) if card.image is not None else None
-        return render(card, image_id, self.spell)
-
-    async def _post(self, card: Card, method: str, **args: Any) -> AsyncSlackResponse:
-        """Post; if Slack cannot show an uploaded chart yet, post it with a text note."""
-        try:
-            return await self._api(method, **args)
-        except SlackApiError as exc:
-            if card.image is None or exc.response.get("error") != "invalid_blocks":
-                raise
-            log.warning("chart refused by Slack, sent as a note method=%s", method)
-            return await self._api(method, **{**args, **render(card, spell=self.spell)})
-
-    async def _post_to_url(self, url: str, card: Card, body: dict[str, Any]) -> bool:
-        """Answer through a response_url; False when Slack refused it (expired, used up)."""
-        webhook = AsyncWebhookClient(url, session=self._session)
-        response = await webhook.send_dict(body)
-        if response.status_code != 200 and card.image is not None and "invalid_blocks" in response.body:
-            response = await webhook.send_dict({**body, **render(card, spell=self.spell)})
-        if response.status_code != 200:
-            log.warning("response_url refused an answer status=%d body=%s", response.status_code, response.body[:100])
-        return response.status_code == 200
-
-    async def _upload_image(self, image: Image) -> str | None:
-        """Upload a chart once (by content); None means: show a text note instead."""
-        digest = hashlib.sha256(image.data).hexdigest()
-        if digest not in self._uploaded:
-            try:
-                self._uploaded[digest] = await self._upload(image.filename, image.data, image.alt or image.filename)
-            except (SlackApiError, SlackUploadError) as exc:
-                log.warning("chart upload failed file=%s error=%s", image.filename, exc)
-                return None
-        return self._uploaded[digest]
-
-    async def _share_file(self, place: Place, file: File, private_to: str | None) -> None:
-        """A download in the channel, or in the member's DM when the card was private."""
-        channel = place.channel_id
-        if private_to is not None:
-            channel = (await self._api("conversations.open", users=private_to))["channel"]["id"]
-        await self._upload(file.filename, file.data, file.filename, channel)
-
-    async def _upload(self, filename: str, data: bytes, title: str, channel: str | None = None) -> str:
-        """files.getUploadURLExternal, the bytes, files.completeUploadExternal (as
-        slack-sdk's files_upload_v2 does); without a channel the file stays unshared."""
-        ticket = await self._api("files.getUploadURLExternal", filename=filename, length=len(data), alt_txt=title)
-        assert self._session is not None
-        async with self._session.post(ticket["upload_url"], data=data) as response:
-            if response.status != 200:
-                raise SlackUploadError(f"upload answered {response.status}")
-        await self._api("files.completeUploadExternal", files=[{"id": ticket["file_id"], "title": title}],
-                        channel_id=channel)  # fmt: skip
-        return str(ticket["file_id"])
-
-    async def _api(self, method: str, **args: Any) -> AsyncSlackResponse:
-        """Every Web API call (but auth.test) goes through here: the manifest's scopes
-        come from API_SCOPES, so a method missing there must not be called."""
-        if method not in API_SCOPES:
-            raise LookupError(f"{method} is not declared in slack_manifest.API_SCOPES")
-        if self._client is None:
-            raise RuntimeError("the Slack platform has not started")
-        return await getattr(self._client, method.replace(".", "_"))(**args)  # type: ignore[no-any-return]
-
     # -- growth snapshots and housekeeping ---------------------------------------------------
 
     async def _housekeep(self) -> None:
@@ -783,10 +647,6 @@ class SlackPlatform:
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return count
-
-
-class SlackUploadError(Exception):
-    pass
 
 
 SOCKET_KINDS = {"slash_commands": "command", "interactive": "interactive", "events_api": "event"}
@@ -843,14 +703,6 @@ def _is_link(action: Action) -> bool:
 
 def _client_wins_notice(record: logging.LogRecord) -> bool:
     return "`token` will be unused" not in record.getMessage()
-
-
-async def _checked(name: str, call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
-    """A call that proves a token works; a refusal is a configuration error, in one line."""
-    try:
-        return await call
-    except SlackApiError as exc:
-        raise ConfigError([f"config: {name} was refused by Slack ({exc.response.get('error')})"]) from None
 
 
 def _secret(value: Any) -> str:
