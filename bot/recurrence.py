@@ -106,10 +106,3 @@ class Recurrence:
         if not isinstance(rule, rrule):
             raise ValueError(f"{text!r} should be one RRULE")
         return rule
-
-    def describe(self, zone: str) -> str:
-        if self.kind == "daily":
-            return f"every day at {self.spec} ({zone})"
-        if self.kind == "every":
-            return f"every {int(self.spec)} seconds"
-        return f"{self.spec.partition(' ')[2]} ({zone})"

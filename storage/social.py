@@ -72,13 +72,6 @@ class SocialStore:
         )
         return changed > 0
 
-    async def remove_account(self, network: str, handle: str) -> bool:
-        """Stop fetching an account; the counts already recorded stay."""
-        changed = await self.db.execute(
-            "DELETE FROM social_accounts WHERE network = ? AND handle = ?", (network, handle)
-        )
-        return changed > 0
-
     async def accounts(self, network: str | None = None) -> list[SocialAccount]:
         """Every registered account (or one network's), by network then handle."""
         if network is None:

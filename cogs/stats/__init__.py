@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import Field
@@ -221,11 +221,6 @@ class Stats:
     async def forget_member(self, member: Member) -> int:
         await self.queries.set_optout(member, self.clock.now(), False)
         return await self.social.forget_member(member)
-
-
-def window(now: datetime, days: int, tz: Any) -> tuple[date, date]:
-    until = now.astimezone(tz).date()
-    return until - timedelta(days=days - 1), until
 
 
 def setup(bot: Bot) -> None:
