@@ -47,7 +47,7 @@ from bot.model import (
     Role,
 )
 from bot.platforms.base import Platform, Responder
-from bot.quotas import QuotaBook
+from bot.quotas import Quota, QuotaBook, quota_of
 from bot.scheduler import Scheduler
 from bot.text import channel_from_text, is_channel_mention
 from bot.timeparse import format_duration
@@ -366,10 +366,11 @@ class Bot:
             if route is None:
                 raise UserError("That button no longer does anything.")
             args = route.convert(raw.split(":") if raw else [])
-            return route.cog, action, lambda: self._run_button(ctx, route.handler, args)
+            return route.cog, action, lambda: self._run_button(ctx, action, route.handler, args)
         raise TypeError(f"no route for {type(event).__name__}")
 
-    async def _run_button(self, ctx: Context, handler: Callable[..., Any], args: list[Any]) -> None:
+    async def _run_button(self, ctx: Context, action: str, handler: Callable[..., Any], args: list[Any]) -> None:
+        self._take_quota(ctx, quota_of(handler), action, "clicked that")
         await self._deliver(ctx, await handler(ctx, *args))
 
     async def _run_listeners(self, ctx: Context, listeners: list[tuple[str, Handler]]) -> str | None:
@@ -410,15 +411,21 @@ class Bot:
             args = validate_args(spec, dict(event.options), parse_context)
         else:
             args = build_args(spec, tokens, parse_context)
-        if spec.quota is not None and ctx.member.role < Role.MODERATOR:
-            wait = self.quotas.take(
-                spec.quota, (ctx.community.platform, ctx.community.id, ctx.member.id, spec.name),
-                (ctx.community.platform, ctx.community.id, ctx.place.channel_id, spec.name), ctx.now,
-            )  # fmt: skip
-            if wait:
-                raise UserError(f"You have used /{spec.name} a lot just now; try again in "
-                                f"{format_duration(timedelta(seconds=wait + 0.5))}.")  # fmt: skip
+        self._take_quota(ctx, spec.quota, spec.name, f"used /{spec.name}")
         await self._deliver(ctx, await command.handler(ctx, args))
+
+    def _take_quota(self, ctx: Context, quota: Quota | None, name: str, done: str) -> None:
+        """Count one use of `name` against its quota (per member and per channel, see
+        bot/quotas.py); raises UserError "You have {done} a lot just now; try again in N"."""
+        if quota is None or not quota.applies_to(ctx.member.role):
+            return
+        wait = self.quotas.take(
+            quota, (ctx.community.platform, ctx.community.id, ctx.member.id, name),
+            (ctx.community.platform, ctx.community.id, ctx.place.channel_id, name), ctx.now,
+        )  # fmt: skip
+        if wait:
+            raise UserError(f"You have {done} a lot just now; try again in "
+                            f"{format_duration(timedelta(seconds=wait + 0.5))}.")  # fmt: skip
 
     async def _deliver(self, ctx: Context, result: Card | list[Card] | None) -> None:
         cards = [result] if isinstance(result, Card) else list(result or [])

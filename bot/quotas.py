@@ -1,25 +1,55 @@
-"""Per-member and per-channel quotas on commands that post publicly or write lasting rows.
+"""Per-member and per-channel quotas on commands and buttons that post publicly or write
+lasting rows.
 
 A quota is N uses in a sliding window of seconds, declared on the command
-(`@command(..., quota=Quota(5, 600))`). Moderators and organizers are exempt. Counts live in
-memory (a restart forgives), bounded by pruning idle keys. `BOT_QUOTA_SCALE` multiplies
-every limit (2 doubles them; 0 turns quotas off).
+(`@command(..., quota=Quota(5, 600))`) or on a button handler (`@button_quota(Quota(20, 600))`
+beside its `@button`). Moderators and organizers are exempt unless the quota says
+`moderators=True` (the moderators' own commands: job feeds, job posts, webinars), which
+limits them like everyone else. Counts live in memory (a restart forgives), bounded by
+pruning idle keys. `BOT_QUOTA_SCALE` multiplies every limit (2 doubles them; 0 turns
+quotas off).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
+
+from bot.model import Role
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
 class Quota:
-    """At most `member` uses per member and `channel` uses per channel in `seconds`."""
+    """At most `member` uses per member and `channel` uses per channel in `seconds`;
+    `moderators=True` counts moderators' and organizers' uses too."""
 
     member: int
     seconds: int
     channel: int | None = None
+    moderators: bool = False
+
+    def applies_to(self, role: Role) -> bool:
+        return self.moderators or role < Role.MODERATOR
+
+
+def button_quota(quota: Quota) -> Callable[[F], F]:
+    """Mark a button handler with a quota on its clicks (metadata only, like `@button`)."""
+
+    def mark(func: F) -> F:
+        func.__bot_quota__ = quota  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def quota_of(handler: Callable[..., Any]) -> Quota | None:
+    """The quota a button handler (or its bound method) was marked with, if any."""
+    return getattr(handler, "__bot_quota__", None)
 
 
 class QuotaBook:

@@ -74,8 +74,11 @@ def _why(path: Path, exc: BaseException) -> str:
 class Database:
     """An embedded SQLite store with a single serialised writer."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, zone: str = "UTC") -> None:
+        """`zone` (an IANA name, BOT_TIMEZONE) is the local zone that migration backfills use
+        for communities without their own `timezone` setting."""
         self.path = Path(path)
+        self.zone = zone
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
@@ -167,6 +170,8 @@ class Database:
                 try:
                     for statement in migration.statements():
                         await conn.execute(statement)
+                    if migration.backfill is not None:
+                        await migration.backfill(conn, self.zone)
                     await conn.execute(
                         "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
                         (migration.version, migration.name),
@@ -315,6 +320,15 @@ class Database:
                 await self.flush()
             except Exception:  # keep flushing later; the rows stay lost only if the disk is gone
                 log.exception("engagement flush failed")
+
+    async def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the database file and truncate the log to zero
+        bytes (`PRAGMA wal_checkpoint(TRUNCATE)`), between write transactions. True when
+        it did; False when a reader still needed the log past `busy_timeout` (try later)."""
+        conn = self._require_writer()
+        async with self._write_lock:
+            rows = list(await conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
+        return bool(rows) and rows[0][0] == 0
 
     async def backup(self, target: str | Path) -> None:
         """Copy the live database with SQLite's online backup API."""

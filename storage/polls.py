@@ -2,8 +2,10 @@
 
 `poll_votes.voter` is the member id for open polls and a keyed hash of the member for
 anonymous ones (see cogs/polls), so the database never links an anonymous vote to a person.
-Anonymous votes carry no time either, and the table keeps no insertion order (WITHOUT
-ROWID), so they cannot be matched to the engagement log's click times.
+Anonymous votes carry no time and no row id (WITHOUT ROWID), and they are written by
+`BallotBox` (storage/ballots.py): in batches, in random order, with the write-ahead log
+checkpointed away before a click is answered, so neither the log nor the page layout keeps
+the order in which they were cast.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from datetime import datetime
 
 from bot.clock import from_iso, iso
 from bot.model import Community, MessageRef, Place
+from storage.ballots import BallotBox, VoteChange, ballots_of, store_shuffled, toggle
 from storage.db import Database
+
+__all__ = ["BallotBox", "Poll", "PollStore", "Tally", "VoteChange"]
 
 
 @dataclass(frozen=True)
@@ -48,18 +53,10 @@ class Tally:
     voters: int
 
 
-@dataclass(frozen=True)
-class VoteChange:
-    """What a click did, and the voter's choices afterwards (option positions)."""
-
-    chosen: tuple[int, ...]
-    removed: bool = False
-    refused: bool = False
-
-
 class PollStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, ballots: BallotBox | None = None) -> None:
         self.db = db
+        self.ballots = ballots or BallotBox(db)  # anonymous polls' votes go through it
         self._cache: dict[int, Poll] = {}  # every change to a poll row goes through this store
         self._changes = 0  # bumped on every change: a load that raced a change is not cached
 
@@ -146,12 +143,9 @@ class PollStore:
     async def vote(
         self, poll_id: int, voter: str, position: int, multi: int, at: datetime | None, now: datetime
     ) -> VoteChange | None:
-        """Toggle one option for one voter, atomically; None when the poll is closed or its
-        deadline (`closes_at`) is not after `now`.
-
-        Clicking a chosen option removes it; another option is added while fewer than
-        `multi` are chosen, and replaces the choice in a single-choice poll.
-        """
+        """Toggle one option for one voter of an open (not anonymous) poll, atomically, by
+        the rule of `toggle`; None when the poll is closed or its deadline (`closes_at`) is
+        not after `now`. Anonymous polls vote through `self.ballots.cast`."""
         async with self.db.transaction() as conn:
             rows = list(await conn.execute_fetchall(
                 "SELECT p.closed_at, p.closes_at, v.position FROM polls p LEFT JOIN poll_votes v"
@@ -163,28 +157,20 @@ class PollStore:
             if rows[0]["closes_at"] is not None and rows[0]["closes_at"] <= iso(now):
                 return None
             chosen = [r["position"] for r in rows if r["position"] is not None]
-            removed = refused = False
-            if position in chosen:
+            change = toggle(chosen, position, multi)
+            if change.refused:
+                return change
+            for gone in sorted(set(chosen) - set(change.chosen)):
                 await conn.execute(
                     "DELETE FROM poll_votes WHERE poll_id = ? AND voter = ? AND position = ?",
-                    (poll_id, voter, position),
+                    (poll_id, voter, gone),
                 )
-                chosen.remove(position)
-                removed = True
-            elif len(chosen) < multi or multi == 1:
-                if multi == 1 and chosen:
-                    await conn.execute(
-                        "DELETE FROM poll_votes WHERE poll_id = ? AND voter = ?", (poll_id, voter)
-                    )
-                    chosen = []
+            for added in sorted(set(change.chosen) - set(chosen)):
                 await conn.execute(
                     "INSERT INTO poll_votes (poll_id, voter, position, voted_at) VALUES (?, ?, ?, ?)",
-                    (poll_id, voter, position, iso(at) if at else None),
+                    (poll_id, voter, added, iso(at) if at else None),
                 )
-                chosen = sorted([*chosen, position])
-            else:
-                refused = True
-        return VoteChange(tuple(chosen), removed=removed, refused=refused)
+        return change
 
     async def tally(self, poll_id: int, options: int) -> Tally:
         rows = await self.db.fetchall(
@@ -242,7 +228,11 @@ class PollStore:
         return [row["id"] for row in rows]
 
     async def forget_voter(self, platform: str, voters_by_poll: list[tuple[int, str]], member_id: str) -> int:
-        """Delete a member's votes: plain ones by id, anonymous ones by their hash per poll."""
+        """Delete a member's votes: plain ones by id, anonymous ones by their hash per poll.
+        An anonymous poll that lost a ballot has the rest stored again in random order in
+        the same transaction, and the log is checkpointed after, so no hole in a page and
+        no older page image is left that would tell which ballot went."""
+        touched = False
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "DELETE FROM poll_votes WHERE voter = ? AND poll_id IN"
@@ -255,9 +245,14 @@ class PollStore:
                     "DELETE FROM poll_votes WHERE poll_id = ? AND voter = ?", (poll_id, hashed)
                 )
                 removed += cur.rowcount
+                if cur.rowcount:
+                    touched = True
+                    await store_shuffled(conn, poll_id, await ballots_of(conn, poll_id), self.ballots.rng)
             await conn.execute(
                 "UPDATE polls SET creator_id = NULL, creator_name = '' WHERE platform = ? AND creator_id = ?",
                 (platform, member_id),
             )
         self._cache.clear()
+        if touched:
+            await self.ballots.erase_log()
         return removed

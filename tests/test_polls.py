@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
 import sqlite3
+import subprocess
+import sys
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -287,3 +291,32 @@ async def test_look_alike_options_are_the_same_option(testbot: TestBot) -> None:
     assert "two options are the same" in out
     out = await testbot.push('/poll create Q "[official form](https://evil.example/x)" "\uff21BC"')
     assert "official form (https://evil.example/x)" in out and "ABC" in out and "](" not in out
+
+
+def shell(cwd: Path, db: str, stdin: str) -> subprocess.CompletedProcess[str]:
+    """`alcts-bot shell --db DB` run from `cwd`, with no BOT_* setting from outside."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "BOT_"))}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    return subprocess.run([sys.executable, "-m", "bot", "shell", "--db", db, "--as", "ann"], input=stdin,
+                          capture_output=True, text=True, cwd=cwd, env=env, timeout=60)  # fmt: skip
+
+
+def test_the_key_follows_db_so_forget_me_from_another_folder_finds_the_ballot(tmp_path: Path) -> None:
+    here, there = tmp_path / "here", tmp_path / "there"
+    (tmp_path / "data").mkdir()
+    here.mkdir()
+    there.mkdir()
+    voted = shell(here, "../data/club.sqlite3", f"/{Q} anonymous=yes\n:click 2\n")
+    assert "Your vote: RDA." in voted.stdout, voted.stderr
+    assert (tmp_path / "data" / "club.poll-key").exists() and not (here / "data").exists()
+    forgot = shell(there, str(tmp_path / "data" / "club.sqlite3"), "/privacy forget-me\n:click 1\n")
+    assert "polls 1" in forgot.stdout, forgot.stderr
+    with closing(sqlite3.connect(tmp_path / "data" / "club.sqlite3")) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM poll_votes").fetchall() == [(0,)]
+
+    shell(here, "../data/club.sqlite3", "/poll create Again? a b anonymous=yes\n:click 1\n")
+    (tmp_path / "data" / "club.poll-key").unlink()  # lost: a new key would let ann vote twice
+    refused = shell(here, "../data/club.sqlite3", "/help\n")
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "club.poll-key is missing, but" in refused.stderr and "holds anonymous ballots" in refused.stderr
+    assert not (tmp_path / "data" / "club.poll-key").exists()

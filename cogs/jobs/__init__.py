@@ -32,6 +32,7 @@ from bot.config import Setting
 from bot.errors import UserError
 from bot.fetched import FetchError, FetchResult, HttpStatus
 from bot.model import Member, Place, Role
+from bot.quotas import Quota, button_quota
 from bot.recurrence import Recurrence
 from bot.scheduler import Scheduler
 from bot.text import truncate
@@ -143,7 +144,8 @@ class JobPosts:
 
     # -- subscriptions ------------------------------------------------------------------------
 
-    @command("jobs subscribe", args=SubscribeArgs, role=Role.MODERATOR, help="Post new jobs from an RSS or Atom feed")
+    @command("jobs subscribe", args=SubscribeArgs, role=Role.MODERATOR, help="Post new jobs from an RSS or Atom feed",
+             quota=Quota(10, 3600, channel=20, moderators=True))
     async def subscribe(self, ctx: Context, args: SubscribeArgs) -> Card:
         keywords, exclude = _filters(args.keywords, args.exclude)
         place = self._place(ctx, args.channel)
@@ -168,7 +170,7 @@ class JobPosts:
             f"Checked every {minutes} minutes; new jobs go to {place.mention}.", ephemeral=False,
         )  # fmt: skip
 
-    @command("jobs unsubscribe", args=FeedId, role=Role.MODERATOR, help="Stop a job feed")
+    @command("jobs unsubscribe", args=FeedId, role=Role.MODERATOR, help="Stop a job feed", quota=Quota(20, 3600, moderators=True))
     async def unsubscribe(self, ctx: Context, args: FeedId) -> Card:
         feed = await self._feed(ctx, args.id)
         await self.store.unsubscribe(feed.id)
@@ -179,7 +181,8 @@ class JobPosts:
     async def feeds(self, ctx: Context, args: object) -> Card:
         return feeds_card(await self.store.feeds(ctx.community), await self._minutes(ctx.place))
 
-    @command("jobs test", args=UrlArgs, role=Role.MODERATOR, help="Fetch a feed once and show what would be posted")
+    @command("jobs test", args=UrlArgs, role=Role.MODERATOR, help="Fetch a feed once and show what would be posted",
+             quota=Quota(20, 3600, moderators=True))
     async def test(self, ctx: Context, args: UrlArgs) -> Card:
         result = await self.fetch(args.url, accept=ACCEPT)
         parsed = await asyncio.to_thread(parse_feed, result.body, result.url, result.content_type)
@@ -192,7 +195,8 @@ class JobPosts:
 
     # -- posts ------------------------------------------------------------------------------------
 
-    @command("jobs post", args=PostArgs, role=Role.MODERATOR, help="Post a job by hand")
+    @command("jobs post", args=PostArgs, role=Role.MODERATOR, help="Post a job by hand",
+             quota=Quota(20, 3600, channel=40, moderators=True))
     async def post(self, ctx: Context, args: PostArgs) -> Card | None:
         place = self._place(ctx, None)
         item_id = await self.store.add_manual(place, clean(args.title), args.url, args.employer and clean(args.employer),
@@ -220,6 +224,7 @@ class JobPosts:
                          "You have no saved jobs; click Save on a job post.")  # fmt: skip
 
     @button("jobs.save")
+    @button_quota(Quota(30, 600))
     async def save(self, ctx: Context, item_id: int) -> Card:
         item = await self.store.item(item_id)
         if item is None or item.place.community != ctx.community:

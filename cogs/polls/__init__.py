@@ -26,6 +26,7 @@ from bot.scheduler import Scheduler
 from bot.text import neutralise
 from bot.timeparse import closes_in
 from cogs.polls.render import chart_png, export_csv, live_card, results_card
+from storage.ballots import has_anonymous_ballots
 from storage.polls import Poll, PollStore, Tally
 
 Content = Callable[[Place, str, str, datetime], None]
@@ -127,8 +128,10 @@ class Polls:
             await self._end(poll)  # the deadline passed and the close timer has not run yet
             self._refresh(poll, poll.message or clicked)  # a click on a closed poll re-renders it
             return closed
-        voted_at = None if poll.anonymous else ctx.now
-        change = await self.store.vote(poll_id, self.voter(poll, ctx.member), position, poll.multi, voted_at, ctx.now)
+        if poll.anonymous:  # batched, shuffled, the log erased; answered after the commit
+            change = await self.store.ballots.cast(poll_id, self.voter(poll, ctx.member), position, poll.multi, ctx.now)
+        else:
+            change = await self.store.vote(poll_id, ctx.member.id, position, poll.multi, ctx.now, ctx.now)
         if change is None:
             self._refresh(poll, poll.message or clicked)
             return closed
@@ -204,11 +207,14 @@ class Polls:
             self._refresh(poll, poll.message)
 
     async def start(self) -> None:
-        """Warn when the anonymous-poll key sits beside the data. Reconcile after a restart: every open poll with a deadline has a pending close
-        (past deadlines close at once), results a crash left unposted are posted, and open
-        poll messages are re-rendered from the stored tally once the platforms are up."""
+        """Warn when the anonymous-poll key sits beside the data, and checkpoint away a
+        write-ahead log a crash may have left with anonymous ballots in it. Reconcile after
+        a restart: every open poll with a deadline has a pending close (past deadlines
+        close at once), results a crash left unposted are posted, and open poll messages
+        are re-rendered from the stored tally once the platforms are up."""
         if self.key_warning:
             log.warning(self.key_warning)
+        await self.store.ballots.erase_log()
         for poll_id, closes_at in await self.store.open_deadlines():
             if await self.scheduler.status("poll.close", poll_id) not in ("pending", "running"):
                 await self.scheduler.schedule("poll.close", poll_id, closes_at, revive=True)
@@ -217,6 +223,10 @@ class Polls:
             await self.scheduler.schedule("poll.close", poll_id, now, revive=True)
         for community_poll in await self.store.open_with_message():
             await self.scheduler.schedule("poll.refresh", community_poll, now, revive=True)
+
+    async def stop(self) -> None:
+        """Write and answer the anonymous ballots still waiting for their batch."""
+        await self.store.ballots.close()
 
     async def _end(self, poll: Poll) -> None:
         await self._close(poll)
@@ -285,13 +295,21 @@ class Polls:
 def poll_secret(configured: str | None, db_path: Path, key_file: Path | None = None) -> bytes:
     """BOT_POLL_SECRET; else the random key in BOT_POLL_KEY_FILE; else one in
     `<database>.poll-key` beside the database, with a warning at start-up: a copy of the data
-    folder then holds both the ballots and the key that links them to members."""
+    folder then holds both the ballots and the key that links them to members.
+
+    A new key is made only for a database without anonymous ballots: raises ConfigError
+    when the key file is missing but ballots made with a key are stored (a new key would
+    let members vote twice and make forget-me miss their votes)."""
     if configured:
         if len(configured) < 16:
             raise ConfigError(["config: BOT_POLL_SECRET: use at least 16 characters"])
         return configured.encode()
     key_file = key_file or default_key_file(db_path)
     if not key_file.exists():
+        if has_anonymous_ballots(db_path):
+            raise ConfigError([f"config: the anonymous-poll key {key_file} is missing, but {db_path} holds anonymous "
+                               "ballots made with it; restore the file, or point BOT_POLL_KEY_FILE or BOT_POLL_SECRET "
+                               "at the key they were made with"])  # fmt: skip
         key_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:

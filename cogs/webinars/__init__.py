@@ -26,6 +26,7 @@ from bot.config import Setting
 from bot.errors import DirectMessagesClosed, UserError
 from bot.fetched import FetchResult
 from bot.model import EventInterest, EventListing, Member, Place, Role
+from bot.quotas import Quota, button_quota
 from bot.recurrence import Recurrence
 from bot.scheduler import Scheduler
 from bot.text import neutralise, truncate
@@ -70,7 +71,8 @@ class Webinars:
 
     # -- moderators ------------------------------------------------------------------------------
 
-    @command("webinar add", args=AddArgs, role=Role.MODERATOR, help="Schedule a webinar with reminders and RSVPs")
+    @command("webinar add", args=AddArgs, role=Role.MODERATOR, help="Schedule a webinar with reminders and RSVPs",
+             quota=Quota(20, 3600, channel=40, moderators=True))
     async def add(self, ctx: Context, args: AddArgs) -> Card:
         start = self._start(args.when, ctx)
         place = self._place(ctx, args.channel)
@@ -90,7 +92,8 @@ class Webinars:
         return notice(f"Webinar #{webinar.id} is set for {start.describe()}, {format_duration(args.duration)}; "
                       f"reminders {told} before, and at the start.{' ' + note if note else ''}")  # fmt: skip
 
-    @command("webinar edit", args=EditArgs, role=Role.MODERATOR, help="Move or change a webinar")
+    @command("webinar edit", args=EditArgs, role=Role.MODERATOR, help="Move or change a webinar",
+             quota=Quota(30, 3600, moderators=True))
     async def edit(self, ctx: Context, args: EditArgs) -> Card:
         webinar = await self._webinar(ctx, args.id)
         if webinar.status != "scheduled":
@@ -110,7 +113,8 @@ class Webinars:
         what = f"now {start.describe()}" if start else "updated"
         return notice(f"Webinar #{changed.id} is {what}.")
 
-    @command("webinar cancel", args=WebinarId, role=Role.MODERATOR, help="Cancel a webinar and its reminders")
+    @command("webinar cancel", args=WebinarId, role=Role.MODERATOR, help="Cancel a webinar and its reminders",
+             quota=Quota(20, 3600, moderators=True))
     async def cancel(self, ctx: Context, args: WebinarId) -> Card:
         webinar = await self._webinar(ctx, args.id)
         if not await self.store.cancel(webinar.id, ctx.now):
@@ -123,7 +127,8 @@ class Webinars:
         return notice(f"Webinar #{webinar.id} ({webinar.title}) is cancelled; its reminders will not go out.",
                       ephemeral=False)  # fmt: skip
 
-    @command("webinar import", args=ImportArgs, role=Role.MODERATOR, help="Import webinars from an iCalendar (.ics) feed")
+    @command("webinar import", args=ImportArgs, role=Role.MODERATOR, help="Import webinars from an iCalendar (.ics) feed",
+             quota=Quota(5, 3600, channel=10, moderators=True))
     async def import_calendar(self, ctx: Context, args: ImportArgs) -> Card:
         place = self._place(ctx, args.channel)
         if (existing := await self.store.calendar_for(place, args.url)) is not None:
@@ -168,6 +173,7 @@ class Webinars:
         return attendees_card(webinar, await self.store.rsvps(webinar.id))
 
     @button("webinar.rsvp")
+    @button_quota(Quota(20, 600))
     async def rsvp(self, ctx: Context, webinar_id: int, answer: str) -> Card:
         webinar = await self._open(ctx, webinar_id)
         if answer not in ("going", "not"):
@@ -180,6 +186,7 @@ class Webinars:
         return notice(f"Noted: not going to {truncate(webinar.title, 100)}.")
 
     @button("webinar.remind")
+    @button_quota(Quota(20, 600))
     async def remind(self, ctx: Context, webinar_id: int) -> Card:
         webinar = await self._open(ctx, webinar_id)
         current = await self.store.rsvp(webinar.id, ctx.member, ctx.now)
