@@ -73,8 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     trivia = sub.add_parser("trivia", help="trivia question packs")
     trivia_sub = trivia.add_subparsers(dest="trivia_command", required=True)
-    check = trivia_sub.add_parser("check", help="validate question packs (YAML), reporting file and line")
-    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    check = trivia_sub.add_parser(
+        "check", help="validate question packs (YAML files or folders of them), reporting file and line",
+        description=_trivia_rules(), formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE|DIR")
+    check.add_argument("--pairs", action="store_true", help="list the questions never asked in the same round")
 
     sub.add_parser("slack-manifest", help="print the Slack app manifest (YAML) this code needs")
 
@@ -145,7 +149,7 @@ async def _shell(settings: Settings, db_path: Path, member: str, role: Role, now
     from storage.db import Database
 
     clock = OffsetClock(now)
-    bot = Bot(settings, Database(db_path), clock, edit_interval=0)  # console edits cost nothing
+    bot = Bot(settings, Database(db_path, settings.bot_timezone), clock, edit_interval=0)  # console edits cost nothing
     bot.role = "shell"
     bot.load_cogs()
     console = ConsolePlatform(
@@ -188,7 +192,7 @@ async def _run(settings: Settings, modules: list[str]) -> int:
     from bot.clock import SystemClock
     from storage.db import Database
 
-    bot = Bot(settings, Database(settings.bot_database), SystemClock())
+    bot = Bot(settings, Database(settings.bot_database, settings.bot_timezone), SystemClock())
     bot.role = "run"
     bot.load_cogs()
     await bot.open()
@@ -250,7 +254,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         from bot.clock import SystemClock
         from storage.db import Database
 
-        db = Database(_db_path(args, settings))
+        db = Database(_db_path(args, settings), settings.bot_timezone)
         await db.open()
         try:
             report = await build_report(db, days=args.days, brand=settings.bot_brand, default_zone=settings.bot_timezone,
@@ -278,20 +282,32 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_trivia_check(args: argparse.Namespace, settings: Settings) -> int:
     """Every problem as `file:line: message`; exit 1 when there is any."""
-    from cogs.trivia.bank import check_pack
+    from cogs.trivia.check import check_paths
 
-    failed = False
-    for path in args.files:
-        problems, pack = check_pack(path)
-        for problem in problems:
-            print(problem)
-        if pack is None:
-            failed = True
-        else:
-            counts = {d: sum(1 for q in pack.questions if q.difficulty == d) for d in ("easy", "medium", "hard")}
-            spread = ", ".join(f"{n} {d}" for d, n in counts.items())
-            print(f"{path}: ok, {len(pack.questions)} questions in {pack.category} ({spread})")
-    return 1 if failed else 0
+    report = check_paths(args.files)
+    for problem in report.problems:
+        print(problem)
+    for path, pack in report.packs:
+        counts = {d: sum(1 for q in pack.questions if q.difficulty == d) for d in ("easy", "medium", "hard")}
+        spread = ", ".join(f"{n} {d}" for d, n in counts.items())
+        print(f"{path}: ok, {len(pack.questions)} questions in {pack.category} ({spread})")
+    if report.giveaways or report.declared:
+        found, declared = len(report.giveaways), report.declared
+        print(f"Kept out of the same round: {found} pair{'s' if found != 1 else ''} where one question names the "
+              f"other's answer, {declared} declared with related:." + ("" if args.pairs else " --pairs lists them."))
+    if args.pairs:
+        for pair in report.giveaways:
+            print(f"  {pair.stem_of} names the answer of {pair.answer_of}: {pair.phrase}")
+    if report.problems:
+        print("The rules: a pack's category is its file name without .yaml, and every question id starts with "
+              "the file name and a hyphen. alcts-bot trivia check --help explains them all.")
+    return 1 if report.problems else 0
+
+
+def _trivia_rules() -> str:
+    from cogs.trivia.check import RULES
+
+    return RULES
 
 
 # -- slack-manifest -------------------------------------------------------------------------
@@ -311,7 +327,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import Database
 
     async def go() -> str:
-        db = Database(_db_path(args, settings))
+        db = Database(_db_path(args, settings), settings.bot_timezone)
         if args.db_command == "upgrade":
             await db.open()  # open() migrates
             version = await db.schema_version()
@@ -354,7 +370,7 @@ def cmd_stats_import(args: argparse.Namespace, settings: Settings) -> int:
     today = now.astimezone(settings.timezone).date()
 
     async def go() -> tuple[int, int, list[str], bool]:
-        db = Database(_db_path(args, settings))
+        db = Database(_db_path(args, settings), settings.bot_timezone)
         await db.open()
         try:
             result = await import_csv(SocialStore(db), data, where=str(args.file), today=today, at=now)

@@ -388,6 +388,8 @@ def resolve_text(registry: Registry, text: str) -> tuple[Command, list[str]]:
     if not tokens:
         raise UsageError("Type a command, e.g. /help.")
     found, used = registry.find([t.lower() for t in tokens[:2]])
+    if found is None and len(tokens) == 1 and tokens[0].lower() in registry.groups() and "help" in registry.commands:
+        return registry.commands["help"], tokens  # a group's name alone shows that group's help
     if found is None:
         typed = " ".join(tokens[:2]) if tokens[0].lower() in registry.groups() else tokens[0]
         raise UnknownCommand(typed, registry.suggest(typed.lower()))

@@ -1,4 +1,5 @@
-"""Trivia rounds, asked questions, daily questions, answers, flags and leaderboards."""
+"""Trivia rounds, asked questions, answers, standings and leaderboards. The daily
+question's rows are in storage/trivia_daily.py, disputes in storage/trivia_flags.py."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 from bot.clock import from_iso, iso
 from bot.model import Community, Member, MessageRef, Place
 from storage.db import Database
+from storage.trivia_flags import FlagStore
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,20 @@ class Asked:
 
 @dataclass(frozen=True)
 class Score:
+    """A member's total in a round or on a board. `reached_at`: when their last points
+    came in (they reached this score then), the last tie-break of a round."""
+
     member_id: str | None
     name: str
     points: int
     correct: int
     answered: int
+    reached_at: datetime | None = None
+
+    @property
+    def tie_key(self) -> tuple[int, int, str]:
+        """What orders a round's standings: points, then right answers, then who got there first."""
+        return (-self.points, -self.correct, iso(self.reached_at) if self.reached_at else "~")
 
 
 @dataclass(frozen=True)
@@ -60,9 +71,19 @@ class MemberStats:
     wins: int
 
 
+ROUND_SCORES = (
+    "SELECT member_id, MAX(member_name) AS name, SUM(points) AS points, SUM(correct) AS correct,"
+    " COUNT(*) AS answered, MAX(CASE WHEN points > 0 THEN answered_at END) AS reached"
+    " FROM trivia_answers WHERE round_id = ? GROUP BY member_id"
+    " ORDER BY points DESC, correct DESC, reached IS NULL, reached, name"
+)
+"""A round's standings: points, then right answers, then who reached their score first."""
+
+
 class TriviaStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.flags = FlagStore(db)
 
     # -- rounds ---------------------------------------------------------------------------
 
@@ -106,7 +127,8 @@ class TriviaStore:
         return from_iso(value) if value else None
 
     async def finish_round(self, round_id: int, status: str, at: datetime) -> bool:
-        """End the round once; the winner counts only with three or more players."""
+        """End the round once; the winner counts only with three or more players, a score
+        above 0 and no full tie (see `round_winner`)."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE trivia_rounds SET status = ?, ended_at = ? WHERE id = ? AND status = 'running'",
@@ -114,16 +136,11 @@ class TriviaStore:
             )
             if cur.rowcount == 0:
                 return False
-            async with conn.execute(
-                "SELECT member_id, SUM(points) AS points FROM trivia_answers WHERE round_id = ?"
-                " GROUP BY member_id ORDER BY points DESC, MIN(answered_at)",
-                (round_id,),
-            ) as cur:
-                scores = list(await cur.fetchall())
-            winner = scores[0]["member_id"] if len(scores) >= 3 and scores[0]["points"] > 0 else None
+            async with conn.execute(ROUND_SCORES, (round_id,)) as cur:
+                scores = [_score(row) for row in await cur.fetchall()]
             await conn.execute(
                 "UPDATE trivia_rounds SET players = ?, winner_id = ? WHERE id = ?",
-                (len(scores), winner, round_id),
+                (len(scores), round_winner(scores), round_id),
             )
         return True
 
@@ -232,13 +249,8 @@ class TriviaStore:
         return [(r["member_name"], r["choice"], bool(r["correct"]), r["points"]) for r in rows]
 
     async def round_scores(self, round_id: int) -> list[Score]:
-        rows = await self.db.fetchall(
-            "SELECT member_id, MAX(member_name) AS name, SUM(points) AS points, SUM(correct) AS correct,"
-            " COUNT(*) AS answered FROM trivia_answers WHERE round_id = ? GROUP BY member_id"
-            " ORDER BY points DESC, correct DESC, MIN(answered_at)",
-            (round_id,),
-        )
-        return [_score(r) for r in rows]
+        """The round's standings, best first (`ROUND_SCORES`)."""
+        return [_score(r) for r in await self.db.fetchall(ROUND_SCORES, (round_id,))]
 
     async def leaderboard(
         self, platform: str | None, community_id: str | None, since: datetime | None,
@@ -246,10 +258,10 @@ class TriviaStore:
     ) -> list[Score]:  # fmt: skip
         rows = await self.db.fetchall(
             "SELECT member_id, MAX(member_name) AS name, SUM(points) AS points, SUM(correct) AS correct,"
-            " COUNT(*) AS answered FROM trivia_answers"
+            " COUNT(*) AS answered, NULL AS reached FROM trivia_answers"
             " WHERE member_id IS NOT NULL AND (? IS NULL OR platform = ?) AND (? IS NULL OR community_id = ?)"
             " AND (? IS NULL OR answered_at >= ?) AND (? IS NULL OR category = ?)"
-            " GROUP BY platform, member_id ORDER BY points DESC, correct DESC LIMIT ?",
+            " GROUP BY platform, member_id ORDER BY points DESC, correct DESC, name LIMIT ?",
             (platform, platform, community_id, community_id, iso(since) if since else None,
              iso(since) if since else None, category, category, limit),
         )  # fmt: skip
@@ -268,109 +280,6 @@ class TriviaStore:
         )
         assert row is not None
         return MemberStats(row["answered"], row["correct"], row["points"], row["best"], int(wins or 0))
-
-    # -- daily questions --------------------------------------------------------------------
-
-    async def set_daily_channel(self, place: Place, at: str, enabled: bool, by: str) -> None:
-        await self.db.execute(
-            "INSERT INTO trivia_daily_channels (platform, community_id, channel_id, channel_name, at, enabled,"
-            " updated_by) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, community_id, channel_id)"
-            " DO UPDATE SET at = excluded.at, enabled = excluded.enabled, updated_by = excluded.updated_by",
-            (place.platform, place.community.id, place.channel_id, place.channel_name, at, int(enabled), by),
-        )
-
-    async def daily_channel(self, place: Place) -> tuple[str, bool] | None:
-        row = await self.db.fetchone(
-            "SELECT at, enabled FROM trivia_daily_channels WHERE platform = ? AND community_id = ? AND channel_id = ?",
-            (place.platform, place.community.id, place.channel_id),
-        )
-        return (row["at"], bool(row["enabled"])) if row else None
-
-    async def post_daily(self, place: Place, day: str, question_id: str, choices: list[str], correct: int,
-                         at: datetime) -> int | None:  # fmt: skip
-        """Today's question for the channel, once; None if it was already posted."""
-        try:
-            return await self.db.insert(
-                "INSERT INTO trivia_daily (platform, community_id, channel_id, channel_name, day, question_id,"
-                " choices, correct, posted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (place.platform, place.community.id, place.channel_id, place.channel_name, day, question_id,
-                 json.dumps(choices), correct, iso(at)),
-            )  # fmt: skip
-        except sqlite3.IntegrityError:
-            return None
-
-    async def daily_on(self, place: Place, day: str) -> Asked | None:
-        """The channel's daily question for `day` (a local ISO date), if one was stored."""
-        row = await self.db.fetchone(
-            "SELECT * FROM trivia_daily WHERE platform = ? AND community_id = ? AND channel_id = ? AND day = ?",
-            (place.platform, place.community.id, place.channel_id, day),
-        )
-        return _daily(row) if row else None
-
-    async def daily_channels(self) -> list[tuple[Place, str]]:
-        """Every channel with the daily question switched on, and its HH:MM."""
-        rows = await self.db.fetchall("SELECT * FROM trivia_daily_channels WHERE enabled = 1")
-        return [(Place(Community(row["platform"], row["community_id"]), row["channel_id"], row["channel_name"]), row["at"])
-                for row in rows]  # fmt: skip
-
-    async def set_daily_message(self, daily_id: int, ref: MessageRef) -> None:
-        await self.db.execute("UPDATE trivia_daily SET message_ref = ? WHERE id = ?", (ref.encode(), daily_id))
-
-    async def daily(self, daily_id: int) -> Asked | None:
-        row = await self.db.fetchone("SELECT * FROM trivia_daily WHERE id = ?", (daily_id,))
-        return _daily(row) if row else None
-
-    async def unrevealed_dailies(self, place: Place) -> list[Asked]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM trivia_daily WHERE platform = ? AND community_id = ? AND channel_id = ?"
-            " AND revealed_at IS NULL ORDER BY day",
-            (place.platform, place.community.id, place.channel_id),
-        )
-        return [_daily(row) for row in rows]
-
-    async def reveal_daily(self, daily_id: int, at: datetime) -> bool:
-        changed = await self.db.execute(
-            "UPDATE trivia_daily SET revealed_at = ? WHERE id = ? AND revealed_at IS NULL", (iso(at), daily_id)
-        )
-        return changed > 0
-
-    async def daily_question_ids(self, place: Place) -> list[str]:
-        rows = await self.db.fetchall(
-            "SELECT question_id FROM trivia_daily WHERE platform = ? AND community_id = ?",
-            (place.platform, place.community.id),
-        )
-        return [row["question_id"] for row in rows]
-
-    # -- disputes ---------------------------------------------------------------------------
-
-    async def flag(self, question_id: str, community: Community, member: Member, by_moderator: bool,
-                   reason: str, at: datetime) -> None:  # fmt: skip
-        await self.db.insert(
-            "INSERT INTO trivia_flags (question_id, platform, community_id, member_id, member_name,"
-            " by_moderator, reason, flagged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (question_id, community.platform, community.id, member.id, member.display_name,
-             int(by_moderator), reason, iso(at)),
-        )  # fmt: skip
-
-    async def flags(self, community: Community) -> list[tuple[str, int, bool, str]]:
-        """(question id, number of flags, disabled by a moderator, latest reason)."""
-        rows = await self.db.fetchall(
-            "SELECT question_id, COUNT(*) AS n, MAX(by_moderator) AS disabled, MAX(flagged_at) AS latest,"
-            " (SELECT reason FROM trivia_flags f2 WHERE f2.question_id = f.question_id"
-            "  AND f2.platform = f.platform AND f2.community_id = f.community_id"
-            "  ORDER BY f2.flagged_at DESC, f2.id DESC LIMIT 1) AS reason"
-            " FROM trivia_flags f WHERE platform = ? AND community_id = ?"
-            " GROUP BY question_id ORDER BY latest DESC",
-            (community.platform, community.id),
-        )
-        return [(r["question_id"], r["n"], bool(r["disabled"]), r["reason"]) for r in rows]
-
-    async def disabled(self, community: Community) -> set[str]:
-        rows = await self.db.fetchall(
-            "SELECT DISTINCT question_id FROM trivia_flags WHERE platform = ? AND community_id = ? AND by_moderator = 1",
-            (community.platform, community.id),
-        )
-        return {row["question_id"] for row in rows}
 
     async def forget_member(self, member: Member) -> int:
         """Scores go; rounds keep their totals with the member's name removed."""
@@ -396,6 +305,14 @@ class TriviaStore:
                 (member.platform, member.id),
             )
         return removed
+
+
+def round_winner(scores: list[Score]) -> str | None:
+    """The winner of a round: the first of the standings, with three or more players and a
+    score above 0, unless the second is level on every tie-break (then nobody wins)."""
+    if len(scores) < 3 or scores[0].points <= 0 or scores[0].tie_key == scores[1].tie_key:
+        return None
+    return scores[0].member_id
 
 
 def streak_bonus(streak: int) -> int:
@@ -424,20 +341,7 @@ def _asked(row: sqlite3.Row) -> Asked:
     )
 
 
-def _daily(row: sqlite3.Row) -> Asked:
-    place = Place(Community(row["platform"], row["community_id"]), row["channel_id"], row["channel_name"])
-    return Asked(
-        question_id=row["question_id"],
-        choices=tuple(json.loads(row["choices"])),
-        correct=row["correct"],
-        asked_at=from_iso(row["posted_at"]),
-        closes_at=None,
-        revealed=row["revealed_at"] is not None,
-        message=MessageRef.decode(row["message_ref"]) if row["message_ref"] else None,
-        daily_id=row["id"],
-        place=place,
-    )
-
-
 def _score(row: sqlite3.Row) -> Score:
-    return Score(row["member_id"], row["name"], int(row["points"] or 0), int(row["correct"] or 0), row["answered"])
+    reached = row["reached"]
+    return Score(row["member_id"], row["name"], int(row["points"] or 0), int(row["correct"] or 0), row["answered"],
+                 from_iso(reached) if reached else None)

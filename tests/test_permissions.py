@@ -24,6 +24,7 @@ MATRIX: dict[str, tuple[str, str]] = {
     "trivia stats": ("/trivia stats", "community"),
     "trivia flag": ("/trivia flag marc21-001 the answer changed", "community"),
     "trivia flags": ("/trivia flags", "community"),
+    "trivia restore": ("/trivia restore marc21-001", "community"),
     "poll create": ('/poll create "Q?" a b', "community"),
     "poll results": ("/poll results 1", "channel"),
     "poll list": ("/poll list", "channel"),

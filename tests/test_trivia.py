@@ -3,8 +3,7 @@ leaderboards and disputes, played through the console."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,42 +13,16 @@ from hypothesis import strategies as st
 
 from bot.model import ButtonPressed, Member
 from cogs.trivia import speed_points
-from cogs.trivia.bank import SHIPPED, check_pack, load_bank
+from cogs.trivia.bank import SHIPPED, load_bank
+from cogs.trivia.check import check_pack
 from cogs.trivia.matching import letter_choice, matches, normalise
 from storage.trivia import streak_bonus
 from tests.harness import TestBot
+from tests.trivia_support import ANSWERS, correct_button, correct_button_daily, start_with_pack
+from tests.trivia_support import MINI_PACK as MINI_PACK  # other test modules import it from here
 
 BANK = load_bank([SHIPPED])
 ACCEPTED = [q.accepted for q in BANK.questions()]
-
-MINI_PACK = """\
-category: mini
-title: "Mini"
-questions:
-  - id: mini-001
-    question: "Which MARC 21 field holds the title statement?"
-    answer: "245"
-    wrong: ["100", "250", "260"]
-    difficulty: easy
-    explanation: "Field 245 is the Title Statement."
-    source: "https://www.loc.gov/marc/bibliographic/bd245.html"
-  - id: mini-002
-    question: "What does RDA stand for?"
-    answer: "Resource Description and Access"
-    aliases: ["RDA"]
-    wrong: ["Record Description and Authority", "Resource Data Archive", "Rules for Descriptive Access"]
-    difficulty: medium
-    explanation: "RDA is Resource Description and Access, the successor to AACR2."
-    source: "https://www.rdatoolkit.org/about"
-  - id: mini-003
-    question: "Which organisation maintains the Dewey Decimal Classification?"
-    answer: "OCLC"
-    wrong: ["Library of Congress", "IFLA", "NISO"]
-    difficulty: hard
-    explanation: "OCLC owns and maintains the Dewey Decimal Classification."
-    source: "https://www.oclc.org/en/dewey.html"
-"""
-
 
 # -- the question bank ----------------------------------------------------------------------
 
@@ -63,23 +36,6 @@ def test_shipped_packs_pass_the_check_and_are_big_enough() -> None:
     assert all(q.source.startswith(("https://", "http://")) for q in BANK.questions())
     difficulties = {q.difficulty.value for q in BANK.questions()}
     assert difficulties == {"easy", "medium", "hard"}
-
-
-def test_trivia_check_cli_reports_file_and_line(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(MINI_PACK.replace('difficulty: medium', 'difficulty: tricky').replace("mini-003", "mini-001"))
-    result = subprocess.run([sys.executable, "-m", "bot", "trivia", "check", str(bad)],
-                            capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
-    assert result.returncode == 1
-    assert f"{bad}:1: category 'mini' should match the file name 'bad'" in result.stdout
-    assert f"{bad}:11: mini-002: difficulty: Input should be 'easy', 'medium' or 'hard'" in result.stdout
-    assert f"{bad}:19: mini-001: id already used at line 4" in result.stdout
-    good = tmp_path / "mini.yaml"
-    good.write_text(MINI_PACK)
-    result = subprocess.run([sys.executable, "-m", "bot", "trivia", "check", str(good)],
-                            capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
-    assert result.returncode == 0
-    assert "ok, 3 questions in mini (1 easy, 1 medium, 1 hard)" in result.stdout
 
 
 # -- matching -------------------------------------------------------------------------------
@@ -143,21 +99,10 @@ def test_points_scale_with_speed_and_streaks() -> None:
 
 
 @pytest.fixture
-async def mini(tmp_path: Path) -> TestBot:
-    packs = tmp_path / "packs"
-    packs.mkdir()
-    (packs / "mini.yaml").write_text(MINI_PACK)
-    testbot = await TestBot(tmp_path, bot_trivia_packs=packs).start()
+async def mini(tmp_path: Path) -> AsyncIterator[TestBot]:
+    testbot = await start_with_pack(tmp_path)
     yield testbot
     await testbot.stop()
-
-
-async def correct_button(testbot: TestBot) -> int:
-    """The 1-based button of the right answer to the open question."""
-    value = await testbot.db.scalar(
-        "SELECT correct FROM trivia_asked WHERE revealed_at IS NULL ORDER BY round_id DESC, position DESC LIMIT 1"
-    )
-    return int(value) + 1
 
 
 async def test_a_three_question_round_with_three_members(mini: TestBot) -> None:
@@ -196,7 +141,7 @@ async def test_one_answer_each_and_answers_after_time_are_refused(mini: TestBot)
 async def test_typed_answers_count_and_chatter_is_ignored(mini: TestBot) -> None:
     await mini.push("/trivia start mini questions=1")
     question = await mini.db.scalar("SELECT question_id FROM trivia_asked")
-    answer = BANK_MINI[question]
+    answer = ANSWERS[question]
     out = await mini.push("hello everyone", "what a question", ":as ann", answer.lower() + "!", ":as ben", "c")
     assert out.count("Locked in") == 2
     assert "hello" not in out.replace("hello everyone", "")
@@ -205,9 +150,6 @@ async def test_typed_answers_count_and_chatter_is_ignored(mini: TestBot) -> None
     await mini.db.flush()
     taken = await mini.db.scalar("SELECT COUNT(*) FROM engagement_events WHERE kind = 'message' AND cog = 'trivia'")
     assert taken == 2
-
-
-BANK_MINI = {"mini-001": "245", "mini-002": "Resource Description and Access", "mini-003": "OCLC"}
 
 
 async def test_one_round_per_channel_and_bad_categories(mini: TestBot) -> None:
@@ -265,20 +207,6 @@ async def test_leaderboards_by_period_category_and_scope(mini: TestBot) -> None:
     assert "Answered 1, right 1 (100%)." in stats and "Best streak 1." in stats
 
 
-async def test_flags_and_moderators_setting_questions_aside(mini: TestBot) -> None:
-    out = await mini.push("/trivia flag mini-001 the field is 246 now")
-    assert "Thanks: mini-001 is flagged for the moderators to check." in out
-    assert "There is no question nope-001" in await mini.push("/trivia flag nope-001 what")
-    assert "say what is wrong" in await mini.push("/trivia flag mini-001")
-    assert "Only moderators can use /trivia flags." in await mini.push("/trivia flags")
-    out = await mini.push(":as mo moderator", "/trivia flags")
-    assert "mini-001: 1 flag: the field is 246 now" in out
-    await mini.push("/trivia flag mini-001 confirmed wrong", "/trivia flag mini-002 ambiguous")
-    assert "(set aside)" in await mini.push("/trivia flags")
-    out = await mini.push("/trivia start mini questions=5")
-    assert "1 question from Mini" in out and "(mini-003)" in out
-
-
 async def test_forget_me_removes_trivia_answers(mini: TestBot) -> None:
     await mini.push(":as ann", "/trivia start mini questions=1", ":click 1", ":click 1")
     await mini.push("/privacy forget-me", ":click 1")
@@ -289,10 +217,7 @@ async def test_forget_me_removes_trivia_answers(mini: TestBot) -> None:
 
 
 async def test_daily_question_posts_at_the_local_time_and_reveals_next_day(tmp_path: Path) -> None:
-    packs = tmp_path / "packs"
-    packs.mkdir()
-    (packs / "mini.yaml").write_text(MINI_PACK)
-    first = await TestBot(tmp_path, bot_trivia_packs=packs).start()  # 09:00 in Chicago
+    first = await start_with_pack(tmp_path)  # 09:00 in Chicago
     assert "Only moderators can use /trivia daily." in await first.push("/trivia daily on")
     out = await first.push(":as mo moderator", "/trivia daily on at=10:00")
     assert "every day at 10:00 (America/Chicago), the next in 1 hour." in out
@@ -303,7 +228,7 @@ async def test_daily_question_posts_at_the_local_time_and_reveals_next_day(tmp_p
     assert "You already answered today's question" in await first.push(":as ann", ":click 1")
     await first.stop()  # a restart in the middle of the day
 
-    second = TestBot(tmp_path, bot_trivia_packs=packs)
+    second = TestBot(tmp_path, bot_trivia_packs=tmp_path / "packs")
     second.clock.advance(timedelta(hours=2))
     await second.start()
     daily_id = await second.db.scalar("SELECT id FROM trivia_daily")
@@ -325,11 +250,6 @@ async def test_daily_question_posts_at_the_local_time_and_reveals_next_day(tmp_p
     assert "The daily question in #general is off." in out
     assert "Question of the day" not in await second.wait(48 * 3600)
     await second.stop()
-
-
-async def correct_button_daily(testbot: TestBot) -> int:
-    value = await testbot.db.scalar("SELECT correct FROM trivia_daily WHERE revealed_at IS NULL")
-    return int(value) + 1
 
 
 def test_a_choice_that_is_just_a_button_letter_is_rejected() -> None:
@@ -383,15 +303,3 @@ async def test_new_rounds_prefer_questions_not_asked_here_lately(mini: TestBot) 
     out = await mini.push("/trivia start mini questions=3")
     assert "3 questions from Mini" in out
     assert first not in out.split("Question 1 of 3")[1].split("[1 ")[0]
-
-
-async def test_flag_reasons_lose_masked_links_and_invisible_controls(mini: TestBot) -> None:
-    await mini.push("/trivia flag mini-001 see [official form](https://evil.example/form)\u202e now")
-    out = await mini.push(":as mo moderator", "/trivia flags")
-    assert "official form (https://evil.example/form) now" in out and "\u202e" not in out
-
-
-async def test_nested_masked_links_are_unwrapped(mini: TestBot) -> None:
-    await mini.push("/trivia flag mini-001 see [[the errata](https://ala.org/errata)](https://evil.example/phish)")
-    out = await mini.push(":as mo moderator", "/trivia flags")
-    assert "the errata (https://ala.org/errata) (https://evil.example/phish)" in out and "](" not in out

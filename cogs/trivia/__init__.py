@@ -7,86 +7,39 @@ the console's `:wait` plays a round instantly.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import Field, field_validator
+from typing import Any
 
 from bot.app import Bot, Context, Messenger
 from bot.cards import Card, notice
 from bot.clock import Clock
-from bot.commands import Args, button, command, on, timer
+from bot.commands import button, command, on, timer
 from bot.community import CommunityConfig
 from bot.errors import UserError
 from bot.model import Community, Member, MessagePosted, Place, Role
 from bot.quotas import Quota
 from bot.scheduler import Scheduler
-from bot.text import neutralise
+from cogs.trivia.args import StartArgs
 from cogs.trivia.bank import SHIPPED, Question, QuestionBank, load_bank
 from cogs.trivia.cards import (
     choice_label,
     closed_question_card,
-    leaderboard_card,
     question_card,
     reveal_card,
     standings_card,
 )
 from cogs.trivia.matching import letter_choice, matches, normalise
 from storage.trivia import Asked, Round, TriviaStore
+from storage.trivia_daily import DailyStore
 
 Content = Callable[[Place, str, str, datetime], None]
 PAUSE_BETWEEN_QUESTIONS = timedelta(seconds=5)
 DAILY_TIMER = "trivia.daily_post"  # the timer; "trivia.daily" is the daily question's buttons
 DAILY_GRACE = timedelta(hours=12)
 STALE_ROUND = timedelta(minutes=10)  # a round idle this long at start-up was cut off by downtime: it ends
-PERIODS = {"week": timedelta(days=7), "month": timedelta(days=30), "all": None}
-HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
-
-class StartArgs(Args):
-    positional = ("category",)
-    category: str | None = None
-    questions: int = Field(10, ge=1, le=50)
-    seconds: int = Field(20, ge=10, le=120)
-
-
-class LeaderboardArgs(Args):
-    positional = ("period",)
-    period: Literal["week", "month", "all"] = "week"
-    category: str | None = None
-    scope: Literal["here", "platform", "everywhere"] = "here"
-
-
-class FlagArgs(Args):
-    positional = ("question_id", "reason")
-    question_id: str
-    reason: list[str] = Field([], validate_default=True)
-
-    @field_validator("reason")
-    @classmethod
-    def _reason(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError("say what is wrong, e.g. /trivia flag marc21-001 the answer changed in 2019")
-        return value
-
-
-class DailyArgs(Args):
-    positional = ("state",)
-    state: Literal["on", "off"]
-    at: str = "10:00"
-    channel: str | None = None
-
-    @field_validator("at")
-    @classmethod
-    def _at(cls, value: str) -> str:
-        match = HH_MM.match(value)
-        if not match:
-            raise ValueError(f"at={value} should be a time of day like 10:00 or 14:30")
-        return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
 class Trivia:
@@ -111,7 +64,7 @@ class Trivia:
 
     @command("trivia start", args=StartArgs, help="Start a round here (one per channel)", quota=Quota(6, 3600, channel=12))
     async def start_round(self, ctx: Context, args: StartArgs) -> None:
-        category = self._category(args.category)
+        category = self.bank.category_named(args.category)
         pool = await self._pool(ctx.community, category, avoid=[])  # every question not set aside
         if not pool:
             raise UserError("Every question in that category has been set aside by moderators.")
@@ -122,9 +75,10 @@ class Trivia:
             raise UserError("A round is already running in this channel; /trivia stop ends it.")
         what = self.bank.title(category) if category else "all categories"
         count = min(args.questions, len(pool))
+        fewer = f"{what} has {count} to ask here, so this round has {count}. " if count < args.questions else ""
         await ctx.respond(Card(
             title="Trivia time!",
-            text=f"{count} question{'s' if count != 1 else ''} from {what}, {args.seconds} seconds each. "
+            text=f"{fewer}{count} question{'s' if count != 1 else ''} from {what}, {args.seconds} seconds each. "
                  "Click a letter, or type the answer in the channel.",
         ))  # fmt: skip
         found = await self.store.round(round_id)
@@ -196,8 +150,8 @@ class Trivia:
         asked = await self.store.asked(found.id, position)
         if asked is None:
             picked = await self._pick(found, position)
-            if picked is None:
-                await self._finish_and_post(found, "completed", "We ran out of questions.")
+            if picked is None:  # questions were set aside meanwhile
+                await self._finish_and_post(found, "completed", self._ran_out(found, position))
                 return
             now = self.clock.now()
             choices = [picked.answer, *picked.wrong]
@@ -243,6 +197,8 @@ class Trivia:
             await self.store.mark_reveal_posted(round_id, position, self.clock.now())
         if position + 1 >= found.total:
             await self._finish_and_post(found, "completed", f"That was the last of {found.total} questions.")
+        elif await self._pick(found, position + 1) is None:  # ran out: said so, whatever was answered
+            await self._finish_and_post(found, "completed", self._ran_out(found, position + 1))
         elif not answers and position > 0 and not await self._answered(round_id, position - 1):
             await self._finish_and_post(found, "abandoned", "Two questions in a row went unanswered, so the round ends here.")
         else:
@@ -330,23 +286,34 @@ class Trivia:
         return asked is not None and bool(await self.store.answers(asked))
 
     async def _pick(self, found: Round, position: int) -> Question | None:
-        asked_here = set()
+        """A question for `position`: not set aside, not asked in this round, and not one
+        that gives away (or is given away by) a question already asked in it; preferring
+        questions not asked here lately. None when no question qualifies."""
+        asked_here: set[str] = set()
         for earlier in range(position):
             previous = await self.store.asked(found.id, earlier)
             if previous is not None:
                 asked_here.add(previous.question_id)
-        recent = await self.store.recently_asked(found.place.community)
-        pool = await self._pool(found.place.community, found.category, avoid=[*asked_here, *recent])
-        pool = [q for q in pool if q.id not in asked_here]
+        disabled = await self.store.flags.disabled(found.place.community)
+        usable = [q for q in self.bank.questions(found.category)
+                  if q.id not in disabled and q.id not in asked_here and not self.bank.conflicts(q.id) & asked_here]  # fmt: skip
+        recent = set(await self.store.recently_asked(found.place.community))
+        fresh = [q for q in usable if q.id not in recent]
+        pool = fresh or usable
         return self.rng.choice(pool) if pool else None
 
     async def _pool(self, community: Community, category: str | None, avoid: list[str]) -> list[Question]:
-        """Questions not set aside by moderators, preferring those not asked here lately."""
-        disabled = await self.store.disabled(community)
+        """Questions not set aside by moderators, preferring those not in `avoid`."""
+        disabled = await self.store.flags.disabled(community)
         usable = [q for q in self.bank.questions(category) if q.id not in disabled]
         recent = set(avoid)
         fresh = [q for q in usable if q.id not in recent]
         return fresh or usable
+
+    def _ran_out(self, found: Round, asked: int) -> str:
+        what = self.bank.title(found.category) if found.category else "the question bank"
+        return (f"We ran out of questions after {asked}: every other question in {what} has been set aside, "
+                "or would give away an answer from this round.")  # fmt: skip
 
     def _heading(self, found: Round, position: int, question: Question) -> str:
         category = self.bank.title(self.bank.category_of(question.id))
@@ -362,68 +329,7 @@ class Trivia:
                 return index
         return None
 
-    # -- boards, stats, categories, disputes --------------------------------------------------
-
-    @command("trivia categories", help="List the question categories")
-    async def categories(self, ctx: Context, args: object) -> Card:
-        lines = [f"{name}: {pack.title} ({len(pack.questions)} questions)" for name, pack in sorted(self.bank.packs.items())]
-        return Card(title="Trivia categories", text="\n".join(lines), footer="/trivia start CATEGORY plays one.", ephemeral=True)
-
-    @command("trivia leaderboard", args=LeaderboardArgs, help="Top players this week, month or all time")
-    async def leaderboard(self, ctx: Context, args: LeaderboardArgs) -> Card:
-        category = self._category(args.category)
-        span = PERIODS[args.period]
-        since = ctx.now - span if span else None
-        platform = None if args.scope == "everywhere" else ctx.community.platform
-        community = ctx.community.id if args.scope == "here" else None
-        scores = await self.store.leaderboard(platform, community, since, category)
-        where = {"here": "here", "platform": f"on {ctx.community.platform}", "everywhere": "everywhere"}[args.scope]
-        period = "all time" if args.period == "all" else f"this {args.period}"
-        about = f" in {self.bank.title(category)}" if category else ""
-        return leaderboard_card(f"Trivia leaderboard{about}, {period}, {where}", scores)
-
-    @command("trivia stats", help="Your answers, accuracy, best streak and wins")
-    async def stats(self, ctx: Context, args: object) -> Card:
-        s = await self.store.member_stats(ctx.member)
-        accuracy = f"{round(100 * s.correct / s.answered)}%" if s.answered else "-"
-        return Card(
-            title=f"Trivia stats for {ctx.member.display_name}",
-            text=(f"Answered {s.answered}, right {s.correct} ({accuracy}). Points {s.points}. "
-                  f"Best streak {s.best_streak}. Wins {s.wins} (rounds with 3 or more players)."),
-            ephemeral=True,
-        )  # fmt: skip
-
-    @command("trivia flag", args=FlagArgs, help="Dispute a question; a moderator's flag sets it aside", quota=Quota(10, 3600))
-    async def flag(self, ctx: Context, args: FlagArgs) -> Card:
-        question_id = args.question_id.lower()
-        if self.bank.question(question_id) is None:
-            raise UserError(f"There is no question {question_id}; its id is at the foot of each question, like marc21-001.")
-        by_moderator = ctx.member.role >= Role.MODERATOR
-        reason = neutralise(" ".join(args.reason))[:500]
-        await self.store.flag(question_id, ctx.community, ctx.member, by_moderator, reason, ctx.now)
-        if by_moderator:
-            return notice(f"{question_id} is set aside here and will not be asked again. Thank you.")
-        return notice(f"Thanks: {question_id} is flagged for the moderators to check.")
-
-    @command("trivia flags", role=Role.MODERATOR, help="Questions members have disputed here")
-    async def flags(self, ctx: Context, args: object) -> Card:
-        rows = await self.store.flags(ctx.community)
-        if not rows:
-            return notice("No question has been flagged here.")
-        lines = [f"{qid}: {n} flag{'s' if n != 1 else ''}{' (set aside)' if disabled else ''}: {reason}"
-                 for qid, n, disabled, reason in rows]  # fmt: skip
-        return Card(title="Flagged questions", text="\n".join(lines),
-                    footer="/trivia flag ID REASON as a moderator sets a question aside.", ephemeral=True)  # fmt: skip
-
     # -- helpers ------------------------------------------------------------------------------
-
-    def _category(self, given: str | None) -> str | None:
-        if given is None:
-            return None
-        name = given.lower()
-        if name not in self.bank.packs:
-            raise UserError(f"There is no category {given}. Categories: {', '.join(sorted(self.bank.packs))}.")
-        return name
 
     def _question(self, question_id: str) -> Question:
         question = self.bank.question(question_id)
@@ -446,7 +352,9 @@ def _daily_key(place: Place) -> str:
 
 
 def setup(bot: Bot) -> None:
+    from cogs.trivia.boards import TriviaBoards
     from cogs.trivia.daily import DailyQuestion
+    from cogs.trivia.disputes import TriviaDisputes
 
     folders = [SHIPPED]
     if bot.settings.bot_trivia_packs:
@@ -454,4 +362,6 @@ def setup(bot: Bot) -> None:
     bank = load_bank(folders)
     trivia = Trivia(bank, TriviaStore(bot.db), bot.scheduler, bot, bot.clock, bot.config, content=bot.engagement.content)
     bot.add_cog(trivia)
-    bot.add_cog(DailyQuestion(trivia))
+    bot.add_cog(TriviaBoards(bank, trivia.store))
+    bot.add_cog(TriviaDisputes(bank, trivia.store.flags))
+    bot.add_cog(DailyQuestion(trivia, DailyStore(bot.db)))

@@ -1,11 +1,15 @@
 """Question packs: YAML files, one category each, validated by pydantic.
 
-`check_pack` reports every problem with its file and line, for `alcts-bot trivia check`.
+A pack's `category` is its file name without `.yaml`, and every question id starts with
+it (`marc21.yaml` holds `marc21-001`...). Plain YAML values are read as text, so
+`answer: 245` and `answer: 1.10` mean what they say. `alcts-bot trivia check` reports
+every problem with its file and line (cogs/trivia/check.py).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -15,10 +19,16 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.errors import UserError
+from cogs.trivia.giveaways import conflict_map
+from cogs.trivia.matching import matches, normalise
+
 log = logging.getLogger(__name__)
 
 SHIPPED = Path(__file__).parent / "packs"
 POINTS = {"easy": 100, "medium": 200, "hard": 300}
+QUESTION_ID = r"^[a-z0-9-]+-\d{3,}$"
+ID_PATTERN = re.compile(QUESTION_ID)
 
 
 class Difficulty(StrEnum):
@@ -32,9 +42,12 @@ class Difficulty(StrEnum):
 
 
 class Question(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    """One question; `related` names questions never to ask in the same round (a stem
+    that gives away another's answer in other words than the answer itself)."""
 
-    id: str = Field(pattern=r"^[a-z0-9-]+-\d{3,}$")
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, coerce_numbers_to_str=True)
+
+    id: str = Field(pattern=QUESTION_ID)
     question: str = Field(min_length=10, max_length=300)
     answer: str = Field(min_length=1, max_length=75)
     aliases: tuple[str, ...] = ()
@@ -42,6 +55,7 @@ class Question(BaseModel):
     difficulty: Difficulty
     explanation: str = Field(min_length=10, max_length=400)
     source: str = Field(pattern=r"^https?://\S+$")
+    related: tuple[str, ...] = ()
 
     @field_validator("wrong")
     @classmethod
@@ -51,23 +65,51 @@ class Question(BaseModel):
                 raise ValueError(f"wrong choice {choice!r} must be 1 to 75 characters")
         return value
 
+    @field_validator("related")
+    @classmethod
+    def _related_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for other in value:
+            if not ID_PATTERN.fullmatch(other):
+                raise ValueError(f"{other!r} is not a question id like marc21-001")
+        return value
+
     @model_validator(mode="after")
     def _distinct(self) -> Question:
-        choices = [self.answer.casefold(), *(w.casefold() for w in self.wrong)]
-        if len(set(choices)) != 4:
-            raise ValueError("the answer and the three wrong choices must all differ")
-        lettered = [c for c in (self.answer, *self.wrong, *self.aliases) if c.strip().upper() in ("A", "B", "C", "D")]
-        if lettered:
-            raise ValueError(f"{lettered[0]!r} alone would be read as picking button {lettered[0].strip().upper()}; write it out")
-        accepted = {self.answer.casefold(), *(a.casefold() for a in self.aliases)}
-        clash = accepted & {w.casefold() for w in self.wrong}
-        if clash:
-            raise ValueError(f"an alias is also a wrong choice: {sorted(clash)}")
+        problem = choice_problem(self.answer, self.aliases, self.wrong)
+        if problem:
+            raise ValueError(problem)
+        if self.id in self.related:
+            raise ValueError("a question cannot be related to itself")
         return self
 
     @property
     def accepted(self) -> tuple[str, ...]:
         return (self.answer, *self.aliases)
+
+
+def choice_problem(answer: str, aliases: tuple[str, ...], wrong: tuple[str, ...]) -> str | None:
+    """What makes the four choices unfair, in one sentence; None when they are fine.
+
+    Compared as members type them (case, punctuation, articles and small typos aside), so
+    a wrong choice that is the answer written differently is caught."""
+    accepted = (answer, *aliases)
+    for choice in wrong:
+        if normalise(choice) == normalise(answer):
+            return f"the wrong choice {choice!r} repeats the answer {answer!r}"
+        if matches(choice, accepted):
+            return f"the wrong choice {choice!r} is so close to the answer {answer!r} that typing it would count as right"
+    seen: dict[str, str] = {}
+    for choice in wrong:
+        if normalise(choice) in seen:
+            return f"the wrong choices {seen[normalise(choice)]!r} and {choice!r} are the same"
+        seen[normalise(choice)] = choice
+    lettered = [c for c in (*accepted, *wrong) if c.strip().upper() in ("A", "B", "C", "D")]
+    if lettered:
+        return f"{lettered[0]!r} alone would be read as picking button {lettered[0].strip().upper()}; write it out"
+    clash = sorted({a for a in aliases if normalise(a) in seen})
+    if clash:
+        return f"an alias is also a wrong choice: {clash}"
+    return None
 
 
 class Pack(BaseModel):
@@ -94,6 +136,7 @@ class Pack(BaseModel):
 class QuestionBank:
     packs: dict[str, Pack] = field(default_factory=dict)
     by_id: dict[str, tuple[str, Question]] = field(default_factory=dict)
+    _conflicts: dict[str, frozenset[str]] | None = field(default=None, repr=False)
 
     def add(self, pack: Pack) -> None:
         duplicate = [q.id for q in pack.questions if q.id in self.by_id]
@@ -102,6 +145,7 @@ class QuestionBank:
         self.packs[pack.category] = pack
         for question in pack.questions:
             self.by_id[question.id] = (pack.category, question)
+        self._conflicts = None
 
     def question(self, question_id: str) -> Question | None:
         found = self.by_id.get(question_id)
@@ -114,14 +158,33 @@ class QuestionBank:
         pack = self.packs.get(category)
         return pack.title if pack else category
 
+    def category_named(self, given: str | None) -> str | None:
+        """The category a member typed (any case), None for none; an unknown one is refused
+        with the list of categories."""
+        if given is None:
+            return None
+        name = given.lower()
+        if name not in self.packs:
+            raise UserError(f"There is no category {given}. Categories: {', '.join(sorted(self.packs))}.")
+        return name
+
     def questions(self, category: str | None = None) -> list[Question]:
         if category is not None:
             return list(self.packs[category].questions)
         return [q for pack in self.packs.values() for q in pack.questions]
 
+    def conflicts(self, question_id: str) -> frozenset[str]:
+        """Questions never asked in the same round as this one: a stem that names the other's
+        answer, or a declared `related`. Worked out once, when a round first needs it."""
+        if self._conflicts is None:
+            self._conflicts = conflict_map(self.questions())
+        return self._conflicts.get(question_id, frozenset())
+
 
 def load_bank(folders: Iterable[Path]) -> QuestionBank:
     """Every pack in the folders; a broken organizer pack is logged and skipped, not fatal."""
+    from cogs.trivia.check import check_pack
+
     bank = QuestionBank()
     for folder in folders:
         for path in sorted(folder.glob("*.yaml")):
@@ -137,81 +200,17 @@ def load_bank(folders: Iterable[Path]) -> QuestionBank:
     return bank
 
 
+class TextLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's safe loader, with every plain value read as text: a pack has no numbers,
+    booleans or nulls, and `answer: 020` must not become 16."""
+
+    yaml_implicit_resolvers: dict[str, Any] = {}
+
+
 def _fast_load(path: Path) -> Pack | None:
     """The libyaml loader without line numbers: start-up stays quick; errors go the slow way."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        pack = Pack.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=loader))  # noqa: S506
+        pack = Pack.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=TextLoader))  # noqa: S506
     except (OSError, UnicodeDecodeError, yaml.YAMLError, ValidationError):
         return None
     return pack if pack.category == path.stem else None
-
-
-# -- validation with line numbers ---------------------------------------------------------
-
-
-class _LineLoader(yaml.SafeLoader):
-    """Records the line of every mapping, so problems can point at the question."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _strip_lines(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip_lines(v) for k, v in value.items() if k != "__line__"}
-    if isinstance(value, list):
-        return [_strip_lines(v) for v in value]
-    return value
-
-
-def check_pack(path: Path) -> tuple[list[str], Pack | None]:
-    """All problems as `file:line: message`, and the pack when there are none."""
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 (a SafeLoader)
-    except (OSError, UnicodeDecodeError) as exc:
-        return [f"{path}: cannot read: {exc}"], None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        return [f"{path}{line}: not valid YAML: {getattr(exc, 'problem', exc)}"], None
-    if not isinstance(raw, dict):
-        return [f"{path}:1: a pack is a mapping with category, title and questions"], None
-    problems = []
-    if raw.get("category") != path.stem:
-        problems.append(f"{path}:{raw['__line__']}: category {raw.get('category')!r} should match the file name {path.stem!r}")
-    questions = raw.get("questions") if isinstance(raw.get("questions"), list) else []
-    seen: dict[str, object] = {}
-    for item in questions:
-        line = item.get("__line__", "?") if isinstance(item, dict) else "?"
-        qid = item.get("id") if isinstance(item, dict) else None
-        if isinstance(qid, str):
-            if not qid.startswith(f"{path.stem}-"):
-                problems.append(f"{path}:{line}: {qid}: id should start with {path.stem}-")
-            if qid in seen:
-                problems.append(f"{path}:{line}: {qid}: id already used at line {seen[qid]}")
-            seen[qid] = line
-        try:
-            Question.model_validate(_strip_lines(item))
-        except ValidationError as exc:
-            qid = item.get("id", "?") if isinstance(item, dict) else "?"
-            for error in exc.errors(include_url=False):
-                where = ".".join(str(p) for p in error["loc"]) or "question"
-                message = error["msg"].removeprefix("Value error, ")
-                problems.append(f"{path}:{line}: {qid}: {where}: {message}")
-    if problems:
-        return problems, None
-    try:
-        pack = Pack.model_validate(_strip_lines(raw))
-    except ValidationError as exc:
-        for error in exc.errors(include_url=False):
-            where = ".".join(str(p) for p in error["loc"]) or "pack"
-            problems.append(f"{path}:1: {where}: {error['msg'].removeprefix('Value error, ')}")
-        return problems, None
-    return problems, pack

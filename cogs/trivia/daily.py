@@ -1,6 +1,8 @@
 """The daily question: one question a day in a channel at a local time (a timer series
 in the community's zone), answered with buttons all day; the next day's post reveals the
-answer and how members chose. A separate cog beside the live rounds, sharing their bank."""
+answer and how members chose. Turning it off stops the posts, not the answer: the last
+question's answer still comes out at the next would-be posting time (a timer of its own).
+A separate cog beside the live rounds, sharing their bank."""
 
 from __future__ import annotations
 
@@ -16,10 +18,14 @@ from bot.errors import UserError
 from bot.model import Community, Place, Role
 from bot.recurrence import Recurrence
 from bot.timeparse import format_duration
-from cogs.trivia import DAILY_GRACE, DAILY_TIMER, DailyArgs, Trivia, _daily_key
+from cogs.trivia import DAILY_GRACE, DAILY_TIMER, Trivia, _daily_key
+from cogs.trivia.args import DailyArgs
 from cogs.trivia.bank import Question
 from cogs.trivia.cards import choice_label, closed_question_card, daily_results_card, question_card
 from storage.trivia import Asked
+from storage.trivia_daily import DailyStore
+
+REVEAL_TIMER = "trivia.daily_reveal"
 
 
 class DailyQuestion:
@@ -28,9 +34,10 @@ class DailyQuestion:
     name = "trivia"  # the same feature as the live rounds: one name in /help, settings and the report
     settings = (Setting("trivia_channel", "where /trivia daily posts when no channel= is given"),)
 
-    def __init__(self, trivia: Trivia) -> None:
+    def __init__(self, trivia: Trivia, store: DailyStore) -> None:
         self.trivia = trivia
-        self.store = trivia.store
+        self.answers = trivia.store
+        self.store = store
         self.scheduler = trivia.scheduler
         self.messenger = trivia.messenger
         self.clock = trivia.clock
@@ -40,9 +47,14 @@ class DailyQuestion:
         self.content = trivia.content
 
     async def start(self) -> None:
-        """Every channel with the daily question on has its series."""
+        """Every channel with the daily question on has its series, and every question
+        still to reveal in a channel where it is off has its reveal timer."""
         for place, at in await self.store.daily_channels():
             await self._repeat_daily(place, at)
+        for asked, at in await self.store.awaiting_reveal_when_off():
+            assert asked.daily_id is not None and asked.place is not None
+            if await self.scheduler.status(REVEAL_TIMER, asked.daily_id) is None:
+                await self._schedule_reveal(asked, at)
 
     @command("trivia daily", args=DailyArgs, role=Role.MODERATOR, help="Post a question every day at a local time")
     async def daily(self, ctx: Context, args: DailyArgs) -> Card:
@@ -50,12 +62,9 @@ class DailyQuestion:
         if args.channel is not None and not args.channel.strip("#<> "):
             raise UserError("channel= needs a channel, e.g. channel=#trivia.")
         place = ctx.channel(args.channel, "trivia_channel", "#trivia")
-        if args.state == "off" and not (await self.store.daily_channel(place) or ("", False))[1]:
-            return notice(f"The daily question in {place.mention} was not on.")
-        await self.store.set_daily_channel(place, args.at, args.state == "on", ctx.member.id)
         if args.state == "off":
-            await self.scheduler.stop_repeating(DAILY_TIMER, _daily_key(place))
-            return notice(f"The daily question in {place.mention} is off.", ephemeral=False)
+            return await self._off(ctx, place)
+        await self.store.set_daily_channel(place, args.at, True, ctx.member.id)
         due = await self._repeat_daily(place, args.at)
         following = f", the next in {format_duration(due - ctx.now)}" if due else ""
         return notice(
@@ -63,6 +72,38 @@ class DailyQuestion:
             "Yesterday's answer comes out with each new question.",
             ephemeral=False,
         )
+
+    async def _off(self, ctx: Context, place: Place) -> Card:
+        """Stop the posts; the last question's answer comes out when the next would have."""
+        at, on = await self.store.daily_channel(place) or ("", False)
+        if not on:
+            return notice(f"The daily question in {place.mention} was not on.")
+        await self.store.set_daily_channel(place, at, False, ctx.member.id)  # keeps its time for the reveal
+        await self.scheduler.stop_repeating(DAILY_TIMER, _daily_key(place))
+        reveals = [await self._schedule_reveal(asked, at) for asked in await self.store.unrevealed_dailies(place)]
+        due = max((when for when in reveals if when is not None), default=None)
+        later = (f" The last question's answer still comes out in {format_duration(due - ctx.now)}, as it would have."
+                 if due else "")  # fmt: skip
+        return notice(f"The daily question in {place.mention} is off.{later}", ephemeral=False)
+
+    async def _schedule_reveal(self, asked: Asked, at: str) -> datetime | None:
+        """A one-off reveal at the channel's next posting time; None when nobody saw the
+        question (its post failed), so there is nothing to reveal."""
+        assert asked.daily_id is not None and asked.place is not None
+        if asked.message is None:
+            return None
+        tz = self.config.timezone(await self.config.get(asked.place.community))
+        now = self.clock.now()
+        due = Recurrence.daily(at).next_after(now, tz, now) or now
+        await self.scheduler.schedule(REVEAL_TIMER, asked.daily_id, due)
+        return due
+
+    @timer(REVEAL_TIMER, rerun=True)
+    async def reveal_after_off(self, key: str, payload: dict[str, Any]) -> None:
+        """The answer to a daily question whose channel turned the daily question off."""
+        asked = await self.store.daily(int(key))
+        if asked is not None and not asked.revealed:
+            await self._reveal_daily(asked)
 
     async def _repeat_daily(self, place: Place, at: str) -> datetime | None:
         """The daily post is a series at a local wall time in the community's zone (a zone
@@ -115,7 +156,7 @@ class DailyQuestion:
         if asked.revealed:
             return notice("That daily question is closed; its answer is out.")
         question = self.trivia._question(asked.question_id)
-        result = await self.store.answer(
+        result = await self.answers.answer(
             asked, ctx.community, ctx.member, self.bank.category_of(question.id), choice,
             question.difficulty.points, ctx.now,
         )  # fmt: skip
@@ -131,7 +172,7 @@ class DailyQuestion:
             return
         question = self.trivia._question(asked.question_id)
         self.messenger.edit(asked.message, closed_question_card(question, asked, "Question of the day"), final=True)
-        await self.messenger.send(asked.place, daily_results_card(question, asked, await self.store.answers(asked)))
+        await self.messenger.send(asked.place, daily_results_card(question, asked, await self.answers.answers(asked)))
 
     async def _pick_daily(self, place: Place) -> Question | None:
         pool = await self.trivia._pool(place.community, None, avoid=await self.store.daily_question_ids(place))

@@ -13,6 +13,7 @@ import unicodedata
 from rapidfuzz.distance import OSA
 
 ARTICLES = re.compile(r"^(the|a|an)\s+")
+ARTICLES_ANY_CASE = re.compile(r"^(the|a|an)\s+", re.IGNORECASE)
 NOT_WORD = re.compile(r"[^\w\s]")
 SPACES = re.compile(r"\s+")
 LETTERS = "ABCD"

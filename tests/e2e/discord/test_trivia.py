@@ -381,9 +381,10 @@ async def test_the_daily_question_survives_a_restart_and_reveals_the_shares_next
     closed = await click(fake, f"trivia.daily:{daily_id}:{right}", BOB, posted)
     assert closed.ephemeral and closed.text == "That daily question is closed; its answer is out."
     off = await fake.reply(await fake.slash("trivia daily", MANAGER, state="off"))
-    assert off.text == "The daily question in #general is off."
+    assert off.text.startswith("The daily question in #general is off. The last question's answer still comes out in ")
     await second.wait(days=2)
-    assert len(fake.channel_posts) == 3  # off means no more questions
+    assert len(fake.channel_posts) == 4  # off means no more questions, only the last answer
+    assert embed(fake.channel_posts[-1])["title"].startswith("Yesterday's question: ")
 
 
 async def test_the_daily_question_goes_to_a_mentioned_channel(fake: FakeDiscord, start_trivia: StartTrivia) -> None:

@@ -271,9 +271,10 @@ async def test_the_daily_question_survives_a_restart_and_reveals_the_shares_next
     closed = await click(trivia, f"trivia.daily:{daily_id}:{right}", EVE, posted)
     assert closed.text == "That daily question is closed; its answer is out."
     [off] = await trivia.command("trivia daily off", user=MOD)  # in SLACK_MODERATORS
-    assert off.text == "The daily question in #general is off."
+    assert off.text.startswith("The daily question in #general is off. The last question's answer still comes out in ")
     await trivia.wait(days=2)
-    assert len(trivia.fake.in_channel(GENERAL)) == 5  # off means no more questions
+    assert len(trivia.fake.in_channel(GENERAL)) == 6  # off means no more questions, only the last answer
+    assert trivia.fake.in_channel(GENERAL)[-1].headers()[0].startswith("Yesterday's question: ")
 
 
 async def test_the_daily_question_goes_to_a_mentioned_channel(trivia: TriviaHarness) -> None:
