@@ -67,8 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="engagement and follower growth for organizers")
     report.add_argument("--db", type=Path, help="SQLite file (default: BOT_DATABASE)")
     report.add_argument("--days", type=int, default=30)
-    report.add_argument("--community", help="one community's id (default: every community, and all combined)")
-    report.add_argument("--format", choices=["html", "csv", "json"], default="html")
+    report.add_argument("--community", help="one community, by id, platform:id or name (default: every community,"
+                        " and all combined)")
+    report.add_argument("--format", choices=["html", "csv", "csv-summary", "json"], default="html",
+                        help="csv: one row per scope and day; csv-summary: every other figure, one per row")
     report.add_argument("--out", type=Path, help="file to write (default: standard output)")
 
     trivia = sub.add_parser("trivia", help="trivia question packs")

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import iso
 from bot.model import Community, EngagementEvent, Member, Place
+from storage.activity import counts_as_activity
 from storage.db import Database
 
 INSERT_EVENT = (
@@ -27,21 +28,27 @@ DAILY = (
     "INSERT INTO engagement_daily (platform, community_id, day, kind, cog, events) VALUES (?, ?, ?, ?, ?, 1)"
     " ON CONFLICT (platform, community_id, day, kind, cog) DO UPDATE SET events = events + 1"
 )
-HOURS = (
-    "INSERT INTO engagement_hours (platform, community_id, hour_of_week, events) VALUES (?, ?, ?, 1)"
-    " ON CONFLICT (platform, community_id, hour_of_week) DO UPDATE SET events = events + 1"
+HOURLY = (
+    "INSERT INTO engagement_hourly (platform, community_id, day, hour, events) VALUES (?, ?, ?, ?, 1)"
+    " ON CONFLICT (platform, community_id, day, hour) DO UPDATE SET events = events + 1"
 )
 ACTIVE = (
     "INSERT INTO active_members (platform, community_id, day, member_id, events) VALUES (?, ?, ?, ?, 1)"
     " ON CONFLICT (platform, community_id, day, member_id) DO UPDATE SET events = events + 1"
 )
 FIRST = "INSERT OR IGNORE INTO first_engagement (platform, community_id, member_id, cog, day) VALUES (?, ?, ?, ?, ?)"
-NOT_ACTIVITY = ("member_joined", "member_left")
 ANONYMISE = (  # (token, platform, member id): rows that would clash with the token's are dropped
     "UPDATE OR IGNORE active_members SET member_id = ?1 WHERE platform = ?2 AND member_id = ?3",
     "DELETE FROM active_members WHERE platform = ?2 AND member_id = ?3 AND ?1 IS NOT NULL",
     "UPDATE OR IGNORE first_engagement SET member_id = ?1 WHERE platform = ?2 AND member_id = ?3",
     "DELETE FROM first_engagement WHERE platform = ?2 AND member_id = ?3 AND ?1 IS NOT NULL",
+    "UPDATE OR IGNORE member_activity SET member_id = ?1 WHERE platform = ?2 AND member_id = ?3",
+    "DELETE FROM member_activity WHERE platform = ?2 AND member_id = ?3 AND ?1 IS NOT NULL",
+)
+
+NAME_COMMUNITY = (
+    "INSERT INTO community_names (platform, community_id, name, seen_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (platform, community_id) DO UPDATE SET name = excluded.name, seen_at = excluded.seen_at"
 )
 
 SEEN_REFRESH = timedelta(minutes=5)
@@ -51,17 +58,20 @@ class EngagementLog:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._last_saw: dict[tuple[str, str, str], datetime] = {}
+        self._community_names: dict[tuple[str, str], str] = {}  # as last written by this process
 
     def record(self, event: EngagementEvent, local: datetime) -> None:
         """One event, and the daily rollups the report reads, buffered together so they are
         written in one transaction. `local` is the event's time in the community's zone:
-        days and hours of the week are the community's, not UTC's."""
+        days and hours are the community's, not UTC's. A new member-day in active_members
+        also updates active_daily (DAU) and member_activity (first, second and last active
+        day, events), by the triggers of migration 10, in the same transaction."""
         day = local.date().isoformat()
         where = (event.platform, event.community_id)
         self.db.enqueue(INSERT_EVENT, event)
         self.db.enqueue(DAILY, (*where, day, event.kind, event.cog or ""))
-        self.db.enqueue(HOURS, (*where, local.weekday() * 24 + local.hour))
-        if event.member_id is not None and event.kind not in NOT_ACTIVITY:
+        self.db.enqueue(HOURLY, (*where, day, local.hour))
+        if event.member_id is not None and counts_as_activity(event.kind, event.cog):
             self.db.enqueue(ACTIVE, (*where, day, event.member_id))
             if event.cog:
                 self.db.enqueue(FIRST, (*where, event.member_id, event.cog, day))
@@ -72,7 +82,13 @@ class EngagementLog:
         self.db.enqueue(DAILY, (community.platform, community.id, local.date().isoformat(), kind, cog or ""))
 
     def saw(self, community: Community, member: Member, at: datetime) -> None:
-        """Note the member as seen; refreshed at most every few minutes, not every event."""
+        """Note the member as seen; refreshed at most every few minutes, not every event.
+        The community's name is written when this process first sees it or it changes
+        (`alcts-bot report --community NAME`)."""
+        where = (community.platform, community.id)
+        if community.name and self._community_names.get(where) != community.name:
+            self._community_names[where] = community.name
+            self.db.enqueue(NAME_COMMUNITY, (*where, community.name, iso(at)))
         key = (community.platform, community.id, member.id)
         last = self._last_saw.get(key)
         if last is not None and at - last < SEEN_REFRESH:

@@ -1,7 +1,8 @@
 """Read-only queries behind the growth figures, and the daily community snapshot.
 
-Everything here reads the rollups (engagement_daily, engagement_hours, active_members,
-first_engagement, follow_daily, community_snapshots), kept in the same transactions as the
+Everything here reads the rollups (engagement_daily, engagement_hourly, active_members and
+its summaries active_daily and member_activity, first_engagement, follow_daily,
+community_snapshots), kept in the same transactions as the
 raw events, so a report over a year of history does not scan the raw log. Days are the
 community's local days (ISO dates), as recorded.
 """
@@ -75,50 +76,61 @@ class GrowthQueries:
         )
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
-    async def members_first_days(self, community: Key | None, until: date) -> list[tuple[str, str, str, int]]:
-        """New members per community and local day of their first activity: the fallback
-        member count on days without a snapshot."""
+    async def members_first_seen(self, community: Key | None, before: str) -> list[tuple[str, str, str]]:
+        """(platform, community_id, first seen: ISO 8601 UTC) of every member seen (anyone
+        who did anything) before the UTC instant `before`, in time order: the fallback
+        member count on days without a snapshot, put on local days by the caller."""
         where, params = _where(community)
         rows = await self.db.fetchall(
-            f"SELECT platform, community_id, first, COUNT(*) FROM (SELECT platform, community_id, member_id,"
-            f" MIN(day) AS first FROM active_members WHERE {where} GROUP BY platform, community_id, member_id)"
-            " WHERE first <= ? GROUP BY 1, 2, 3 ORDER BY first",
-            (*params, until.isoformat()),
+            f"SELECT platform, community_id, first_seen FROM members_seen WHERE {where} AND first_seen < ?"
+            " ORDER BY first_seen",
+            (*params, before),
         )
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
     # -- activity ---------------------------------------------------------------------------------
 
     async def daily_active(self, community: Key | None, since: date, until: date) -> dict[str, int]:
+        """DAU per local day (active_daily, kept by a trigger on active_members)."""
         where, params = _where(community)
         rows = await self.db.fetchall(
-            f"SELECT day, COUNT(*) FROM active_members WHERE {where} AND day BETWEEN ? AND ? GROUP BY day",
+            f"SELECT day, SUM(members) FROM active_daily WHERE {where} AND day BETWEEN ? AND ? GROUP BY day",
             (*params, since.isoformat(), until.isoformat()),
         )
         return {row[0]: int(row[1]) for row in rows}
 
     async def distinct_active(self, community: Key | None, since: date, until: date) -> int:
-        """Members active at least once from `since` to `until` (WAU: 7 days, MAU: 28)."""
+        """Members active at least once from `since` to `until` (WAU: 7 days, MAU: 28).
+
+        When no member was active after `until` (a window ending today), this is a count of
+        member summaries (first day <= until, last day >= since); otherwise a scan of the
+        window's member-days, one community at a time (each a range of the primary key)."""
         where, params = _where(community)
-        value = await self.db.scalar(
-            f"SELECT COUNT(*) FROM (SELECT DISTINCT platform, community_id, member_id FROM active_members"
-            f" WHERE {where} AND day BETWEEN ? AND ?)",
-            (*params, since.isoformat(), until.isoformat()),
-        )
-        return int(value or 0)
+        latest = await self.db.scalar(f"SELECT MAX(last_day) FROM member_activity WHERE {where}", params)
+        if latest is None or latest <= until.isoformat():
+            value = await self.db.scalar(
+                f"SELECT COUNT(*) FROM member_activity WHERE {where} AND last_day >= ? AND first_day <= ?",
+                (*params, since.isoformat(), until.isoformat()),
+            )
+            return int(value or 0)
+        total = 0
+        for key in [community] if community is not None else await self.communities():
+            value = await self.db.scalar(
+                "SELECT COUNT(DISTINCT member_id) FROM active_members WHERE platform = ? AND community_id = ?"
+                " AND day BETWEEN ? AND ?",
+                (*key, since.isoformat(), until.isoformat()),
+            )
+            total += int(value or 0)
+        return total
 
     async def retention(self, community: Key | None, since: date, until: date) -> tuple[int, int]:
         """(members whose first active day falls in the window, those of them active again
         within the 7 days after it). Members newer than a week before `until` are left out."""
         where, params = _where(community)
-        last_first = (until - timedelta(days=7)).isoformat()
         row = await self.db.fetchone(
-            f"WITH firsts AS (SELECT platform, community_id, member_id, MIN(day) AS first FROM active_members"
-            f" WHERE {where} GROUP BY platform, community_id, member_id)"
-            " SELECT COUNT(*), COALESCE(SUM(EXISTS (SELECT 1 FROM active_members a WHERE a.platform = f.platform"
-            " AND a.community_id = f.community_id AND a.member_id = f.member_id AND a.day > f.first"
-            " AND a.day <= date(f.first, '+7 days'))), 0) FROM firsts f WHERE f.first BETWEEN ? AND ?",
-            (*params, since.isoformat(), last_first),
+            "SELECT COUNT(*), COALESCE(SUM(second_day IS NOT NULL AND second_day <= date(first_day, '+7 days')), 0)"
+            f" FROM member_activity WHERE {where} AND first_day BETWEEN ? AND ?",
+            (*params, since.isoformat(), (until - timedelta(days=7)).isoformat()),
         )
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
@@ -141,22 +153,36 @@ class GrowthQueries:
 
     async def conversion(self, community: Key | None, since: date, until: date) -> dict[str, tuple[int, int]]:
         """Per feature: (members who first engaged with it in the window, those of them who
-        followed within 14 days after)."""
+        followed within 14 days after). The follows are few: each is matched to the first
+        engagements of its member (a primary-key lookup)."""
         where, params = _where(community, "e")
-        rows = await self.db.fetchall(
-            f"SELECT e.cog, COUNT(*), COALESCE(SUM(EXISTS (SELECT 1 FROM follow_history h WHERE h.platform = e.platform"
-            f" AND h.community_id = e.community_id AND h.member_id = e.member_id AND h.followed = 1"
-            f" AND h.day >= e.day AND h.day <= date(e.day, '+14 days'))), 0)"
-            f" FROM first_engagement e WHERE {where} AND e.day BETWEEN ? AND ? GROUP BY e.cog",
-            (*params, since.isoformat(), until.isoformat()),
+        window = (since.isoformat(), until.isoformat())
+        firsts = await self.db.fetchall(
+            f"SELECT e.cog, COUNT(*) FROM first_engagement e WHERE {where} AND e.day BETWEEN ? AND ? GROUP BY e.cog",
+            (*params, *window),
         )
-        return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+        where, params = _where(community, "h")
+        followed = await self.db.fetchall(
+            # the plan is fixed: follows outside (CROSS JOIN keeps the order), each member's first
+            # engagements by primary key (+e.day keeps the planner off the by-day index: that
+            # plan scanned the follows once per engagement, 1000 times slower)
+            "SELECT e.cog, COUNT(DISTINCT e.platform || ' ' || e.community_id || ' ' || e.member_id)"
+            " FROM follow_history h CROSS JOIN first_engagement e ON e.platform = h.platform"
+            " AND e.community_id = h.community_id AND e.member_id = h.member_id"
+            f" WHERE {where} AND h.followed = 1 AND +e.day BETWEEN ? AND ?"
+            " AND h.day >= +e.day AND h.day <= date(e.day, '+14 days') GROUP BY e.cog",
+            (*params, *window),
+        )
+        converted = {row[0]: int(row[1]) for row in followed}
+        return {row[0]: (int(row[1]), converted.get(row[0], 0)) for row in firsts}
 
-    async def hours(self, community: Key | None) -> list[int]:
-        """Events by hour of the week (0 = Monday 00:00 local), all time."""
+    async def hours(self, community: Key | None, since: date, until: date) -> list[int]:
+        """Events by local hour of the week in the window (0 = Monday 00:00 local)."""
         where, params = _where(community)
         rows = await self.db.fetchall(
-            f"SELECT hour_of_week, SUM(events) FROM engagement_hours WHERE {where} GROUP BY hour_of_week", params
+            "SELECT ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) * 24 + hour, SUM(events) FROM engagement_hourly"
+            f" WHERE {where} AND day BETWEEN ? AND ? GROUP BY 1",
+            (*params, since.isoformat(), until.isoformat()),
         )
         counts = [0] * 168
         for hour, events in rows:
@@ -165,20 +191,72 @@ class GrowthQueries:
         return counts
 
     async def top_members(self, community: Key | None, since: date, until: date, limit: int = 10) -> list[tuple[str, int]]:
-        """The most active members in the window (from the daily rollup), leaving out those
-        who opted out."""
-        where, params = _where(community)
-        rows = await self.db.fetchall(
-            f"SELECT COALESCE((SELECT s.display_name FROM members_seen s WHERE s.platform = t.platform"
-            f" AND s.community_id = t.community_id AND s.member_id = t.member_id), t.member_id), t.n"
-            f" FROM (SELECT platform, community_id, member_id, SUM(events) AS n FROM active_members"
-            f" WHERE {where} AND day BETWEEN ? AND ? AND member_id NOT LIKE 'forgotten:%'"
-            " GROUP BY platform, community_id, member_id) t"
-            " WHERE NOT EXISTS (SELECT 1 FROM stats_optouts o WHERE o.platform = t.platform AND o.member_id = t.member_id)"
-            " ORDER BY t.n DESC, 1 LIMIT ?",
-            (*params, since.isoformat(), until.isoformat(), limit),
+        """The most active members in the window, as (display name, events), most first,
+        ties by name; forgotten and opted-out members left out.
+
+        Per community, candidates come in order of their events over all time (an upper
+        bound of their events in the window); their window totals are counted a batch at a
+        time until no remaining candidate's all-time total could reach the list."""
+        ranked: list[tuple[str, int]] = []
+        for key in [community] if community is not None else await self.communities():
+            ranked.extend(await self._top_in(key, since, until, limit))
+        ranked.sort(key=lambda item: (-item[1], item[0]))
+        return ranked[:limit]
+
+    async def _top_in(self, key: Key, since: date, until: date, limit: int) -> list[tuple[str, int]]:
+        window = (since.isoformat(), until.isoformat())
+        candidates = await self.db.fetchall(
+            "SELECT a.member_id, a.events FROM member_activity a WHERE a.platform = ? AND a.community_id = ?"
+            " AND a.last_day >= ? AND a.first_day <= ? AND a.member_id NOT LIKE 'forgotten:%' AND NOT EXISTS"
+            " (SELECT 1 FROM stats_optouts o WHERE o.platform = a.platform AND o.member_id = a.member_id)"
+            " ORDER BY a.events DESC",
+            (*key, *window),
         )
-        return [(row[0], int(row[1])) for row in rows]
+        span = await self.db.fetchone(
+            "SELECT MIN(first_day), MAX(last_day) FROM member_activity WHERE platform = ? AND community_id = ?", key
+        )
+        found: dict[str, int] = {}  # member id: events in the window
+        if span is not None and span[0] is not None and window[0] <= span[0] and span[1] <= window[1]:
+            found = {row[0]: int(row[1]) for row in candidates}  # the window holds all of the history
+        else:
+            start, batch = 0, max(limit, 16)  # batches double: few round trips however far it goes
+            while start < len(candidates):
+                if len(found) >= limit and sorted(found.values())[-limit] > int(candidates[start][1]):
+                    break  # no one left could reach the list
+                chunk = [row[0] for row in candidates[start:start + batch]]
+                found.update(await self._events_in(key, chunk, window))
+                start, batch = start + len(chunk), batch * 2
+        if not found:
+            return []
+        cutoff = sorted(found.values())[-limit] if len(found) >= limit else 0
+        chosen = [member for member, n in found.items() if n >= cutoff]  # with ties at the cut-off
+        names = await self._names(key, chosen)
+        ranked = sorted(((names.get(m) or m, found[m]) for m in chosen), key=lambda item: (-item[1], item[0]))
+        return ranked[:limit]
+
+    async def _events_in(self, key: Key, members: list[str], window: tuple[str, str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for start in range(0, len(members), 500):  # well within SQLite's limit on bound parameters
+            part = members[start:start + 500]
+            rows = await self.db.fetchall(
+                "SELECT member_id, SUM(events) FROM active_members WHERE platform = ? AND community_id = ?"
+                f" AND member_id IN ({', '.join('?' * len(part))}) AND day BETWEEN ? AND ? GROUP BY member_id",
+                (*key, *part, *window),
+            )
+            out.update((row[0], int(row[1])) for row in rows)
+        return out
+
+    async def _names(self, key: Key, members: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for start in range(0, len(members), 500):
+            part = members[start:start + 500]
+            rows = await self.db.fetchall(
+                "SELECT member_id, display_name FROM members_seen WHERE platform = ? AND community_id = ?"
+                f" AND member_id IN ({', '.join('?' * len(part))})",
+                (*key, *part),
+            )
+            out.update((row[0], row[1]) for row in rows if row[1])
+        return out
 
     async def closed_polls(self, community: Key | None, start: str, end: str) -> list[dict[str, object]]:
         where, params = _where(community, "p")

@@ -4,6 +4,7 @@ growth rollups. Never edit a released migration: add the next number."""
 from __future__ import annotations
 
 from storage.migration_step import Migration
+from storage.rollup_backfill import backfill_growth, backfill_hourly
 
 FEATURE_MIGRATIONS: list[Migration] = [
     Migration(
@@ -293,29 +294,9 @@ FEATURE_MIGRATIONS: list[Migration] = [
             member_id TEXT NOT NULL,
             at TEXT NOT NULL,
             PRIMARY KEY (platform, member_id)
-        );
-
-        INSERT INTO engagement_daily (platform, community_id, day, kind, cog, events)
-            SELECT platform, community_id, substr(at, 1, 10), kind, COALESCE(cog, ''), COUNT(*)
-            FROM engagement_events GROUP BY platform, community_id, substr(at, 1, 10), kind, COALESCE(cog, '');
-        INSERT INTO engagement_hours (platform, community_id, hour_of_week, events)
-            SELECT platform, community_id,
-                   ((CAST(strftime('%w', substr(at, 1, 19)) AS INTEGER) + 6) % 7) * 24
-                   + CAST(strftime('%H', substr(at, 1, 19)) AS INTEGER), COUNT(*)
-            FROM engagement_events GROUP BY 1, 2, 3;
-        INSERT OR IGNORE INTO active_members (platform, community_id, day, member_id, events)
-            SELECT platform, community_id, substr(at, 1, 10), member_id, COUNT(*)
-            FROM engagement_events WHERE member_id IS NOT NULL AND kind NOT IN ('member_joined', 'member_left')
-            GROUP BY 1, 2, 3, 4;
-        INSERT OR IGNORE INTO first_engagement (platform, community_id, member_id, cog, day)
-            SELECT platform, community_id, member_id, cog, MIN(substr(at, 1, 10))
-            FROM engagement_events WHERE member_id IS NOT NULL AND cog IS NOT NULL
-            AND kind NOT IN ('member_joined', 'member_left') GROUP BY 1, 2, 3, 4;
-        INSERT INTO follow_history (platform, community_id, member_id, at, day, followed)
-            SELECT platform, community_id, member_id, followed_at, substr(followed_at, 1, 10), 1 FROM follows;
-        INSERT INTO follow_daily (platform, community_id, day, follows)
-            SELECT platform, community_id, substr(followed_at, 1, 10), COUNT(*) FROM follows GROUP BY 1, 2, 3
+        )
         """,
+        backfill_growth,  # local days (until 2026-11 it was SQL on UTC days; databases migrated before keep that)
     ),
     Migration(
         9,
@@ -323,5 +304,81 @@ FEATURE_MIGRATIONS: list[Migration] = [
         """
         CREATE INDEX active_members_by_member ON active_members (platform, community_id, member_id, day)
         """,
+    ),
+    Migration(
+        10,
+        "growth_summaries",
+        """
+        CREATE TABLE member_activity (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            first_day TEXT NOT NULL,
+            second_day TEXT,
+            last_day TEXT NOT NULL,
+            events INTEGER NOT NULL,
+            PRIMARY KEY (platform, community_id, member_id)
+        );
+        CREATE TABLE active_daily (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            members INTEGER NOT NULL,
+            PRIMARY KEY (platform, community_id, day)
+        );
+        CREATE TABLE engagement_hourly (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            hour INTEGER NOT NULL,
+            events INTEGER NOT NULL,
+            PRIMARY KEY (platform, community_id, day, hour)
+        );
+        DROP TABLE engagement_hours;
+        CREATE TABLE community_names (
+            platform TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (platform, community_id)
+        );
+        CREATE INDEX first_engagement_by_day ON first_engagement (platform, community_id, day, cog);
+
+        INSERT INTO active_daily (platform, community_id, day, members)
+            SELECT platform, community_id, day, COUNT(*) FROM active_members GROUP BY 1, 2, 3;
+        WITH spans AS (
+            SELECT platform, community_id, member_id, MIN(day) AS first_day, MAX(day) AS last_day,
+                   SUM(events) AS events
+            FROM active_members GROUP BY 1, 2, 3
+        )
+        INSERT INTO member_activity (platform, community_id, member_id, first_day, second_day, last_day, events)
+            SELECT s.platform, s.community_id, s.member_id, s.first_day,
+                   (SELECT MIN(a.day) FROM active_members a WHERE a.platform = s.platform
+                    AND a.community_id = s.community_id AND a.member_id = s.member_id AND a.day > s.first_day),
+                   s.last_day, s.events
+            FROM spans s;
+
+        CREATE TRIGGER active_members_added AFTER INSERT ON active_members BEGIN
+            INSERT INTO active_daily (platform, community_id, day, members)
+                VALUES (new.platform, new.community_id, new.day, 1)
+                ON CONFLICT (platform, community_id, day) DO UPDATE SET members = members + 1;
+            INSERT INTO member_activity (platform, community_id, member_id, first_day, second_day, last_day, events)
+                VALUES (new.platform, new.community_id, new.member_id, new.day, NULL, new.day, new.events)
+                ON CONFLICT (platform, community_id, member_id) DO UPDATE SET
+                    second_day = CASE
+                        WHEN excluded.first_day < first_day THEN first_day
+                        WHEN excluded.first_day > first_day AND (second_day IS NULL OR excluded.first_day < second_day)
+                            THEN excluded.first_day
+                        ELSE second_day END,
+                    first_day = min(first_day, excluded.first_day),
+                    last_day = max(last_day, excluded.last_day),
+                    events = events + excluded.events;
+        END;
+        CREATE TRIGGER active_members_counted AFTER UPDATE OF events ON active_members BEGIN
+            UPDATE member_activity SET events = events + new.events - old.events
+                WHERE platform = new.platform AND community_id = new.community_id AND member_id = new.member_id;
+        END
+        """,
+        backfill_hourly,
     ),
 ]

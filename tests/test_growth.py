@@ -10,6 +10,8 @@ UTC-5; 2026-11-01 02:00 CDT falls back to 01:00 CST, so that local day has 25 ho
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import os
 import random
@@ -32,6 +34,7 @@ from bot.clock import from_iso, iso
 from bot.model import Community, EngagementEvent, Member, Place
 from cogs.stats.metrics import Metrics, compute
 from cogs.stats.report import build_report
+from storage.activity import counts_as_activity
 from storage.db import Database
 from storage.engagement import EngagementLog
 from storage.follows import FollowStore
@@ -156,7 +159,8 @@ async def test_a_local_day_is_not_the_utc_day(testbot: TestBot) -> None:
     assert await testbot.db.scalar("SELECT day FROM follow_history") == "2026-12-01"
     assert await testbot.db.scalar("SELECT day FROM follow_daily") == "2026-12-01"
     # Tuesday (weekday 1) at 21:00 local: hour of the week 1 * 24 + 21 = 45, three events
-    hours = await GrowthQueries(testbot.db).hours(CONSOLE)
+    hours = await GrowthQueries(testbot.db).hours(CONSOLE, date(2026, 12, 1), date(2026, 12, 1))
+    assert sum(await GrowthQueries(testbot.db).hours(CONSOLE, date(2026, 12, 2), date(2026, 12, 8))) == 0
     assert hours[45] == 3 and sum(hours) == 3
 
     on_the_1st = await metrics(testbot.db, date(2026, 12, 1), date(2026, 12, 1))
@@ -166,7 +170,7 @@ async def test_a_local_day_is_not_the_utc_day(testbot: TestBot) -> None:
     on_the_2nd = await metrics(testbot.db, date(2026, 12, 2), date(2026, 12, 2))
     assert on_the_2nd.dau == 0 and on_the_2nd.days[0].follows == 0
     assert feature(on_the_2nd, "polls")["events"] == 0 and feature(on_the_2nd, "polls")["items_offered"] == 0
-    assert on_the_2nd.best_hours == ["Tue 21:00"]  # all-time hours of the week
+    assert on_the_1st.best_hours == ["Tue 21:00"] and on_the_2nd.best_hours == []  # the window's hours only
 
     await testbot.wait(3600)  # the hourly snapshot at 04:00 UTC is still the 1st locally
     assert [tuple(r) for r in await testbot.db.fetchall("SELECT day, members, followers FROM community_snapshots")] == [
@@ -202,7 +206,7 @@ async def test_a_daylight_saving_day_has_25_hours(tmp_path: Path, monkeypatch: p
             ("2026-11-02", "eve"),
         ]  # fmt: skip
         assert await testbot.db.scalar("SELECT day FROM follow_history") == "2026-11-01"
-        hours = await GrowthQueries(testbot.db).hours(CONSOLE)
+        hours = await GrowthQueries(testbot.db).hours(CONSOLE, date(2026, 10, 31), date(2026, 11, 2))
         # Sat 23:00 = 5*24+23 = 143 (ann: create + vote); Sun 01:00 = 145 (ben and cat, the
         # hour that happened twice); Sun 23:00 = 167 (dan: follow + vote); Mon 00:00 = 0 (eve)
         assert {h: n for h, n in enumerate(hours) if n} == {143: 2, 145: 2, 167: 2, 0: 1}
@@ -341,7 +345,9 @@ async def test_engagement_per_active_member_and_per_item_offered(db: Database) -
     for _ in range(3):
         h.event(local("2026-12-06 12:05"), "d", cog="polls")
     h.event(local("2026-12-02 08:30"), "b", cog="jobs")  # jobs: b 1 (Save)
-    h.event(local("2026-12-04 08:30"), "e", cog="help", kind="command")  # active, no feature
+    h.event(local("2026-12-04 08:30"), "e", cog=None, kind="message")  # active, no feature
+    h.event(local("2026-12-04 08:30"), "g", cog="help", kind="command")  # housekeeping: not active
+    h.event(local("2026-12-04 08:30"), "o", cog="stats", kind="command")  # an organizer reading figures: not active
     h.event(local("2026-12-04 08:31"), "f", cog=None, kind="member_joined")  # not active
     h.event(local("2026-11-30 10:01"), "a")  # before the window
     m = await metrics(db, date(2026, 12, 1), date(2026, 12, 7), h.key)
@@ -409,16 +415,17 @@ async def test_hours_of_the_week_are_local(db: Database) -> None:
 
 
 async def test_top_participants_leave_out_members_who_opted_out(testbot: TestBot) -> None:
-    await testbot.push(":as ann", '/poll create "Which standard?" MARC RDA', ":click 1", "/help")  # ann 3
-    await testbot.push(":as ben", ":click 2", "/help", "/stats optout")  # ben 3, then out
+    # /help and /stats are housekeeping, not participation
+    await testbot.push(":as ann", '/poll create "Which standard?" MARC RDA', ":click 1", "/help")  # ann 2
+    await testbot.push(":as ben", ":click 2", "/help", "/stats optout", ":click 1")  # ben 2, then out
     await testbot.push(":as cat", ":click 1")  # cat 1
     m = await metrics(testbot.db, date(2026, 11, 27), date(2026, 11, 27))
-    assert m.top_members == [("ann", 3), ("cat", 1)]
+    assert m.top_members == [("ann", 2), ("cat", 1)]
     out = await testbot.push(":as ben", "/stats me")
     assert "You are left out of top-participant lists" in out
-    await testbot.push("/stats optout")  # back in: ben now has 5 events
+    await testbot.push("/stats optout", ":click 2")  # back in: ben now has 3 events
     m = await metrics(testbot.db, date(2026, 11, 27), date(2026, 11, 27))
-    assert m.top_members == [("ben", 5), ("ann", 3), ("cat", 1)]
+    assert m.top_members == [("ben", 3), ("ann", 2), ("cat", 1)]
 
 
 # -- snapshots -----------------------------------------------------------------------------------
@@ -464,32 +471,40 @@ async def test_snapshot_is_one_row_per_community_and_local_day_across_a_restart(
 async def recount(db: Database, zones: dict[tuple[str, str], ZoneInfo]) -> dict[str, object]:
     """The rollups as they should be, recounted from the raw events in Python."""
     daily: Counter[tuple[str, str, str, str, str]] = Counter()
-    hours: Counter[tuple[str, str, int]] = Counter()
+    hours: Counter[tuple[str, str, str, int]] = Counter()
     active: Counter[tuple[str, str, str, str]] = Counter()
     first: dict[tuple[str, str, str, str], str] = {}
     for row in await db.fetchall("SELECT at, platform, community_id, member_id, kind, cog FROM engagement_events"):
         when = from_iso(row["at"]).astimezone(zones[(row["platform"], row["community_id"])])
         day, where = when.date().isoformat(), (row["platform"], row["community_id"])
         daily[(*where, day, row["kind"], row["cog"] or "")] += 1
-        hours[(*where, when.weekday() * 24 + when.hour)] += 1
-        if row["member_id"] is not None and row["kind"] not in ("member_joined", "member_left"):
+        hours[(*where, day, when.hour)] += 1
+        if row["member_id"] is not None and counts_as_activity(row["kind"], row["cog"]):
             active[(*where, day, row["member_id"])] += 1
             if row["cog"]:
                 key = (*where, row["member_id"], row["cog"])
                 first[key] = min(first.get(key, day), day)
+    members: dict[tuple[str, str, str], list[str]] = {}
+    for platform, community_id, day, member_id in sorted(active):
+        members.setdefault((platform, community_id, member_id), []).append(day)
+    summaries = {key: (days[0], days[1] if len(days) > 1 else None, days[-1],
+                       sum(active[(*key[:2], d, key[2])] for d in days)) for key, days in members.items()}  # fmt: skip
     return {"daily": dict(daily), "hours": dict(hours), "active": set(active), "active_events": dict(active),
-            "first": first}  # fmt: skip
+            "first": first, "active_daily": dict(Counter((p, c, d) for p, c, d, _m in active)),
+            "member_activity": summaries}  # fmt: skip
 
 
 async def rollups(db: Database) -> dict[str, object]:
     await db.flush()
     daily = await db.fetchall("SELECT platform, community_id, day, kind, cog, events FROM engagement_daily")
-    hours = await db.fetchall("SELECT platform, community_id, hour_of_week, events FROM engagement_hours")
+    hours = await db.fetchall("SELECT platform, community_id, day, hour, events FROM engagement_hourly")
     active = await db.fetchall("SELECT * FROM active_members")
     first = await db.fetchall("SELECT platform, community_id, member_id, cog, day FROM first_engagement")
     return {
         "daily": {tuple(r)[:5]: r["events"] for r in daily},
-        "hours": {tuple(r)[:3]: r["events"] for r in hours},
+        "hours": {tuple(r)[:4]: r["events"] for r in hours},
+        "active_daily": {tuple(r)[:3]: r["members"] for r in await db.fetchall("SELECT * FROM active_daily")},
+        "member_activity": {tuple(r)[:3]: tuple(r)[3:] for r in await db.fetchall("SELECT * FROM member_activity")},
         "active": {tuple(r)[:4] for r in active},
         # events per member and day (top participants), where the schema keeps them
         "active_events": {tuple(r)[:4]: r["events"] for r in active}
@@ -526,6 +541,8 @@ async def test_rollups_equal_a_recount_from_the_raw_events(testbot: TestBot) -> 
     assert got["active"] == want["active"]
     assert got["active_events"] in (None, want["active_events"])
     assert got["first"] == want["first"]
+    assert got["active_daily"] == want["active_daily"]  # kept by triggers on active_members
+    assert got["member_activity"] == want["member_activity"]
     assert sum(got["daily"].values()) == await testbot.db.scalar("SELECT COUNT(*) FROM engagement_events")
     # the console's events around midnight landed on both local days
     assert {d for (p, _c, d, _k, _g) in got["daily"] if p == "console"} == {"2026-12-01", "2026-12-02"}
@@ -552,14 +569,13 @@ async def test_the_migration_backfills_rollups_from_existing_events(
     await old.execute("INSERT INTO follows VALUES ('console', 'local', 'ann', '2026-11-20T15:00:00.000000Z')")
     await old.close()
     monkeypatch.undo()
-    db = Database(path)
+    db = Database(path, "America/Chicago")
     await db.open()
     try:
         assert db.applied[-1] == max(m.version for m in MIGRATIONS)
         got, want = await rollups(db), await recount(db, {CONSOLE: CHICAGO})
-        for table in ("daily", "active", "active_events", "first"):  # the same days in UTC and Chicago
+        for table in ("daily", "active", "active_events", "first", "hours", "active_daily", "member_activity"):
             assert got[table] == want[table]
-        assert sum(got["hours"].values()) == 4  # (the hours: see the next tests)
         history = await db.fetchall("SELECT member_id, day, followed FROM follow_history")
         assert [tuple(r) for r in history] == [("ann", "2026-11-20", 1)]
         m = await metrics(db, date(2026, 11, 20), date(2026, 11, 21))
@@ -587,8 +603,6 @@ async def test_the_migration_backfill_leaves_joins_out_of_activity(tmp_path: Pat
         await db.close()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: migration 8 backfills rollups on UTC days (substr(at, 1, 10))"
-                   " and UTC hours of the week, not the community's local days")  # fmt: skip
 async def test_the_migration_backfill_uses_local_days(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "old.sqlite3"
     monkeypatch.setattr(storage.db, "MIGRATIONS", [m for m in MIGRATIONS if m.version < 8])
@@ -600,12 +614,14 @@ async def test_the_migration_backfill_uses_local_days(tmp_path: Path, monkeypatc
     )
     await old.close()
     monkeypatch.undo()
-    db = Database(path)
+    db = Database(path, "America/Chicago")
     await db.open()
     try:
-        assert await db.scalar("SELECT day FROM active_members") == "2026-12-01"  # actual: 2026-12-02
+        assert await db.scalar("SELECT day FROM active_members") == "2026-12-01"
         assert await db.scalar("SELECT day FROM engagement_daily") == "2026-12-01"
-        assert await db.scalar("SELECT hour_of_week FROM engagement_hours") == 24 + 21  # Tue 21:00; actual: Wed 03:00
+        assert tuple(await db.fetchone("SELECT day, hour FROM engagement_hourly")) == ("2026-12-01", 21)
+        assert await GrowthQueries(db).hours(CONSOLE, date(2026, 12, 1), date(2026, 12, 1)) == [
+            1 if h == 24 + 21 else 0 for h in range(168)]  # Tue 21:00 local (UTC: Wed 03:00)
     finally:
         await db.close()
 
@@ -621,7 +637,8 @@ async def anonymous_totals(db: Database) -> dict[str, object]:
 
     return {
         "daily": await rows("SELECT platform, community_id, day, kind, cog, events FROM engagement_daily ORDER BY 1, 2, 3, 4, 5"),
-        "hours": await rows("SELECT * FROM engagement_hours ORDER BY 1, 2, 3"),
+        "hours": await rows("SELECT * FROM engagement_hourly ORDER BY 1, 2, 3, 4"),
+        "active_daily": await rows("SELECT * FROM active_daily ORDER BY 1, 2, 3"),
         "follow_daily": await rows("SELECT * FROM follow_daily ORDER BY 1, 2, 3"),
         "active_per_day": await rows("SELECT day, COUNT(*) FROM active_members GROUP BY day ORDER BY day"),
         "first_per_cog": await rows("SELECT cog, day, COUNT(*) FROM first_engagement GROUP BY 1, 2 ORDER BY 1, 2"),
@@ -649,7 +666,7 @@ async def test_forget_me_leaves_no_trace_of_the_member_and_keeps_the_daily_total
     # one's; every other anonymous total is as it was
     assert [r for r in after["daily"] if r[4] != "privacy"] == before["daily"]
     assert [r for r in after["first_per_cog"] if r[0] != "privacy"] == before["first_per_cog"]
-    assert sum(r[3] for r in after["hours"]) >= sum(r[3] for r in before["hours"])  # type: ignore[misc]
+    assert sum(r[4] for r in after["hours"]) >= sum(r[4] for r in before["hours"])  # type: ignore[misc]
     for table in ("active_per_day", "content"):
         assert after[table] == before[table], table
     # zelda still followed: the day she is forgotten records one anonymous unfollow, the rest stays
@@ -657,7 +674,8 @@ async def test_forget_me_leaves_no_trace_of_the_member_and_keeps_the_daily_total
     assert grown == before["follow_daily"]
     assert await testbot.db.scalar("SELECT COUNT(*) FROM engagement_events WHERE member_id IS NULL") == 0
     m_after = await metrics(testbot.db, date(2026, 11, 27), date(2026, 11, 28))
-    assert [d.active for d in m_after.days] == [d.active for d in m_before.days] == [2, 2]
+    # the 28th: zelda follows again; ann's /help is housekeeping, not activity
+    assert [d.active for d in m_after.days] == [d.active for d in m_before.days] == [2, 1]
     assert (m_after.dau, m_after.wau, m_after.mau) == (m_before.dau, m_before.wau, m_before.mau)
     # polls: zelda's create and vote (ann's click went to the trivia question, the latest buttons)
     assert feature(m_after, "polls")["events"] == feature(m_before, "polls")["events"] == 2
@@ -714,8 +732,9 @@ async def test_pruning_raw_events_keeps_the_reports_numbers(testbot: TestBot) ->
     assert after == before
     local_scope = next(s for s in after["scopes"] if s["scope"] == "console:local")  # type: ignore[attr-defined]
     assert sum(d["active"] for d in local_scope["days"]) > 60 and local_scope["followers_end"] == 2
-    # cat and dan were active only in the first 30 days: still among the top participants
-    assert {name for name, _n in local_scope["top_members"]} == {"ann", "ben", "cat", "dan", "olga"}
+    # cat and dan were active only in the first 30 days: still among the top participants (olga
+    # only set a setting: housekeeping, not participation)
+    assert {name for name, _n in local_scope["top_members"]} == {"ann", "ben", "cat", "dan"}
 
 
 # -- the cards -----------------------------------------------------------------------------------
@@ -743,11 +762,12 @@ async def test_growth_and_engagement_cards_for_organizers_only(testbot: TestBot)
     assert chart and is_png(chart[1])
     out = await testbot.push("/stats engagement")
     assert out.startswith("(only you) Engagement, 2026-10-29 to 2026-11-27\n"), out
-    # active: ann, ben, cat, olga = 4 on the day; trivia: ann's start + 2 answers = 3 events,
-    # 3 / 4 = 0.75 per active member, 1 question asked; ann and ben first engaged, ann followed
-    assert "Active members      4 today, 4 this week, 4 in 28 days" in out
+    # active: ann and ben = 2 on the day (cat's /help and olga's /stats are housekeeping); trivia:
+    # ann's start + 2 answers = 3 events, 3 / 2 = 1.5 per active member, 1 question asked; ann and
+    # ben first engaged, ann followed
+    assert "Active members      2 today, 2 this week, 2 in 28 days" in out
     assert "Week-one retention  - of 0 new members" in out
-    assert ("trivia: 3 events, 0.75 per active member, 3.0 per item offered; 50.0% of first-timers followed"
+    assert ("trivia: 3 events, 1.5 per active member, 3.0 per item offered; 50.0% of first-timers followed"
             " within 14 days") in out  # fmt: skip
     assert "polls: 0 events, 0.0 per active member\n" in out
     assert "Busiest hours       Fri 09:00" in out
@@ -762,13 +782,14 @@ async def test_stats_me_is_private_and_only_the_members_own_activity(testbot: Te
     testbot.clock.advance(timedelta(days=2))
     out = await testbot.push(":as ann", "/stats me")
     lines = out.strip().splitlines()
-    assert lines[1] == "(only you) Your activity, ann" and lines[3] == "Active on 2 days since 2026-11-27."
+    # /stats me itself is not activity
+    assert lines[1] == "(only you) Your activity, ann" and lines[3] == "Active on 1 day since 2026-11-27."
     head, counts = lines[2].split(": ", 1)
     assert head == "Last 30 days" and sorted(counts.split(", ")) == ["follow: 1", "polls: 2", "stats: 1"]
     assert len(lines) == 4
     assert "help" not in out and "trivia" not in out  # ben's, not ann's
     out = await testbot.push(":as nobody", "/stats me")
-    assert "Last 30 days: stats: 1" in out and "Active on 1 day since 2026-11-29." in out
+    assert "Last 30 days: stats: 1" in out and "No activity yet" in out  # /stats me is housekeeping
 
 
 # -- the done-means: a piped console session, then the report ------------------------------------
@@ -805,7 +826,7 @@ def test_done_means_a_piped_session_then_the_json_and_html_reports(tmp_path: Pat
     with sqlite3.connect(tmp_path / "bot.sqlite3") as conn:
         session_day = conn.execute("SELECT MIN(day) FROM active_members").fetchone()[0]
     for scope in (local_scope, combined):
-        # members: ann, ben, cat, dan (no snapshot yet: members first active); followers: ann
+        # members: ann, ben, cat, dan (no snapshot yet: members first seen); followers: ann
         assert (scope["members_end"], scope["followers_end"], scope["follow_rate_end"]) == (4, 1, 0.25)
         assert scope["reference_rate"] == 0.25 and len(scope["days"]) == 7
         assert sum(d["follows"] for d in scope["days"]) == 2 and sum(d["unfollows"] for d in scope["days"]) == 1
@@ -832,6 +853,27 @@ def test_done_means_a_piped_session_then_the_json_and_html_reports(tmp_path: Pat
         assert sum(scope["hours_of_week"]) == 12  # 3 + 3 + 3 + 3, all in the session's hour
         assert [(p["id"], p["voters"], p["leading"]) for p in scope["closed_polls"]] == [(1, 3, "RDA")]
 
+    # the summary CSV carries the JSON's other numbers, one per row
+    summary = alcts(tmp_path, "report", "--format", "csv-summary", "--days", "7")
+    assert summary.returncode == 0, summary.stderr
+    table = list(csv.reader(io.StringIO(summary.stdout)))
+    assert table[0] == ["scope", "metric", "key", "value"]
+    cells = {(scope, metric, key): value for scope, metric, key, value in table[1:]}
+    for name in ("followers_end", "members_end", "follow_rate_end", "wau", "mau", "new_members", "dau"):
+        assert cells[("console:local", name, "")] == str(local_scope[name]), name
+    assert cells[("console:local", "retention_week_one", "")] == ""  # not defined: no member a week old
+    assert cells[("all communities", "conversion", "trivia")] == "0.6667"
+    assert cells[("console:local", "per_active_member", "polls")] == "1.25"
+    assert {k for (sc, metric, k) in cells if sc == "console:local" and metric == "top_member"} == {"ann", "ben", "cat", "dan"}
+    assert cells[("console:local", "closed_poll_voters", "#1 Which standard do you use most?")] == "3"
+    assert sum(int(v) for (sc, metric, _k), v in cells.items() if sc == "console:local" and metric == "hour_of_week") == 12
+    # one community by id, platform:id or name; an unknown one is one line and exit 2
+    for given in ("local", "console:local", "LOCAL"):
+        one = alcts(tmp_path, "report", "--format", "json", "--days", "7", "--community", given)
+        assert [s["scope"] for s in json.loads(one.stdout)["scopes"]] == ["console:local"], given
+    unknown = alcts(tmp_path, "report", "--community", "nowhere")
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1 and "there is no community 'nowhere'" in unknown.stderr
+
     html = tmp_path / "report.html"
     result = alcts(tmp_path, "report", "--format", "html", "--days", "7", "--out", str(html))
     assert result.returncode == 0, result.stderr
@@ -841,3 +883,55 @@ def test_done_means_a_piped_session_then_the_json_and_html_reports(tmp_path: Pat
     assert found, "the follow-rate chart is missing"
     assert base64.b64decode(found[1]).startswith(b"\x89PNG\r\n\x1a\n")
     assert "http://" not in page and "https://" not in page  # self-contained: no network
+
+
+async def test_a_report_for_one_community_named_as_its_members_know_it(db: Database) -> None:
+    log = EngagementLog(db)
+    at = utc("2026-11-20T15:00")
+    for community in (Community("discord", "881", "ALCTS Members"), Community("slack", "T9", "Core Chat")):
+        log.saw(community, Member("discord", "ann", "ann"), at)
+        log.record(EngagementEvent(iso(at), community.platform, community.id, "ann", "button", "trivia", "x"),
+                   at.astimezone(CHICAGO))  # fmt: skip
+    now = utc("2026-11-21T15:00")
+
+    async def scopes(given: str) -> list[str]:
+        report = await build_report(db, days=7, brand="ALCTS", default_zone="America/Chicago", now=now, community=given)
+        return [scope.scope for scope in report.scopes]
+
+    assert await scopes("alcts members") == await scopes("881") == await scopes("discord:881") == ["discord:881"]
+    assert await scopes("Core Chat") == ["slack:T9"]
+    with pytest.raises(ValueError, match="there is no community 'Core'"):
+        await scopes("Core")
+
+
+async def test_window_figures_from_summaries_equal_a_recount_from_member_days(db: Database) -> None:
+    """Top participants (candidates by all-time events, counted until none can reach the list),
+    WAU/MAU-style distinct counts (member summaries, or a scan for windows in the past) and
+    retention (first and second active day) against the same figures recounted naively."""
+    rng = random.Random(7)
+    hist = History(db)
+    start = utc("2026-06-01T12:00")
+    for _ in range(1500):  # skewed: a few very active members, many occasional ones
+        name = f"m{min(int(rng.paretovariate(1.2)), 80)}"
+        hist.event(start + timedelta(hours=rng.randrange(24 * 120)), name)
+    await db.flush()
+    rows = [(r[0], r[1], int(r[2])) for r in await db.fetchall("SELECT day, member_id, events FROM active_members")]
+    queries = GrowthQueries(db)
+    first_day = min(day for day, _m, _n in rows)
+    for offset, length in [(0, 200), (0, 30), (40, 10), (60, 45), (100, 7), (119, 28), (-5, 3)]:
+        since = date.fromisoformat(first_day) + timedelta(days=offset)
+        until = since + timedelta(days=length - 1)
+        inside = [(d, m, n) for d, m, n in rows if since.isoformat() <= d <= until.isoformat()]
+        totals: Counter[str] = Counter()
+        for _d, member, n in inside:
+            totals[member] += n
+        want = sorted(((member.title(), n) for member, n in totals.items()), key=lambda t: (-t[1], t[0]))[:10]
+        assert await queries.top_members(hist.key, since, until) == want, (since, until)
+        assert await queries.distinct_active(hist.key, since, until) == len(totals), (since, until)
+        days: dict[str, list[str]] = {}
+        for day, member, _n in sorted(rows):
+            days.setdefault(member, []).append(day)
+        last_first = (until - timedelta(days=7)).isoformat()
+        newcomers = [d for d in days.values() if since.isoformat() <= d[0] <= last_first]
+        kept = [d for d in newcomers if len(d) > 1 and d[1] <= (date.fromisoformat(d[0]) + timedelta(days=7)).isoformat()]
+        assert await queries.retention(hist.key, since, until) == (len(newcomers), len(kept)), (since, until)

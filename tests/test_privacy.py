@@ -34,7 +34,8 @@ async def test_forget_me_reaches_every_table_that_holds_a_member(testbot: TestBo
     assert await cells_naming(testbot, "olga") == [
         "active_members.member_id", "audit_log.member_id", "community_settings.updated_by",
         "engagement_events.member_id", "first_engagement.member_id", "follow_history.member_id",
-        "follows.member_id", "members_seen.display_name", "members_seen.member_id", "poll_votes.voter",
+        "follows.member_id", "member_activity.member_id", "members_seen.display_name", "members_seen.member_id",
+        "poll_votes.voter",
         "polls.creator_id", "polls.creator_name", "trivia_answers.member_id", "trivia_answers.member_name",
         "trivia_daily_channels.updated_by", "trivia_flags.member_id", "trivia_flags.member_name",
         "trivia_rounds.starter_id",

@@ -169,8 +169,10 @@ class Stats:
         lines = [f"{name}: {count}" for name, count in activity.items()] or ["nothing yet"]
         optout = " You are left out of top-participant lists (/stats optout again to be included)." if (
             await self.queries.opted_out(ctx.member)) else ""  # fmt: skip
+        active = (f"Active on {days} day{'s' if days != 1 else ''} since {first}." if days
+                  else "No activity yet (trivia, polls, jobs, webinars and following count).")  # fmt: skip
         return Card(title=f"Your activity, {ctx.member.display_name}", text="Last 30 days: " + ", ".join(lines),
-                    footer=f"Active on {days} day{'s' if days != 1 else ''} since {first or 'today'}.{optout}", ephemeral=True)  # fmt: skip
+                    footer=active + optout, ephemeral=True)  # fmt: skip
 
     @command("stats optout", help="Leave (or rejoin) the top-participant lists")
     async def optout(self, ctx: Context, args: object) -> Card:

@@ -17,6 +17,7 @@ Definitions (the study's question is the follow rate):
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -104,7 +105,7 @@ async def compute(
     tz = ZoneInfo(zone)
     lo = iso(datetime.combine(since, time(0), tz))  # the window in UTC, for raw timestamps
     hi = iso(datetime.combine(until + timedelta(days=1), time(0), tz))
-    days, followers_before = await _days(queries, community, since, until)
+    days, followers_before = await _days(queries, community, since, until, tz, hi)
     end = days[-1]
     retained = await queries.retention(community, since, until)
     events = await queries.events_by_feature(community, since, until)
@@ -129,15 +130,18 @@ async def compute(
         dau=end.active, wau=await queries.distinct_active(community, until - timedelta(days=6), until),
         mau=await queries.distinct_active(community, until - timedelta(days=27), until),
         new_members=retained[0], retained_week_one=retained[1], retention_week_one=_share(retained[1], retained[0]),
-        features=features, hours_of_week=await queries.hours(community),
+        features=features, hours_of_week=await queries.hours(community, since, until),
         top_members=await queries.top_members(community, since, until),
         closed_polls=await queries.closed_polls(community, lo, hi),
     )  # fmt: skip
 
 
-async def _days(queries: GrowthQueries, community: Key | None, since: date, until: date) -> tuple[list[Day], int]:
+async def _days(
+    queries: GrowthQueries, community: Key | None, since: date, until: date, tz: ZoneInfo, end: str
+) -> tuple[list[Day], int]:  # fmt: skip
     """One row per local day: snapshots where taken, else running totals of follow changes
-    and of members first seen."""
+    and of members first seen (their UTC minute put on a local day in `tz`, before the UTC
+    instant `end`)."""
     running: dict[Key, int] = {}
     changes: dict[str, tuple[int, int]] = {}
     followers_by_day: dict[str, dict[Key, int]] = {}
@@ -150,9 +154,11 @@ async def _days(queries: GrowthQueries, community: Key | None, since: date, unti
             changes[day] = (f + follows, u + unfollows)
     seen_running: dict[Key, int] = {}
     seen_by_day: dict[str, dict[Key, int]] = {}
-    for platform, community_id, day, count in await queries.members_first_days(community, until):
-        key = (platform, community_id)
-        seen_running[key] = seen_running.get(key, 0) + count
+    first_seen = await queries.members_first_seen(community, end)
+    midnights = _local_midnights(first_seen[0][2] if first_seen else end, end, tz)
+    for platform, community_id, at in first_seen:
+        key, day = (platform, community_id), midnights[bisect_right(midnights, (at, "\uffff")) - 1][1]
+        seen_running[key] = seen_running.get(key, 0) + 1
         seen_by_day.setdefault(day, {})[key] = seen_running[key]
     snaps: dict[str, dict[Key, tuple[int, int]]] = {}
     for platform, community_id, day, members, followers in await queries.snapshots(community, until):
@@ -189,3 +195,16 @@ async def _days(queries: GrowthQueries, community: Key | None, since: date, unti
                        active.get(day, 0)))  # fmt: skip
         cursor += timedelta(days=1)
     return out, followers_before
+
+
+def _local_midnights(first: str, end: str, tz: ZoneInfo) -> list[tuple[str, str]]:
+    """(UTC ISO 8601 instant of a local midnight, that local day) for every local day from
+    the one holding `first` to the one holding `end`, in order: a UTC timestamp's local day
+    is then a bisection on its ISO string (ISO 8601 UTC strings sort in time order)."""
+    day = datetime.fromisoformat(first).astimezone(tz).date()
+    last = datetime.fromisoformat(end).astimezone(tz).date()
+    out = []
+    while day <= last:
+        out.append((iso(datetime.combine(day, time(0), tz)), day.isoformat()))
+        day += timedelta(days=1)
+    return out

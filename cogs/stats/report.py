@@ -4,8 +4,18 @@ embedded as PNG data, no network), CSV or JSON, with the same numbers in each.
 Scopes: every community combined, then each community (or one, with `--community`).
 Days are each community's local days; the combined scope uses BOT_TIMEZONE's day.
 
-CSV columns (one row per scope and day): scope, day, members, followers, follow_rate
+`csv` columns (one row per scope and day): scope, day, members, followers, follow_rate
 (0-1), follows, unfollows (changes of state that day), active_members (DAU).
+
+`csv-summary` holds every other number of the JSON, one per row (a long table): scope,
+metric, key, value. Metrics: followers_start, followers_end, net_growth, growth_rate,
+members_end, follow_rate_end, reference_rate, dau, wau, mau, new_members,
+retained_week_one, retention_week_one (key empty); events, per_active_member,
+items_offered, per_item, first_engaged, followed_within_14_days, conversion (key: the
+feature); hour_of_week (key: e.g. `Tue 14:00` local, value: events); top_member (key: the
+name, value: events); closed_poll_voters (key: `#id question`); and, with the scope
+`other platforms`, followers and change (key: `network handle`). Shares are 0-1; an empty
+value means not defined (a rate from zero).
 """
 
 from __future__ import annotations
@@ -32,6 +42,13 @@ from storage.runs import RunLog
 from storage.settings import SettingsStore
 
 CSV_COLUMNS = ["scope", "day", "members", "followers", "follow_rate", "follows", "unfollows", "active_members"]
+SUMMARY_COLUMNS = ["scope", "metric", "key", "value"]
+SCOPE_FIGURES = ("followers_start", "followers_end", "net_growth", "growth_rate", "members_end", "follow_rate_end",
+                 "reference_rate", "dau", "wau", "mau", "new_members", "retained_week_one", "retention_week_one")
+FEATURE_FIGURES = ("events", "per_active_member", "items_offered", "per_item", "first_engaged",
+                   "followed_within_14_days", "conversion")
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+FORMATS = ("html", "csv", "csv-summary", "json")
 
 
 @dataclass
@@ -73,12 +90,12 @@ async def build_report(
     db: Database, *, days: int, brand: str, default_zone: str, now: datetime, community: str | None = None,
 ) -> Report:  # fmt: skip
     """Every figure for the last `days` local days up to `now` (the caller's clock).
-    `community` (an id) limits the report to that community. Raises ValueError for an
-    unknown community."""
+    `community` limits the report to one community, given as its id, `platform:id` (as the
+    report names scopes) or its name as last seen. Raises ValueError for an unknown one."""
     queries = GrowthQueries(db)
     await db.flush()
     known = await queries.communities()
-    chosen = [key for key in known if community is None or key[1] == community]
+    chosen = known if community is None else await _matching(db, known, community)
     if community is not None and not chosen:
         raise ValueError(f"there is no community {community!r} in this database; known: "
                          f"{', '.join(k[1] for k in known) or 'none yet'}")  # fmt: skip
@@ -104,9 +121,20 @@ async def build_report(
     )  # fmt: skip
 
 
+async def _matching(db: Database, known: list[tuple[str, str]], given: str) -> list[tuple[str, str]]:
+    wanted = given.strip().casefold()
+    by_id = [key for key in known if wanted in (key[1].casefold(), f"{key[0]}:{key[1]}".casefold())]
+    if by_id:
+        return by_id
+    names = await db.fetchall("SELECT platform, community_id, name FROM community_names")
+    return [key for key in known if any((r[0], r[1]) == key and (r[2] or "").casefold() == wanted for r in names)]
+
+
 def render(report: Report, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(asdict(report), indent=2, default=_plain) + "\n"
+    if fmt == "csv-summary":
+        return _summary_csv(report)
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
@@ -119,6 +147,34 @@ def render(report: Report, fmt: str) -> str:
     charts = {scope.scope: _charts(scope) for scope in report.scopes}
     env = Environment(loader=PackageLoader("cogs.stats", "templates"), autoescape=select_autoescape())
     return env.get_template("report.html").render(report=report, charts=charts, percent=_percent)
+
+
+def _summary_csv(report: Report) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(SUMMARY_COLUMNS)
+
+    def row(scope: str, metric: str, key: str, value: object) -> None:
+        writer.writerow([scope, metric, key, "" if value is None else value])
+
+    for scope in report.scopes:
+        for name in SCOPE_FIGURES:
+            row(scope.scope, name, "", getattr(scope, name))
+        for feature in scope.features:
+            for name in FEATURE_FIGURES:
+                row(scope.scope, name, feature.feature, getattr(feature, name))
+        for hour, events in enumerate(scope.hours_of_week):
+            if events:
+                row(scope.scope, "hour_of_week", f"{DAY_NAMES[hour // 24]} {hour % 24:02d}:00", events)
+        for name, events in scope.top_members:
+            row(scope.scope, "top_member", name, events)
+        for poll in scope.closed_polls:
+            row(scope.scope, "closed_poll_voters", f"#{poll['id']} {poll['question']}", poll["voters"])
+    for account in report.social:
+        key = f"{account['network']} {account['handle']}".strip()
+        row("other platforms", "followers", key, account["followers"])
+        row("other platforms", "change", key, account["change"])
+    return out.getvalue()
 
 
 def _charts(scope: Metrics) -> dict[str, str]:

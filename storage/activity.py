@@ -1,0 +1,17 @@
+"""What counts as a member's activity in the growth figures (DAU/WAU/MAU, retention,
+first engagement per feature).
+
+Every event is logged raw and counted in the day's totals, but joining or leaving the
+community is not activity, and neither are the housekeeping commands (settings, the growth
+figures themselves, privacy requests and help): an organizer reading `/stats growth` every
+morning would otherwise count as the most engaged member.
+"""
+
+from __future__ import annotations
+
+NOT_ACTIVITY = ("member_joined", "member_left")  # event kinds
+HOUSEKEEPING_COGS = ("config", "stats", "privacy", "help")  # cog names (Cog.name)
+
+
+def counts_as_activity(kind: str, cog: str | None) -> bool:
+    return kind not in NOT_ACTIVITY and cog not in HOUSEKEEPING_COGS
