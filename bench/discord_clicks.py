@@ -1,168 +1,150 @@
-"""Button clicks through the real Discord adapter, into the core and the store.
+"""Real poll votes through the Discord adapter next to a bare discord.py handler on the same
+fake Discord, in paired rounds.
 
-The fake Discord runs in its own process (so its work does not count against the bot) and
-sends the clicks; the bot runs here, with the real discord.py, `DiscordPlatform`, `Bot`
-and SQLite. Each click's latency is measured by the fake, from sending INTERACTION_CREATE
-to receiving the interaction callback. A no-op button on the same adapter, in the same
-run, gives the floor that discord.py and aiohttp set; a recording button writes one row
-per click. The two alternate for a few rounds and the median round of each is shown, since
-a 2-core machine shared with other work is noisy. Prints figures and whether each goal is
-met; asserts nothing.
+    python -m bench.discord_clicks [--clicks 1000] [--rounds 5] [--rate 100] [--seconds 5]
+        [--history PATH | --history-events N] [--json]
 
-    python -m bench.discord_clicks [--clicks 1000] [--members 500] [--rate 100] [--rounds 3]
+The fake Discord runs in a process of its own (`bench.fakes discord`) and sends the clicks:
+INTERACTION_CREATE frames over the gateway, all at once, from `--clicks` members (one click
+each). Both contestants run in this process, each with its own gateway session, and the
+fake sends each burst to one of them:
+
+- floor: a bare `discord.Client` (the adapter's intents and cache options) whose
+  `on_interaction` answers every click with an ephemeral "Your vote: ..." message;
+- load: the bot (`DiscordPlatform`, `Bot` with the default cogs, SQLite): a real
+  `poll.vote` (read, decide, commit, its engagement rows), answered privately, and the
+  poll's message edited with the tally (coalesced).
+
+Each round makes a new poll (untimed) whose message both bursts click on; the rounds
+alternate which side goes first. A click's ack on Discord is its answer (the interaction
+callback carries the message), timed by the fake from sending the frame to receiving it.
+`--history PATH` (or `--history-events N`, built first) runs the bot on a copy of a database
+of prior events (see bench.history); bench.all does, with 1 million.
+
+Figures: discord.vote_burst (votes answered per second, from the first click sent to the
+last answer; goal ratio >= 0.8 of the floor), discord.vote_burst_answer_p99 (goal under
+Discord's 3 s), the poll message's edits and when it showed the final tally, a steady
+`--rate` a second for `--seconds` (p99 goal 50 ms), and every vote answered and stored.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import logging
-import statistics
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import aiohttp
+import discord
 
-from bot.app import Bot, Context
-from bot.cards import Card, notice
+from bench import history as hist
+from bench.clicks import (
+    ANSWER,
+    SECRET,
+    Burst,
+    FakeProcess,
+    answer_text,
+    fake_process,
+    figures,
+    quiet,
+    rounds,
+)
+from bench.common import arguments, emit, history_arguments
+from bot.app import Bot
 from bot.clock import SystemClock
-from bot.commands import button
-from bot.platforms.discord import DiscordPlatform
+from bot.config import Settings
+from bot.model import Community, Place
+from bot.platforms.discord import NO_MENTIONS, DiscordPlatform, apply_seams
 from storage.db import Database
-from tests.harness import make_settings
-
-ROOT = Path(__file__).resolve().parents[1]
-
-DISCORD_LIMIT_MS = 3000
-STEADY_P99_GOAL_MS = 50
-THROUGHPUT_GOAL = 0.7
+from tests.e2e.discord.fake_discord import CHANNEL_ID, GUILD_ID
 
 
-class Bench:
-    """Benchmark buttons"""
+async def bare_client(settings: Settings) -> tuple[discord.Client, asyncio.Task[None]]:
+    """The floor: discord.py as the adapter configures it, and a handler that only answers."""
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # as the adapter does: no voice
+    intents = discord.Intents.none()
+    intents.guilds = True
+    client = discord.Client(intents=intents, allowed_mentions=NO_MENTIONS, chunk_guilds_at_startup=False,
+                            member_cache_flags=discord.MemberCacheFlags.none(), max_messages=None,
+                            guild_ready_timeout=0.05)  # fmt: skip
 
-    name = "bench"
+    async def on_interaction(interaction: discord.Interaction) -> None:
+        if interaction.type is discord.InteractionType.component:
+            custom_id = str((interaction.data or {}).get("custom_id", ""))
+            await interaction.response.send_message(answer_text(custom_id), ephemeral=True)
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    @button("bench.noop")
-    async def noop(self, ctx: Context, run: str, n: int) -> Card:
-        return notice("ok")
-
-    @button("bench.record")
-    async def record(self, ctx: Context, run: str, n: int) -> Card:
-        await self.db.insert(
-            "INSERT INTO bench_clicks (run, click, member_id) VALUES (?, ?, ?)", (run, n, ctx.member.id)
-        )
-        return notice("recorded")
-
-
-async def start_fake() -> tuple[asyncio.subprocess.Process, int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.e2e.discord.fake_discord", "--control",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    assert process.stdout is not None
-    hello = json.loads(await asyncio.wait_for(process.stdout.readline(), 30))
-    return process, int(hello["port"]), str(hello["token"])
+    client.on_interaction = on_interaction  # type: ignore[attr-defined]
+    assert settings.discord_token is not None
+    await client.login(settings.discord_token.get_secret_value())
+    task = asyncio.create_task(client.connect(reconnect=True))
+    await asyncio.wait_for(client.wait_until_ready(), 30)
+    return client, task
 
 
-async def burst(session: aiohttp.ClientSession, control: str, action: str, count: int, members: int,
-                rate: float = 0.0) -> dict[str, Any]:  # fmt: skip
-    spec = {"action": action, "count": count, "members": members, "rate": rate, "timeout": 120}
-    async with session.post(f"{control}/_control/burst", json=spec) as response:
-        result: dict[str, Any] = await response.json()
-    latencies = result["latencies_ms"]
-    result["p50"] = statistics.median(latencies) if latencies else float("nan")
-    result["p99"] = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else float("nan")
-    result["max"] = latencies[-1] if latencies else float("nan")
-    result["per_second"] = result["answered"] / result["seconds"] if result["seconds"] else 0.0
-    return result
+async def new_session(fake: FakeProcess, known: set[str]) -> str:
+    for _ in range(300):
+        sessions = set((await fake.call("sessions"))["sessions"]) - known
+        if sessions:
+            return sessions.pop()
+        await asyncio.sleep(0.05)
+    raise SystemExit("no new gateway session on the fake Discord")
 
 
-async def recorded(db: Database, run: str) -> tuple[int, int]:
-    row = await db.fetchone("SELECT COUNT(*) AS n, COUNT(DISTINCT click) AS d FROM bench_clicks WHERE run = ?", (run,))
-    assert row is not None
-    return int(row["n"]), int(row["d"])
+async def run(clicks: int, count: int, rate: float, seconds: float, history: str | None, history_events: int,
+              as_json: bool) -> None:  # fmt: skip
+    quiet()
+    async with hist.prepared(history, history_events) as (source, about), fake_process("discord") as fake:
+        port, token = fake.hello["port"], fake.hello["token"]
+        with tempfile.TemporaryDirectory() as tmp_name:
+            path = Path(tmp_name) / "bot.sqlite3"
+            if source is not None:
+                hist.copy(source, path)
+            settings = Settings(
+                _env_file=None, bot_database=path, bot_poll_secret=SECRET, discord_token=token,
+                discord_api_base=f"http://127.0.0.1:{port}/api/v10", discord_gateway_url=f"ws://127.0.0.1:{port}/gateway",
+            )  # type: ignore[call-arg]
+            apply_seams(settings)
+            bot = Bot(settings, Database(path), SystemClock())
+            bot.load_cogs()
+            await bot.open()
+            client, task = await bare_client(settings)
+            floor_session = await new_session(fake, set())
+            platform = DiscordPlatform(bot, settings, ready_timeout=0.05)
+            bot.add_platform(platform)
+            try:
+                await platform.start()
+                bot_session = await new_session(fake, {floor_session})
+                place = Place(Community("discord", str(GUILD_ID), "ALCTS Test Guild"), str(CHANNEL_ID), "general")
+
+                def sender(session: str, converge: bool) -> Any:
+                    async def send(poll: int, message: str, size: int, at: float) -> Burst:
+                        return await fake.burst(
+                            session=session, prefix=f"poll.vote:{poll}", options=3, count=size, members=size,
+                            rate=at, message=message, expect_answer=ANSWER,
+                            expect_message=f"{size} voters so far" if converge else None, timeout=60,
+                        )  # fmt: skip
+
+                    return send
+
+                results = await rounds(bot, platform, place, sender(floor_session, False), sender(bot_session, True),
+                                       clicks=clicks, count=count, rate=rate, seconds=seconds)  # fmt: skip
+            finally:
+                await client.close()
+                await asyncio.gather(task, return_exceptions=True)
+                await bot.close()
+    out, notes = figures("discord", results, ack_deadline=False)
+    about = "an empty database" if source is None else about
+    emit(out, as_json, [f"Discord: {clicks:,} clicks a burst from as many members, {count} paired rounds, the bot on {about}", *notes])
 
 
-def median_round(results: list[dict[str, Any]]) -> dict[str, Any]:
-    return sorted(results, key=lambda r: r["per_second"])[len(results) // 2]
-
-
-async def main(clicks: int, members: int, rate: float, rounds: int) -> int:
-    logging.basicConfig(level=logging.WARNING)
-    fake, port, token = await start_fake()
-    control = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = make_settings(
-            Path(tmp), discord_token=token, discord_api_base=f"{control}/api/v10",
-            discord_gateway_url=f"ws://127.0.0.1:{port}/gateway",
-        )  # fmt: skip
-        db = Database(settings.bot_database)
-        bot = Bot(settings, db, SystemClock())
-        bot.load_cogs()
-        bot.add_cog(Bench(db))
-        await bot.open()
-        await db.execute(
-            "CREATE TABLE bench_clicks (id INTEGER PRIMARY KEY, run TEXT NOT NULL, click INTEGER NOT NULL,"
-            " member_id TEXT NOT NULL)"
-        )
-        platform = DiscordPlatform(bot, settings, ready_timeout=0.05)
-        bot.add_platform(platform)
-        try:
-            await platform.start()
-            async with aiohttp.ClientSession() as session:
-                await burst(session, control, "bench.noop:warmup", min(clicks, 300), members)
-                floors, loads = [], []
-                for n in range(rounds):
-                    floors.append(await burst(session, control, "bench.noop:floor", clicks, members))
-                    loads.append(await burst(session, control, f"bench.record:burst{n}", clicks, members))
-                steady = await burst(session, control, "bench.record:steady", clicks, members, rate=rate)
-            runs = [*(f"burst{n}" for n in range(rounds)), "steady"]
-            stored = {run: await recorded(db, run) for run in runs}
-        finally:
-            await bot.close()
-            fake.terminate()
-            await fake.wait()
-
-    floor, loaded = median_round(floors), median_round(loads)
-    print(f"Discord button clicks: {clicks} clicks from {members} members, fake Discord in its own process")
-    print("clicks/s per round, no-op:", " ".join(f"{r['per_second']:.0f}" for r in floors),
-          "| recording:", " ".join(f"{r['per_second']:.0f}" for r in loads))  # fmt: skip
-    print(f"{'median round':<34}{'answered':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'clicks/s':>10}")
-    for label, result in (
-        ("no-op handler, at once (floor)", floor),
-        ("recording handler, at once", loaded),
-        (f"recording handler, {rate:.0f}/s steady", steady),
-    ):
-        print(f"{label:<34}{result['answered']:>9}{result['p50']:>9.1f}{result['p99']:>9.1f}"
-              f"{result['max']:>9.1f}{result['per_second']:>10.0f}")  # fmt: skip
-    print("rows recorded per run (rows/distinct clicks):", " ".join(f"{run} {r}/{d}" for run, (r, d) in stored.items()))
-
-    ratio = loaded["per_second"] / floor["per_second"] if floor["per_second"] else 0.0
-    goals = [
-        ("every click answered within Discord's 3 s",
-         all(r["answered"] == clicks and r["max"] < DISCORD_LIMIT_MS for r in (*floors, *loads, steady))),
-        ("every click recorded exactly once", all(rows == distinct == clicks for rows, distinct in stored.values())),
-        (f"throughput at least {THROUGHPUT_GOAL} of the floor (is {ratio:.2f})", ratio >= THROUGHPUT_GOAL),
-        (f"p99 under {STEADY_P99_GOAL_MS} ms at {rate:.0f} clicks/s (is {steady['p99']:.1f} ms)",
-         steady["p99"] < STEADY_P99_GOAL_MS),
-    ]  # fmt: skip
-    for goal, met in goals:
-        print(f"[{'met' if met else 'NOT met'}] {goal}")
-    return 0
+def main() -> None:
+    parser = arguments(__doc__.splitlines()[0])
+    parser.add_argument("--clicks", type=int, default=1000, help="clicks a burst, one per member")
+    parser.add_argument("--rate", type=float, default=100.0, help="clicks a second in the steady run")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of the steady run")
+    history_arguments(parser, default_events=0)  # the bot on a copy of a history: a bot a year old
+    args = parser.parse_args()
+    asyncio.run(run(args.clicks, args.rounds, args.rate, args.seconds, args.history, args.history_events, args.json))
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clicks", type=int, default=1000)
-    parser.add_argument("--members", type=int, default=500)
-    parser.add_argument("--rate", type=float, default=100.0, help="clicks a second in the steady run")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating no-op and recording bursts")
-    args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.clicks, args.members, args.rate, args.rounds)))
+    main()
