@@ -155,7 +155,7 @@ async def _shell(settings: Settings, db_path: Path, member: str, role: Role, now
     bot.role = "shell"
     bot.load_cogs()
     console = ConsolePlatform(
-        bot, clock, sys.stdout, member=member, role=role, files_dir=db_path.parent / "files"
+        bot, clock, sys.stdout, member=member, role=role, files_dir=db_path.with_name(db_path.stem + "-files")
     )
     bot.add_platform(console)
     await bot.open()

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.config import CORE_SETTINGS, CommunitySettings, Setting
 from bot.errors import UserError
 from bot.model import Community, Member
+from bot.text import channel_setting, echo
 from storage.settings import SettingsStore
 
 ChangeListener = Callable[[Community, str, str | None], Awaitable[None]]
@@ -53,7 +54,7 @@ class CommunityConfig:
         Raises UserError naming the problem."""
         declared = self.catalogue.get(key)
         if declared is None:
-            raise UserError(f"There is no setting {key}; settings are {', '.join(self.catalogue)}.")
+            raise UserError(f"There is no setting {echo(key)}; settings are {', '.join(self.catalogue)}.")
         _, setting = declared
         if value is not None:
             value = value.strip()
@@ -61,11 +62,13 @@ class CommunityConfig:
                 raise UserError(f"{key}: give a value, or none to clear it.")
             if len(value) > MAX_VALUE:
                 raise UserError(f"{key}: that value is {len(value)} characters; keep it to {MAX_VALUE}.")
-            if setting.check is not None:
-                try:
+            try:
+                if setting.channel:
+                    value = channel_setting(value)
+                if setting.check is not None:
                     value = setting.check(value)
-                except ValueError as exc:
-                    raise UserError(f"{key}: {exc}.") from None
+            except ValueError as exc:
+                raise UserError(f"{key}: {exc}.") from None
         current = dict((await self.get(community)).values)
         if value is None:
             await self.store.unset(community, key)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -16,13 +16,16 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def check_timezone(value: str) -> str:
+    """An IANA zone name, matched case-insensitively (`utc`, `america/chicago`); returns
+    the name as the zone database spells it. Raises ValueError with a sentence."""
     if len(value) > 64:  # IANA names are short; a long one makes zoneinfo raise OSError
         raise ValueError(f"{value[:20]!r}... is not a time zone; use a name like America/Chicago")
+    spelled = {name.casefold(): name for name in available_timezones()}.get(value.strip().casefold())
     try:
-        ZoneInfo(value)
+        ZoneInfo(spelled or value)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"{value!r} is not a time zone; use a name like America/Chicago") from None
-    return value
+    return spelled or value
 
 
 def split_commas(value: Any) -> Any:
@@ -147,6 +150,9 @@ class Setting:
     check: Callable[[str], str] | None = None
     default: str | None = None
     """What applies while the setting is not set, shown by `/config show`."""
+    channel: bool = False
+    """A channel: stored as its mention (`<#123>`, `<#C123|news>`), or `#name` on the
+    console, so `news`, `#news` and a mention of it are one value."""
 
 
 class CommunitySettings:

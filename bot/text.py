@@ -66,6 +66,25 @@ def is_channel_mention(text: str) -> bool:
     return CHANNEL_MENTION.match(text.strip()) is not None
 
 
+def channel_setting(text: str) -> str:
+    """The one stored form of a channel typed in `/config set`: a mention as the platform
+    sent it (`<#123>`, `<#C123|news>`), else `#name` in lower case, so `news`, `#news` and
+    `#News` are the same channel. Raises ValueError for an empty name."""
+    text = text.strip()
+    if CHANNEL_MENTION.match(text):
+        return text
+    name = text.lstrip("#").strip().lower()
+    if not name or any(c.isspace() for c in name):
+        raise ValueError("give a channel, e.g. #news")
+    return "#" + name
+
+
+def echo(text: str, limit: int = 80) -> str:
+    """A member's input as an error repeats it: one line, cut to `limit` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def channel_from_text(text: str) -> tuple[str, str]:
     """(id, name) of a channel typed as `#name`, `<#123>` (Discord) or `<#C123|name>` (Slack)."""
     text = text.strip()

@@ -23,7 +23,7 @@ class Follow:
     name = "follow"
     settings = (
         Setting("follower_role", "Discord role granted on /follow (never one with moderating powers)"),
-        Setting("announcements_channel", "Slack channel followers are invited to on /follow"),
+        Setting("announcements_channel", "Slack channel followers are invited to on /follow", channel=True),
     )
 
     def __init__(

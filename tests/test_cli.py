@@ -204,7 +204,9 @@ def test_piped_poll_with_a_changed_vote_closes_with_exact_results_and_exports(tm
     assert "RDA          1  #######                33%" in closed
     assert "Dublin Core  1  #######                33%" in closed
     assert "option,votes,share\nMARC,1,33.3%\nRDA,1,33.3%\nDublin Core,1,33.3%" in result.stdout
-    assert (tmp_path / "files" / "poll-1.csv").read_text().startswith("option,votes,share")
+    assert (tmp_path / "bot-files" / "poll-1.csv").read_text().startswith("option,votes,share")
+    other = alcts(tmp_path, "shell", "--db", str(tmp_path / "other.sqlite3"), stdin="\n".join(script) + "\n")
+    assert other.returncode == 0 and (tmp_path / "other-files" / "poll-1.csv").is_file()  # its own folder
 
 
 def test_daily_question_resumes_after_a_36_hour_outage_with_now(tmp_path: Path) -> None:

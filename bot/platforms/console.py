@@ -32,6 +32,7 @@ from bot.model import (
     Place,
     Role,
 )
+from bot.text import echo
 from bot.timeparse import parse_duration
 
 PLATFORM = "console"
@@ -205,12 +206,14 @@ class ConsolePlatform:
         else:
             wanted = which.lower()
             chosen = next((b for b in buttons if b.label.lower() == wanted), None)
+            if chosen is None and len(wanted) == 1 and wanted.isalpha():  # `B` for `B. Bibframe`
+                chosen = next((b for b in buttons if b.label.lower().startswith(wanted + ".")), None)
             if chosen is None:  # `Going` for a button that now reads `Going (3)`
                 starting = [b for b in buttons if b.label.lower().startswith(wanted)]
                 chosen = starting[0] if wanted and len(starting) == 1 else None
         if chosen is None:
             labels = " ".join(f"[{i} {b.label}]" for i, b in enumerate(buttons, 1))
-            self._print(f"No button {which!r} on the latest message: {labels}")
+            self._print(f"No button '{echo(which)}' on the latest message: {labels}")
             return
         place = self.place if target.ref.channel_id == self.place.channel_id else self._direct(self.member)
         event = ButtonPressed(self.member, place, custom_id=chosen.custom_id, message=target.ref)

@@ -124,7 +124,7 @@ class JobPosts:
 
     name = "jobs"
     settings = (
-        Setting("jobs_channel", "where job posts go when /jobs subscribe or /jobs post name no channel="),
+        Setting("jobs_channel", "where job posts go when /jobs subscribe or /jobs post name no channel=", channel=True),
         Setting("jobs_poll_minutes", f"how often each job feed is checked, in minutes (default {DEFAULT_MINUTES}, "
                                      f"at least {FEWEST_MINUTES})", poll_minutes),  # fmt: skip
     )

@@ -32,7 +32,7 @@ class DailyQuestion:
     """Play technical-services trivia"""
 
     name = "trivia"  # the same feature as the live rounds: one name in /help, settings and the report
-    settings = (Setting("trivia_channel", "where /trivia daily posts when no channel= is given"),)
+    settings = (Setting("trivia_channel", "where /trivia daily posts when no channel= is given", channel=True),)
 
     def __init__(self, trivia: Trivia, store: DailyStore) -> None:
         self.trivia = trivia

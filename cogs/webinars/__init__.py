@@ -53,7 +53,8 @@ class Webinars:
     """Webinars and continuing education"""
 
     name = "webinars"
-    settings = (Setting("webinars_channel", "where /webinar add and /webinar import post when no channel= is given"),)
+    settings = (Setting("webinars_channel", "where /webinar add and /webinar import post when no channel= is given",
+                        channel=True),)
 
     def __init__(
         self, store: WebinarStore, scheduler: Scheduler, messenger: Messenger, clock: Clock, config: CommunityConfig,
