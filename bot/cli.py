@@ -82,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+", type=Path, metavar="FILE|DIR")
     check.add_argument("--pairs", action="store_true", help="list the questions never asked in the same round")
 
-    sub.add_parser("slack-manifest", help="print the Slack app manifest (YAML) this code needs")
+    slack_manifest = sub.add_parser("slack-manifest", help="print the Slack app manifest (YAML) this code needs")
+    slack_manifest.add_argument("--url", help="the bot's public events URL (https://HOST/slack/events) for HTTP mode")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -316,9 +317,14 @@ def _trivia_rules() -> str:
 
 
 def cmd_slack_manifest(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.platforms.slack_manifest import manifest_yaml
+    from bot.platforms.slack_manifest import manifest_yaml, request_url
 
-    sys.stdout.write(manifest_yaml(settings))
+    try:
+        url = request_url(args.url) if args.url else None
+    except ValueError as exc:
+        print(f"alcts-bot: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(manifest_yaml(settings, url))
     return 0
 
 

@@ -45,6 +45,25 @@ API_SCOPES: dict[str, tuple[str, ...]] = {
 }
 
 
+SCOPE_REASONS: dict[str, str] = {
+    # every bot scope and why the bot needs it (docs/slack.md shows this table)
+    "commands": "the slash command",
+    "chat:write": "posting trivia, polls, job posts and webinars, answers only the member sees, live edits",
+    "chat:write.public": "posting in a public channel the bot was not invited to (a poll or the daily question there)",
+    "channels:history": "typed trivia answers in public channels the bot was invited to",
+    "groups:history": "typed trivia answers in private channels the bot was invited to",
+    "channels:read": "channel names and membership events in public channels (a channel setting, members joining)",
+    "groups:read": "the same for private channels the bot is in",
+    "channels:join": "joining the public announcements channel, when not in it, to invite a follower there",
+    "channels:manage": "inviting a member who follows to the public announcements channel",
+    "groups:write": "inviting a member who follows to a private announcements channel",
+    "users:read": "roles (owner or admin, full member or guest), new members (team_join), the member count",
+    "usergroups:read": "moderator and organizer roles given as Slack user groups",
+    "im:write": "sending a member a private export or a reminder in a direct message",
+    "files:write": "charts and CSV exports",
+}
+
+
 def event_types() -> list[str]:
     """The event types to listen for, each once (two subscriptions deliver `message`)."""
     return sorted({event_type for event_type, _ in EVENTS.values()})
@@ -96,9 +115,30 @@ def manifest(settings: Settings, request_url: str = f"https://bot.example.org{EV
     }
 
 
-def manifest_yaml(settings: Settings) -> str:
-    mode = "Socket Mode (SLACK_APP_TOKEN is set)" if settings.slack_app_token else (
-        f"HTTP: replace https://bot.example.org with this bot's public address ({EVENTS_PATH})"
-    )
-    header = f"# Slack app manifest for alcts-bot, generated from the code. Mode: {mode}.\n"
-    return header + yaml.safe_dump(manifest(settings), sort_keys=False, allow_unicode=True)
+def request_url(given: str) -> str:
+    """The public events URL from `--url`: https, a host, and the path /slack/events
+    (added when the URL has no path). Raises ValueError with one sentence."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(given.strip())
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"--url must be the bot's public https address, e.g. https://bot.example.org{EVENTS_PATH}")
+    if parts.path in ("", "/"):
+        return f"https://{parts.netloc}{EVENTS_PATH}"
+    if parts.path.rstrip("/") != EVENTS_PATH or parts.query or parts.fragment:
+        raise ValueError(f"--url must end in {EVENTS_PATH}, where the bot listens")
+    return f"https://{parts.netloc}{EVENTS_PATH}"
+
+
+def manifest_yaml(settings: Settings, url: str | None = None) -> str:
+    """The manifest as YAML, with a header naming the mode and why each scope is asked for."""
+    if settings.slack_app_token:
+        mode = "Socket Mode (SLACK_APP_TOKEN is set)"
+    elif url:
+        mode = f"HTTP at {url}"
+    else:
+        mode = f"HTTP: replace https://bot.example.org with this bot's public address, or use --url ({EVENTS_PATH})"
+    lines = [f"# Slack app manifest for alcts-bot, generated from the code. Mode: {mode}.", "# Scopes:"]
+    lines += [f"#   {scope}: {SCOPE_REASONS[scope]}" for scope in bot_scopes()]
+    body = manifest(settings, url) if url else manifest(settings)
+    return "\n".join(lines) + "\n" + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -138,16 +138,21 @@ class SlackSending:
         await self._upload(file.filename, file.data, file.filename, channel)
 
     async def _upload(self, filename: str, data: bytes, title: str, channel: str | None = None) -> str:
-        """files.getUploadURLExternal, the bytes, files.completeUploadExternal (as
-        slack-sdk's files_upload_v2 does); without a channel the file stays unshared."""
-        ticket = await self._api("files.getUploadURLExternal", filename=filename, length=len(data), alt_txt=title)
-        assert self._session is not None
-        async with self._session.post(ticket["upload_url"], data=data) as response:
-            if response.status != 200:
-                raise SlackUploadError(f"upload answered {response.status}")
-        await self._api("files.completeUploadExternal", files=[{"id": ticket["file_id"], "title": title}],
-                        channel_id=channel)  # fmt: skip
-        return str(ticket["file_id"])
+        """slack-sdk's files_upload_v2 (files.getUploadURLExternal, the bytes,
+        files.completeUploadExternal); without a channel the file stays unshared. Returns
+        the file id. Raises SlackApiError, or SlackUploadError when the bytes are refused."""
+        for method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
+            if method not in API_SCOPES:  # as _api: the manifest must declare what is called
+                raise LookupError(f"{method} is not declared in slack_manifest.API_SCOPES")
+        if self._client is None:
+            raise RuntimeError("the Slack platform has not started")
+        try:
+            response = await self._client.files_upload_v2(
+                filename=filename, content=data, title=title, alt_txt=title, channel=channel
+            )
+        except SlackRequestError as exc:  # the upload URL answered something other than 200
+            raise SlackUploadError(str(exc)) from None
+        return str(response["files"][0]["id"])
 
     async def _api(self, method: str, **args: Any) -> AsyncSlackResponse:
         """Every Web API call (but auth.test) goes through here: the manifest's scopes

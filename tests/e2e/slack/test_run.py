@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import yaml
 
-from bot.platforms.slack_manifest import API_SCOPES, EVENTS, bot_scopes
+from bot.platforms.slack_manifest import API_SCOPES, EVENTS, SCOPE_REASONS, bot_scopes
 from tests.e2e.slack.conftest import ANN, GENERAL, free_port
 from tests.e2e.slack.fake_slack import (
     APP_TOKEN,
@@ -119,6 +119,20 @@ def test_http_mode_without_a_signing_secret_refuses_to_start(tmp_path: Path) -> 
     assert "Traceback" not in result.stderr
 
 
+def registry_names(tmp_path: Path) -> set[str]:
+    """Every command name the bot registers (`poll create`), and every group (`poll`)."""
+    from bot.app import Bot
+    from bot.clock import SystemClock
+    from bot.config import Settings
+    from storage.db import Database
+
+    path = tmp_path / "names.sqlite3"
+    bot = Bot(Settings(_env_file=None, bot_database=path), Database(path), SystemClock())  # type: ignore[call-arg]
+    bot.load_cogs()
+    names = set(bot.registry.commands)
+    return names | {name.split()[0] for name in names}
+
+
 def test_slack_manifest_declares_what_the_code_uses(tmp_path: Path) -> None:
     env = environment(tmp_path, SLACK_COMMAND="/library")
     result = subprocess.run([ALCTS, "slack-manifest"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
@@ -132,6 +146,25 @@ def test_slack_manifest_declares_what_the_code_uses(tmp_path: Path) -> None:
     assert settings["interactivity"]["is_enabled"] and not settings["socket_mode_enabled"]
     for method in API_SCOPES:  # the fake's own table (Slack's docs) agrees the scopes suffice
         assert METHOD_SCOPES[method] & set(bot_scopes()), method
+
+    assert set(SCOPE_REASONS) == set(bot_scopes())  # every scope asked for has its reason, and no other
+    docs = (Path(__file__).parents[3] / "docs" / "slack.md").read_text()
+    for scope, reason in SCOPE_REASONS.items():
+        assert f"| `{scope}` | {reason} |" in docs, scope
+    usage = command["usage_hint"].split(" | ")  # only commands that exist
+    names = registry_names(tmp_path)
+    assert all(" ".join(hint.split()[:2]).lower() in names for hint in usage), usage
+
+    filled = subprocess.run([ALCTS, "slack-manifest", "--url", "https://bots.alcts.org"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    urls = yaml.safe_load(filled.stdout)
+    assert urls["features"]["slash_commands"][0]["url"] == "https://bots.alcts.org/slack/events"
+    assert urls["settings"]["event_subscriptions"]["request_url"] == "https://bots.alcts.org/slack/events"
+    assert urls["settings"]["interactivity"]["request_url"] == "https://bots.alcts.org/slack/events"
+    for bad in ("http://bots.alcts.org/slack/events", "https://bots.alcts.org/hooks", "bots.alcts.org"):
+        refused = subprocess.run([ALCTS, "slack-manifest", "--url", bad], cwd=tmp_path, env=env, capture_output=True,
+                                 text=True, timeout=60)  # fmt: skip
+        assert refused.returncode == 2 and len(refused.stderr.splitlines()) == 1 and refused.stdout == "", bad
 
     socket = yaml.safe_load(subprocess.run(
         [ALCTS, "slack-manifest"], cwd=tmp_path, env={**env, "SLACK_APP_TOKEN": APP_TOKEN},
