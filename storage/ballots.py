@@ -23,12 +23,17 @@ SQLite, and `BallotBox` erases each:
 A batch still commits a set: a copy taken in the milliseconds between a batch's commit and
 its checkpoint shows that batch's ballots (voter hash and option) as a set, not in order.
 
-"Acknowledged means stored": `cast` returns only after its ballot's commit.
+"Acknowledged means stored": `cast` returns only after its ballot's commit. A batch is one
+unit of work (storage/unit_of_work.py): read, decided and rewritten in one call on the
+writer's thread; its commit may also carry other units of the moment (a group commit),
+which changes nothing above: the batch is still written, and erased from the log, as a set.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import random
 import sqlite3
@@ -38,10 +43,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import aiosqlite
-
 from bot.clock import iso
 from storage.db import Database
+from storage.unit_of_work import Tx
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +176,10 @@ class BallotBox:
 
     async def _write_batch(self) -> None:
         await asyncio.sleep(self.gather_seconds)  # let concurrent clicks join this commit
-        batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
+        if len(self._waiting) <= self.max_batch:
+            batch, self._waiting = self._waiting, []
+        else:
+            batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
         try:
             results = await self._commit(batch)
         except BaseException as exc:  # nothing of the batch is stored (the transaction rolled back)
@@ -203,25 +210,25 @@ class BallotBox:
         return done
 
     async def _commit(self, batch: list[_Request]) -> list[VoteChange | None]:
-        """One transaction for the batch: each click decided in arrival order, then every
+        """One unit of work for the batch: each click decided in arrival order, then every
         touched poll's ballots deleted and inserted again in random order."""
-        results: list[VoteChange | None] = [None] * len(batch)
-        by_poll: dict[int, list[int]] = {}
-        for index, request in enumerate(batch):
-            by_poll.setdefault(request.poll_id, []).append(index)
-        async with self.db.transaction() as conn:
+        rng = self.rng
+
+        def write(tx: Tx) -> list[VoteChange | None]:
+            results: list[VoteChange | None] = [None] * len(batch)
+            by_poll: dict[int, list[int]] = {}
+            for index, request in enumerate(batch):
+                by_poll.setdefault(request.poll_id, []).append(index)
             for poll_id, indexes in by_poll.items():
-                rows = list(await conn.execute_fetchall(
-                    "SELECT closed_at, closes_at FROM polls WHERE id = ? AND anonymous = 1", (poll_id,)
-                ))  # fmt: skip
-                if not rows:
+                poll = tx.fetchone("SELECT closed_at, closes_at FROM polls WHERE id = ? AND anonymous = 1", (poll_id,))
+                if poll is None:
                     continue  # gone, or not anonymous: every click on it gets None
-                ballots = await ballots_of(conn, poll_id)
+                ballots = ballots_of(tx, poll_id)
                 changed = False
                 for i in indexes:
                     request = batch[i]
-                    if rows[0]["closed_at"] is not None or (
-                        rows[0]["closes_at"] is not None and rows[0]["closes_at"] <= iso(request.now)
+                    if poll["closed_at"] is not None or (
+                        poll["closes_at"] is not None and poll["closes_at"] <= iso(request.now)
                     ):
                         continue
                     change = toggle(ballots.get(request.voter, ()), request.position, request.multi)
@@ -230,28 +237,28 @@ class BallotBox:
                         ballots[request.voter] = change.chosen
                         changed = True
                 if changed:
-                    await store_shuffled(conn, poll_id, ballots, self.rng)
-        return results
+                    store_shuffled(tx, poll_id, ballots, rng)
+            return results
+
+        return await self.db.unit(write)
 
 
-async def ballots_of(conn: aiosqlite.Connection, poll_id: int) -> dict[str, tuple[int, ...]]:
+def ballots_of(tx: Tx, poll_id: int) -> dict[str, tuple[int, ...]]:
     """voter -> chosen positions, for one poll."""
     chosen: dict[str, list[int]] = {}
-    for row in await conn.execute_fetchall("SELECT voter, position FROM poll_votes WHERE poll_id = ?", (poll_id,)):
+    for row in tx.fetchall("SELECT voter, position FROM poll_votes WHERE poll_id = ?", (poll_id,)):
         chosen.setdefault(row["voter"], []).append(row["position"])
     return {voter: tuple(sorted(positions)) for voter, positions in chosen.items()}
 
 
-async def store_shuffled(
-    conn: aiosqlite.Connection, poll_id: int, ballots: dict[str, tuple[int, ...]], rng: random.Random
-) -> None:
-    """Inside the caller's transaction: replace the poll's stored ballots (voter -> chosen
+def store_shuffled(tx: Tx, poll_id: int, ballots: dict[str, tuple[int, ...]], rng: random.Random) -> None:
+    """Inside the caller's unit of work: replace the poll's stored ballots (voter -> chosen
     positions) with the same ballots inserted in random order (deleted cells are zeroed by
     `secure_delete`), so where each cell lands says nothing about when it was cast."""
     rows = [(poll_id, voter, position) for voter, chosen in ballots.items() for position in chosen]
     rng.shuffle(rows)
-    await conn.execute("DELETE FROM poll_votes WHERE poll_id = ?", (poll_id,))
-    await conn.executemany(INSERT_BALLOT, rows)
+    tx.execute("DELETE FROM poll_votes WHERE poll_id = ?", (poll_id,))
+    tx.executemany(INSERT_BALLOT, rows)
 
 
 def _settle(
@@ -282,3 +289,30 @@ def has_anonymous_ballots(db_path: Path) -> bool:
     except sqlite3.Error:
         return False
     return bool(rows)
+
+
+def key_fingerprint(key: bytes) -> str:
+    """What the database keeps to recognise the anonymous-poll key: an HMAC-SHA256 of a
+    fixed text under the key (no better for guessing the key than any stored ballot)."""
+    return hmac.new(key, b"alcts-bot anonymous-poll key check", hashlib.sha256).hexdigest()
+
+
+def stored_key_fingerprint(db_path: Path) -> str | None:
+    """The fingerprint of the key the database's ballots were made with, read with the
+    standard library before the bot opens it (None: none stored yet, or unreadable)."""
+    if not db_path.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(db_path)) as conn:
+            row = conn.execute("SELECT fingerprint FROM poll_key_check WHERE id = 1").fetchone()
+    except sqlite3.Error:  # before migration 12, or not a database: opening it says why
+        return None
+    return str(row[0]) if row else None
+
+
+async def save_key_fingerprint(db: Database, fingerprint: str, at: datetime) -> None:
+    await db.execute(
+        "INSERT INTO poll_key_check (id, fingerprint, checked_at) VALUES (1, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, checked_at = excluded.checked_at",
+        (fingerprint, iso(at)),
+    )

@@ -4,6 +4,12 @@ All writes go through one connection guarded by one lock, so a burst of concurre
 interactions queues instead of failing with "database is locked". Reads use a second
 connection that sees committed data only. Append-only rows that nobody waits for
 (engagement events) are buffered by `enqueue` and written in batches.
+
+Writes that someone waits for are units of work (`unit`, storage/unit_of_work.py): every
+unit waiting when the writer is free runs in one transaction, as one call on the writer's
+thread, and each caller is answered after that COMMIT (group commit); a unit that raises
+is rolled back alone. `execute`, `insert` and `executemany` are units too; `transaction()`
+is for multi-statement work that must await in between (migrations, a few older writers).
 """
 
 from __future__ import annotations
@@ -13,12 +19,24 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from storage.migrations import MIGRATIONS
+from storage.unit_of_work import (
+    Pending,
+    Tx,
+    Unit,
+    finish_transaction,
+    flush_buffered,
+    on_thread,
+    run_group,
+)
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -26,28 +44,45 @@ Params = Sequence[Any] | dict[str, Any]  # a tuple, NamedTuple, list or mapping
 
 FLUSH_EVERY_ROWS = 500
 FLUSH_EVERY_SECONDS = 0.5
+MAX_GROUP = 1000  # units in one group commit at most (bounds how long one holds the writer)
+AUTOCOMMIT_ONLY = ("PRAGMA", "VACUUM", "ATTACH", "DETACH")  # statements that cannot run in a transaction
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def storable(params: Params) -> bool:
     """Whether SQLite can bind every value: None, a bool, an int in 64 bits, a float,
-    bytes, or a str that encodes as UTF-8 (a lone surrogate from a bad byte does not)."""
-    values = params.values() if isinstance(params, dict) else params
-    for value in values:
-        if value is None or isinstance(value, float | bytes):
+    bytes, or a str that encodes as UTF-8 (a lone surrogate from a bad byte does not).
+    On the path of every buffered row: exact types first, subclasses the slow way."""
+    for value in params.values() if isinstance(params, dict) else params:
+        kind = type(value)
+        if kind is str:
+            if value.isascii():
+                continue
+        elif kind is int:
+            if INT64_MIN <= value <= INT64_MAX:
+                continue
+            return False
+        elif value is None or kind is float or kind is bool or kind is bytes:
             continue
-        if isinstance(value, int):
-            if not INT64_MIN <= value <= INT64_MAX:
-                return False
-        elif isinstance(value, str):
-            if not value.isascii():
-                try:
-                    value.encode("utf-8")
-                except UnicodeEncodeError:
-                    return False
-        else:
+        if not _storable_value(value):
             return False
     return True
+
+
+def _storable_value(value: Any) -> bool:
+    if value is None or isinstance(value, float | bytes):
+        return True
+    if isinstance(value, int):
+        return INT64_MIN <= value <= INT64_MAX
+    if isinstance(value, str):
+        if value.isascii():
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    return False
 
 
 class StoreUnavailable(Exception):
@@ -86,6 +121,9 @@ class Database:
         self._pending_rows = 0
         self._flusher: asyncio.Task[None] | None = None
         self._wake_flusher = asyncio.Event()
+        self._units: list[tuple[Unit[Any], asyncio.Future[Any]]] = []  # waiting for the next group
+        self._committer: asyncio.Task[None] | None = None
+        self.groups = 0  # group commits written (for tests and benchmarks)
         self.applied: list[int] = []
         self.rejected = 0  # buffered rows set aside as unstorable (logged each time)
 
@@ -135,6 +173,8 @@ class Database:
             with suppress(asyncio.CancelledError):
                 await self._flusher
             self._flusher = None
+        while self._committer is not None and not self._committer.done():  # answer every unit sent
+            await asyncio.wait([self._committer])
         try:
             if self._writer is not None:
                 await self.flush()
@@ -191,7 +231,7 @@ class Database:
     # -- reads --------------------------------------------------------------------------
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return list(await self._require_reader().execute_fetchall(sql, params))  # one thread trip
+        return await self._require_reader().execute_fetchall(sql, params)  # a list already; one trip
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)
@@ -214,43 +254,95 @@ class Database:
             except BaseException:
                 await conn.execute("ROLLBACK")
                 raise
-            pending = self._take_pending()
-            if pending:
-                await conn.execute("SAVEPOINT buffered")
-                try:
-                    await self._write_pending(conn, pending)
-                    await conn.execute("RELEASE buffered")
-                except sqlite3.Error:  # the effect still commits; the rows go the slow way
-                    await conn.execute("ROLLBACK TO buffered")
-                    await conn.execute("RELEASE buffered")
+            pending = self._take_pending() if self._pending_rows else None
+            try:  # the buffered rows and COMMIT in one hop; shielded: once sent it completes
+                written = await asyncio.shield(on_thread(conn, finish_transaction, pending))
+            except asyncio.CancelledError:
+                raise
+            except BaseException:
+                if pending:
                     self._give_back(pending)
-                    self._wake_flusher.set()
-                except BaseException:
-                    self._give_back(pending)
-                    await conn.execute("ROLLBACK")
+                raise
+            if not written and pending:  # the effect still commits; the rows go the slow way
+                self._give_back(pending)
+                self._wake_flusher.set()
+
+    # -- units of work (group commit) -----------------------------------------------------
+
+    async def unit(self, work: Unit[T]) -> T:
+        """Run `work(tx)` (a plain function, see storage/unit_of_work.py) in a transaction on
+        the writer's thread, together with every other unit waiting and the buffered rows
+        (one COMMIT). Returns its result once committed; raises what it raised (it alone is
+        rolled back) or what failed the group's transaction (then nothing of it is stored).
+        Never call it while holding `transaction()`: the writer is taken."""
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._units.append((work, done))
+        if self._committer is None or self._committer.done():
+            self._require_writer()
+            self._committer = asyncio.create_task(self._commit_groups(), name="db-group-commit")
+        return await done
+
+    async def _commit_groups(self) -> None:
+        conn = self._require_writer()
+        while self._units:
+            async with self._write_lock:
+                group = self._units
+                if len(group) > MAX_GROUP:
+                    group, self._units = group[:MAX_GROUP], group[MAX_GROUP:]
+                else:
+                    self._units = []
+                group = [item for item in group if not item[1].done()]  # a caller that gave up: not run
+                if not group and not self._pending_rows:
+                    continue
+                pending = self._take_pending() if self._pending_rows else None
+                try:  # shielded: once on the thread, the group completes whatever happens here
+                    outcomes, written = await asyncio.shield(
+                        on_thread(conn, run_group, [work for work, _ in group], pending)
+                    )
+                except asyncio.CancelledError:
+                    for _, done in group:
+                        done.cancel()
                     raise
-            await conn.execute("COMMIT")
+                except BaseException as exc:  # nothing of the group is stored
+                    if pending:
+                        self._give_back(pending)
+                    for _, done in group:
+                        if not done.done():
+                            done.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    log.error("group commit failed (%d unit(s)): %s", len(group), exc)
+                    continue
+                self.groups += 1
+            if pending and not written:  # the units still commit; the rows go the slow way
+                self._give_back(pending)
+                self._wake_flusher.set()
+            for (_, done), (ok, value) in zip(group, outcomes, strict=True):
+                if done.done():
+                    continue
+                if ok:
+                    done.set_result(value)
+                else:
+                    done.set_exception(value)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """One statement, atomic on its own (autocommit); returns how many rows it changed.
-
-        One trip to SQLite's thread instead of three (BEGIN, statement, COMMIT): under a
-        burst of clicks the writer lock is held for a third of the time."""
-        conn = self._require_writer()
-        async with self._write_lock:
-            cursor = await conn.execute(sql, params)
-            return cursor.rowcount
+        """One statement, atomic on its own (a unit: concurrent ones share a commit);
+        returns how many rows it changed. A PRAGMA (or VACUUM...) runs alone, outside any
+        transaction."""
+        if sql.lstrip()[:6].upper().startswith(AUTOCOMMIT_ONLY):
+            conn = self._require_writer()
+            async with self._write_lock:
+                cursor = await conn.execute(sql, params)
+                return cursor.rowcount
+        return await self.unit(partial(_execute, sql, params))
 
     async def insert(self, sql: str, params: Params = ()) -> int:
-        """One INSERT, atomic on its own; returns the new row's id."""
-        conn = self._require_writer()
-        async with self._write_lock:
-            row = await conn.execute_insert(sql, params)
-            return int(row[0]) if row else 0
+        """One INSERT, atomic on its own (a unit); returns the new row's id."""
+        return await self.unit(partial(_insert, sql, params))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        async with self.transaction() as conn:
-            await conn.executemany(sql, rows)
+        rows = list(rows)  # materialised here: a unit may run again
+        await self.unit(partial(_executemany, sql, rows))
 
     def enqueue(self, sql: str, params: Params) -> None:
         """Buffer an append-only row; written with the next write transaction (so an
@@ -263,7 +355,11 @@ class Database:
             log.warning("engagement row set aside: a value SQLite cannot store sql=%s", sql.split("(")[0].strip())
             self.rejected += 1
             return
-        self._pending.setdefault(sql, []).append(params)
+        rows = self._pending.get(sql)
+        if rows is None:
+            self._pending[sql] = [params]
+        else:
+            rows.append(params)
         self._pending_rows += 1
         if self._pending_rows >= FLUSH_EVERY_ROWS:
             self._wake_flusher.set()
@@ -277,38 +373,25 @@ class Database:
                 return  # wait for it, so a reader that flushed first sees them
         async with self._write_lock:
             pending = self._take_pending()
-            try:
-                await conn.execute("BEGIN IMMEDIATE")
-                await self._write_pending(conn, pending)
-                await conn.execute("COMMIT")
-                return
-            except sqlite3.Error:
-                await conn.execute("ROLLBACK")
+            try:  # one hop; shielded: once sent, the rows are written whatever happens here
+                rejected = await asyncio.shield(on_thread(conn, flush_buffered, pending))
+            except asyncio.CancelledError:
+                raise
             except BaseException:
-                await conn.execute("ROLLBACK")
                 self._give_back(pending)
                 raise
-            for sql, rows in pending.items():
-                for params in rows:
-                    try:
-                        await conn.execute(sql, params)  # autocommit: one row, alone
-                    except sqlite3.Error as exc:
-                        self.rejected += 1
-                        log.error("buffered row set aside sql=%s error=%s", sql.split("(")[0].strip(), exc)
+            for sql, exc in rejected:
+                self.rejected += 1
+                log.error("buffered row set aside sql=%s error=%s", sql.split("(")[0].strip(), exc)
 
-    def _take_pending(self) -> dict[str, list[Params]]:
+    def _take_pending(self) -> Pending:
         pending, self._pending, self._pending_rows = self._pending, {}, 0
         return pending
 
-    def _give_back(self, pending: dict[str, list[Params]]) -> None:
+    def _give_back(self, pending: Pending) -> None:
         for sql, rows in pending.items():
             self._pending.setdefault(sql, [])[:0] = rows
             self._pending_rows += len(rows)
-
-    @staticmethod
-    async def _write_pending(conn: aiosqlite.Connection, pending: dict[str, list[Params]]) -> None:
-        for sql, rows in pending.items():
-            await conn.executemany(sql, rows)
 
     async def _flush_loop(self) -> None:
         while True:
@@ -351,3 +434,15 @@ class Database:
         if self._reader is None:
             raise RuntimeError("database is not open")
         return self._reader
+
+
+def _execute(sql: str, params: Params, tx: Tx) -> int:
+    return tx.execute(sql, params)
+
+
+def _insert(sql: str, params: Params, tx: Tx) -> int:
+    return tx.insert(sql, params)
+
+
+def _executemany(sql: str, rows: list[Params], tx: Tx) -> None:
+    tx.executemany(sql, rows)

@@ -10,13 +10,16 @@ the order in which they were cast.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 
 from bot.clock import from_iso, iso
 from bot.model import Community, MessageRef, Place
 from storage.ballots import BallotBox, VoteChange, ballots_of, store_shuffled, toggle
 from storage.db import Database
+from storage.single_flight import SingleFlight
+from storage.unit_of_work import Tx
 
 __all__ = ["BallotBox", "Poll", "PollStore", "Tally", "VoteChange"]
 
@@ -57,8 +60,10 @@ class PollStore:
     def __init__(self, db: Database, ballots: BallotBox | None = None) -> None:
         self.db = db
         self.ballots = ballots or BallotBox(db)  # anonymous polls' votes go through it
-        self._cache: dict[int, Poll] = {}  # every change to a poll row goes through this store
-        self._changes = 0  # bumped on every change: a load that raced a change is not cached
+        # every change to a poll row goes through this store, which forgets (or, for a new
+        # message, updates) the cached copy; concurrent readers of a poll not cached share
+        # one load (a burst of votes after a restart or a close)
+        self._cache: SingleFlight[int, Poll] = SingleFlight(self._load)
 
     async def create(
         self, place: Place, creator_id: str, creator_name: str, question: str,
@@ -83,7 +88,7 @@ class PollStore:
 
     async def get(self, poll_id: int, community: Community | None = None) -> Poll | None:
         """The poll, if it exists (and belongs to `community`, when one is given)."""
-        poll = self._cache.get(poll_id) or await self._load(poll_id)
+        poll = await self._cache.get(poll_id)
         if poll is None:
             return None
         if community is not None and (poll.place.platform, poll.place.community.id) != (community.platform, community.id):
@@ -91,11 +96,9 @@ class PollStore:
         return poll
 
     def _forget(self, poll_id: int) -> None:
-        self._changes += 1
-        self._cache.pop(poll_id, None)
+        self._cache.forget(poll_id)
 
     async def _load(self, poll_id: int) -> Poll | None:
-        changes = self._changes
         row = await self.db.fetchone("SELECT * FROM polls WHERE id = ?", (poll_id,))
         if row is None:
             return None
@@ -103,7 +106,7 @@ class PollStore:
             "SELECT label FROM poll_options WHERE poll_id = ? ORDER BY position", (poll_id,)
         )
         community = Community(row["platform"], row["community_id"])
-        poll = Poll(
+        return Poll(
             id=row["id"],
             place=Place(community, row["channel_id"], row["channel_name"]),
             creator_id=row["creator_id"],
@@ -119,13 +122,14 @@ class PollStore:
             message=MessageRef.decode(row["message_ref"]) if row["message_ref"] else None,
             announced_at=from_iso(row["announced_at"]) if row["announced_at"] else None,
         )
-        if changes == self._changes:
-            self._cache[poll_id] = poll
-        return poll
 
     async def set_message(self, poll_id: int, ref: MessageRef) -> None:
-        await self.db.execute("UPDATE polls SET message_ref = ? WHERE id = ?", (ref.encode(), poll_id))
-        self._forget(poll_id)
+        encoded = ref.encode()
+        await self.db.execute("UPDATE polls SET message_ref = ? WHERE id = ?", (encoded, poll_id))
+        # the cached poll is kept, with its message as a load would read it: the burst of
+        # votes that follows a new poll's message finds it cached
+        stored = MessageRef.decode(encoded)
+        self._cache.replace(poll_id, lambda poll: replace(poll, message=stored))
 
     async def open_polls(self, community: Community, channel_id: str | None = None) -> list[int]:
         rows = await self.db.fetchall(
@@ -145,32 +149,13 @@ class PollStore:
     ) -> VoteChange | None:
         """Toggle one option for one voter of an open (not anonymous) poll, atomically, by
         the rule of `toggle`; None when the poll is closed or its deadline (`closes_at`) is
-        not after `now`. Anonymous polls vote through `self.ballots.cast`."""
-        async with self.db.transaction() as conn:
-            rows = list(await conn.execute_fetchall(
-                "SELECT p.closed_at, p.closes_at, v.position FROM polls p LEFT JOIN poll_votes v"
-                " ON v.poll_id = p.id AND v.voter = ? WHERE p.id = ? ORDER BY v.position",
-                (voter, poll_id),
-            ))  # fmt: skip
-            if not rows or rows[0]["closed_at"] is not None:
-                return None
-            if rows[0]["closes_at"] is not None and rows[0]["closes_at"] <= iso(now):
-                return None
-            chosen = [r["position"] for r in rows if r["position"] is not None]
-            change = toggle(chosen, position, multi)
-            if change.refused:
-                return change
-            for gone in sorted(set(chosen) - set(change.chosen)):
-                await conn.execute(
-                    "DELETE FROM poll_votes WHERE poll_id = ? AND voter = ? AND position = ?",
-                    (poll_id, voter, gone),
-                )
-            for added in sorted(set(change.chosen) - set(chosen)):
-                await conn.execute(
-                    "INSERT INTO poll_votes (poll_id, voter, position, voted_at) VALUES (?, ?, ?, ?)",
-                    (poll_id, voter, added, iso(at) if at else None),
-                )
-        return change
+        not after `now`. Anonymous polls vote through `self.ballots.cast`.
+
+        One unit of work (read, decide, write), committed with the other votes of the
+        moment (group commit); returns after the commit."""
+        stamp = iso(now)
+        voted_at = stamp if at is now else iso(at) if at else None
+        return await self.db.unit(partial(_vote, poll_id, voter, position, multi, voted_at, stamp))
 
     async def tally(self, poll_id: int, options: int) -> Tally:
         rows = await self.db.fetchall(
@@ -232,27 +217,58 @@ class PollStore:
         An anonymous poll that lost a ballot has the rest stored again in random order in
         the same transaction, and the log is checkpointed after, so no hole in a page and
         no older page image is left that would tell which ballot went."""
-        touched = False
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
+        rng = self.ballots.rng
+
+        def forget(tx: Tx) -> tuple[int, bool]:
+            touched = False
+            removed = tx.execute(
                 "DELETE FROM poll_votes WHERE voter = ? AND poll_id IN"
                 " (SELECT id FROM polls WHERE platform = ? AND anonymous = 0)",
                 (member_id, platform),
             )
-            removed = cur.rowcount
             for poll_id, hashed in voters_by_poll:
-                cur = await conn.execute(
-                    "DELETE FROM poll_votes WHERE poll_id = ? AND voter = ?", (poll_id, hashed)
-                )
-                removed += cur.rowcount
-                if cur.rowcount:
+                gone = tx.execute("DELETE FROM poll_votes WHERE poll_id = ? AND voter = ?", (poll_id, hashed))
+                removed += gone
+                if gone:
                     touched = True
-                    await store_shuffled(conn, poll_id, await ballots_of(conn, poll_id), self.ballots.rng)
-            await conn.execute(
+                    store_shuffled(tx, poll_id, ballots_of(tx, poll_id), rng)
+            tx.execute(
                 "UPDATE polls SET creator_id = NULL, creator_name = '' WHERE platform = ? AND creator_id = ?",
                 (platform, member_id),
             )
+            return removed, touched
+
+        removed, touched = await self.db.unit(forget)
         self._cache.clear()
         if touched:
             await self.ballots.erase_log()
         return removed
+
+
+SELECT_VOTER = (
+    "SELECT p.closed_at, p.closes_at, v.position FROM polls p LEFT JOIN poll_votes v"
+    " ON v.poll_id = p.id AND v.voter = ? WHERE p.id = ? ORDER BY v.position"
+)
+DELETE_VOTE = "DELETE FROM poll_votes WHERE poll_id = ? AND voter = ? AND position = ?"
+INSERT_VOTE = "INSERT INTO poll_votes (poll_id, voter, position, voted_at) VALUES (?, ?, ?, ?)"
+
+
+def _vote(
+    poll_id: int, voter: str, position: int, multi: int, voted_at: str | None, now: str, tx: Tx
+) -> VoteChange | None:
+    """The unit of work of one vote (see `PollStore.vote`); `now` and `voted_at` as stored."""
+    rows = tx.fetchall(SELECT_VOTER, (voter, poll_id))
+    if not rows:
+        return None
+    first = rows[0]
+    if first["closed_at"] is not None or (first["closes_at"] is not None and first["closes_at"] <= now):
+        return None
+    chosen = [r["position"] for r in rows if r["position"] is not None]
+    change = toggle(chosen, position, multi)
+    if change.refused:
+        return change
+    for gone in sorted(set(chosen) - set(change.chosen)):
+        tx.execute(DELETE_VOTE, (poll_id, voter, gone))
+    for added in sorted(set(change.chosen) - set(chosen)):
+        tx.execute(INSERT_VOTE, (poll_id, voter, added, voted_at))
+    return change

@@ -10,14 +10,15 @@ import sqlite3
 import subprocess
 import sys
 from contextlib import closing
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.cards import Card
-from bot.model import ButtonPressed, Member, MessageRef
-from cogs.polls.render import safe_cell
+from bot.model import ButtonPressed, Community, Member, MessageRef, Place
+from bot.text import spreadsheet_cell as safe_cell
+from storage.polls import Poll
 from tests.harness import TestBot
 
 POLL_TABLES = {
@@ -60,7 +61,11 @@ async def click(testbot: TestBot, member: str, custom_id: str) -> str:
         ("/poll create Q a b multi=0", "multi should be greater than or equal to 1"),
         ("/poll create Q a b closes=33d", "closes must be between 1 minute and 32 days"),
         ('/poll create "Salary survey" "Under 50k" "50k+" anonymus=yes', "there is no option anonymus=. Did you mean anonymous=?"),
+        ('/poll create "Salary" "Under 50k" "50k+" anonymous:yes', "to give anonymous, write anonymous=yes"),
+        ('/poll create "Salary" "Under 50k" "50k+" --anonymous', "options are written name=value, e.g. anonymous=yes"),
+        ('/poll create "Salary" "Under 50k" "50k+" anonymous =yes', "write anonymous=yes without spaces around ="),
         ("/poll create Q a b closes=soon", "'soon' is neither a duration nor a time"),
+        ("/poll create Q a b closes=-5m", "'-5m' is in the past; give a duration such as 2h or a time to come"),
         ("/poll create Q a b anonymous=maybe", "'maybe' should be yes or no"),
         ("/poll results 99", "There is no poll #99 in this channel."),
         ("/poll results x", "id must be a whole number"),
@@ -138,21 +143,43 @@ async def test_anonymous_votes_leave_no_member_id_in_the_database(tmp_path: Path
 
 
 async def test_export_is_csv_with_voters_only_for_open_ballots(testbot: TestBot) -> None:
+    testbot.clock.set(datetime(2026, 12, 1, 20, 30, 15, 123456, tzinfo=UTC))  # 14:30:15 CST
     await testbot.push('/poll create "Formula?" "=SUM(A1)" "+1" "@cmd" "-2" plain', ":click 1", ":as ben", ":click 5")
     out = await testbot.push(":as olga organizer", "/poll export 1")
-    rows = list(csv.reader(io.StringIO((testbot.path / "files" / "poll-1.csv").read_text())))
-    assert rows[0] == ["option", "votes", "share"]
-    assert rows[1:6] == [["'=SUM(A1)", "1", "50.0%"], ["'+1", "0", "0.0%"], ["'@cmd", "0", "0.0%"],
-                         ["'-2", "0", "0.0%"], ["plain", "1", "50.0%"]]  # fmt: skip
-    assert rows[7] == ["voter", "option", "voted_at"]
-    assert sorted((r[0], r[1]) for r in rows[8:]) == [("ben", "plain"), ("you", "'=SUM(A1)")]
-    assert "saved to" in out
+    data = (testbot.path / "files" / "poll-1.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data  # a BOM and CRLF: Excel reads UTF-8
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows == [["option", "votes", "share_percent"], ["'=SUM(A1)", "1", "50.0"], ["'+1", "0", "0.0"],
+                    ["'@cmd", "0", "0.0"], ["'-2", "0", "0.0"], ["plain", "1", "50.0"]]  # one table per file
+    assert "saved to" in out and "voter" not in data.decode()
+    await testbot.push("/poll export 1 votes=yes")
+    votes = list(csv.reader(io.StringIO((testbot.path / "files" / "poll-1-votes.csv").read_text("utf-8-sig"))))
+    assert votes[0] == ["voter", "option", "voted_at (America/Chicago)"]
+    assert sorted(votes[1:]) == [["ben", "plain", "2026-12-01 14:30:15"], ["you", "'=SUM(A1)", "2026-12-01 14:30:15"]]
 
     await testbot.push(":as ann", f"/{Q} anonymous=yes", ":click 1")
     await testbot.push(":as olga organizer", "/poll export 2")
     text = (testbot.path / "files" / "poll-2.csv").read_text()
     assert "voter" not in text and "ann" not in text
+    refused = await testbot.push("/poll export 2 votes=yes")
+    assert "Poll #2 is anonymous: its votes are not linked to members." in refused
+    assert not (testbot.path / "files" / "poll-2-votes.csv").exists()
     assert "Only organizers can use /poll export." in await testbot.push(":as ann member", "/poll export 1")
+
+
+def test_single_choice_shares_sum_to_exactly_100() -> None:
+    from cogs.polls.render import shares
+    from storage.polls import Tally
+
+    def poll(multi: int = 1) -> Poll:
+        return Poll(id=1, place=Place(Community("console", "local"), "general"), creator_id="a", creator_name="a",
+                    question="Q", options=("a", "b", "c"), multi=multi, anonymous=False, hidden=False,
+                    created_at=datetime(2026, 12, 1, tzinfo=UTC), closes_at=None, closed_at=None, message=None)  # fmt: skip
+
+    assert shares(poll(), Tally((1, 1, 1), 3), 0) == [34.0, 33.0, 33.0]  # plain rounding: 33 + 33 + 33 = 99
+    assert shares(poll(), Tally((2, 2, 3), 7), 1) == [28.6, 28.6, 42.8]  # 28.57, 28.57, 42.86: 100.1 rounded
+    assert round(sum(shares(poll(), Tally((1, 1, 1), 3), 1)), 6) == 100.0 and shares(poll(), Tally((0, 0, 0), 0), 0) == [0.0] * 3
+    assert shares(poll(multi=2), Tally((3, 2, 1), 3), 0) == [100.0, 67.0, 33.0]  # several choices: no sum
 
 
 def test_formula_cells_are_escaped() -> None:
@@ -266,6 +293,8 @@ async def test_forget_me_removes_votes_including_anonymous_ones(testbot: TestBot
 async def test_polls_belong_to_their_community(testbot: TestBot) -> None:
     await testbot.push(f"/{Q}")
     await testbot.db.execute("UPDATE polls SET community_id = 'elsewhere'")
+    polls = next(cog for cog in testbot.bot.cogs if type(cog).__name__ == "Polls")
+    polls.store._forget(1)  # changed behind the store's back: drop its cached copy
     assert "There is no poll #1 in this channel." in await testbot.push("/poll results 1")
 
 
@@ -293,10 +322,11 @@ async def test_look_alike_options_are_the_same_option(testbot: TestBot) -> None:
     assert "official form (https://evil.example/x)" in out and "ABC" in out and "](" not in out
 
 
-def shell(cwd: Path, db: str, stdin: str) -> subprocess.CompletedProcess[str]:
+def shell(cwd: Path, db: str, stdin: str, **settings: str) -> subprocess.CompletedProcess[str]:
     """`alcts-bot shell --db DB` run from `cwd`, with no BOT_* setting from outside."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "BOT_"))}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    env.update(settings)
     return subprocess.run([sys.executable, "-m", "bot", "shell", "--db", db, "--as", "ann"], input=stdin,
                           capture_output=True, text=True, cwd=cwd, env=env, timeout=60)  # fmt: skip
 
@@ -320,3 +350,29 @@ def test_the_key_follows_db_so_forget_me_from_another_folder_finds_the_ballot(tm
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
     assert "club.poll-key is missing, but" in refused.stderr and "holds anonymous ballots" in refused.stderr
     assert not (tmp_path / "data" / "club.poll-key").exists()
+
+
+@pytest.mark.parametrize("written", ["anonymous＝yes", "аnonymous=yes", "ANONYMOUS=yes", "anonymous\u200b=yes"])
+async def test_look_alike_option_names_are_the_option_not_data(testbot: TestBot, written: str) -> None:
+    out = await testbot.push(f'/poll create "Salary" "Under 50k" "50k+" {written}')
+    assert "(open, anonymous)" in out and "anonymous=yes" not in out.split("(open")[1]
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM poll_options") == 2
+
+
+async def test_a_colon_inside_an_option_stays_text(testbot: TestBot) -> None:
+    out = await testbot.push('/poll create "Time?" "10:30" "Option: b" "hidden: maybe"')
+    assert "Poll #1" in out and await testbot.db.scalar("SELECT COUNT(*) FROM poll_options") == 3
+
+
+def test_a_changed_poll_secret_is_refused_once_anonymous_ballots_exist(tmp_path: Path) -> None:
+    first, second = "first secret, 32 characters long", "another secret, also long enough"
+    fresh = shell(tmp_path, "club.sqlite3", f"/{Q}\n:click 1\n", BOT_POLL_SECRET=first)  # no anonymous ballot yet
+    assert fresh.returncode == 0, fresh.stderr
+    assert shell(tmp_path, "club.sqlite3", "/help\n", BOT_POLL_SECRET=second).returncode == 0  # nothing to protect
+    voted = shell(tmp_path, "club.sqlite3", f"/{Q} anonymous=yes\n:click 2\n", BOT_POLL_SECRET=second)
+    assert "Your vote: RDA." in voted.stdout, voted.stderr
+    refused = shell(tmp_path, "club.sqlite3", "/help\n", BOT_POLL_SECRET=first)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+    assert "this anonymous-poll key is not the one the anonymous ballots in" in refused.stderr
+    again = shell(tmp_path, "club.sqlite3", "/poll results 2\n", BOT_POLL_SECRET=second)  # the right key: as before
+    assert again.returncode == 0 and "RDA          1" in again.stdout, again.stdout

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from bot.app import Bot, Context, Messenger
 from bot.cards import Card, notice
 from bot.clock import Clock
-from bot.commands import Args, Deadline, YesNo, button, command, timer
+from bot.commands import Args, Choice, Deadline, YesNo, button, command, suggests, timer
 from bot.config import ConfigError
 from bot.errors import UserError
 from bot.model import ButtonPressed, Member, MessageRef, Place, Role
@@ -25,8 +25,8 @@ from bot.quotas import Quota
 from bot.scheduler import Scheduler
 from bot.text import neutralise
 from bot.timeparse import closes_in
-from cogs.polls.render import chart_png, export_csv, live_card, results_card
-from storage.ballots import has_anonymous_ballots
+from cogs.polls.render import chart_png, export_csv, export_votes_csv, live_card, results_card
+from storage.ballots import has_anonymous_ballots, key_fingerprint, save_key_fingerprint, stored_key_fingerprint
 from storage.polls import Poll, PollStore, Tally
 
 Content = Callable[[Place, str, str, datetime], None]
@@ -39,12 +39,14 @@ EXAMPLE = '/poll create "Question?" "Yes" "No"'
 
 class CreatePoll(Args):
     positional = ("question", "options")
-    question: str = Field(min_length=1)
-    options: list[str] = []
-    multi: int = Field(1, ge=1)
-    anonymous: YesNo = False
-    hidden: YesNo = False
-    closes: Deadline | None = None
+    question: str = Field(min_length=1, description="what to ask, up to 300 characters")
+    options: list[str] = Field([], description="the answers to choose from: 2 to 25, each up to 75 characters")
+    multi: int = Field(1, ge=1, description="how many answers each member may choose")
+    anonymous: YesNo = Field(False, description="yes: votes are never linked to who cast them, not even in the export")
+    hidden: YesNo = Field(False, description="yes: the results stay hidden until the poll closes")
+    closes: Deadline | None = Field(
+        None, description='a duration (2h, 3d) or a time ("friday 5pm") when voting ends; default: closed by hand'
+    )
 
     @field_validator("question")
     @classmethod
@@ -76,7 +78,24 @@ class CreatePoll(Args):
 
 class PollId(Args):
     positional = ("id",)
-    id: int = Field(ge=1)
+    id: int = Field(ge=1, description="the poll's number, as its title and /poll list show it")
+
+    @suggests("id")
+    @classmethod
+    async def open_here(cls, cog: Polls, ctx: Context, typed: str) -> list[Choice]:
+        """The open polls in this channel, newest first (a poll is read and managed only where
+        it was asked); to close or delete, a member's own unless a moderator."""
+        own_only = getattr(ctx.event, "name", None) in ("poll close", "poll delete") and ctx.member.role < Role.MODERATOR
+        choices = []
+        for poll_id in reversed(await cog.store.open_polls(ctx.community, ctx.place.channel_id)):
+            poll = await cog.store.get(poll_id, ctx.community)
+            if poll is not None and not (own_only and poll.creator_id != ctx.member.id):
+                choices.append(Choice(f"#{poll.id} {poll.question}", poll.id))
+        return choices
+
+
+class ExportArgs(PollId):
+    votes: YesNo = Field(False, description="yes: one row per vote instead of the totals (not for anonymous polls)")
 
 
 class Polls:
@@ -123,18 +142,17 @@ class Polls:
         # the click names its message: a vote cast before create() has stored the poll's
         # message (a click racing the reply) still updates the tally
         clicked = ctx.event.message if isinstance(ctx.event, ButtonPressed) else None
-        closed = notice(f"Poll #{poll_id} is closed; votes are no longer counted.")
         if not poll.accepts_votes(ctx.now):
             await self._end(poll)  # the deadline passed and the close timer has not run yet
             self._refresh(poll, poll.message or clicked)  # a click on a closed poll re-renders it
-            return closed
+            return _closed(poll_id)
         if poll.anonymous:  # batched, shuffled, the log erased; answered after the commit
             change = await self.store.ballots.cast(poll_id, self.voter(poll, ctx.member), position, poll.multi, ctx.now)
         else:
             change = await self.store.vote(poll_id, ctx.member.id, position, poll.multi, ctx.now, ctx.now)
         if change is None:
             self._refresh(poll, poll.message or clicked)
-            return closed
+            return _closed(poll_id)
         if change.refused:
             return notice(f"You can choose up to {poll.multi}; click one of your choices to remove it first.")
         if poll.message is None and clicked is not None:  # posted with no ts (a response_url): closing edits it
@@ -179,14 +197,18 @@ class Polls:
         await self.store.mark_announced(poll.id, self.clock.now())
         return None
 
-    @command("poll export", args=PollId, role=Role.ORGANIZER, help="Download a poll's results as CSV")
-    async def export(self, ctx: Context, args: PollId) -> Card:
+    @command("poll export", args=ExportArgs, role=Role.ORGANIZER,
+             help="Download a poll's results as CSV (votes=yes: one row per vote)")
+    async def export(self, ctx: Context, args: ExportArgs) -> Card:
         poll = await self._poll(ctx, args.id)
         if poll.is_open and poll.hidden:
             raise UserError(f"Poll #{poll.id} hides its results until it closes.")
-        tally = await self._tally(poll)
-        votes = [] if poll.anonymous else await self.store.votes(poll)
-        file = export_csv(poll, tally, votes)
+        if args.votes:
+            if poll.anonymous:
+                raise UserError(f"Poll #{poll.id} is anonymous: its votes are not linked to members.")
+            file = export_votes_csv(poll, await self.store.votes(poll), ctx.tz)
+            return Card(text=f"Poll #{poll.id} votes as CSV: {file.filename}", file=file, ephemeral=True)
+        file = export_csv(poll, await self._tally(poll), ctx.tz)
         return Card(text=f"Poll #{poll.id} results as CSV: {file.filename}", file=file, ephemeral=True)
 
     # -- the deadline ------------------------------------------------------------------------
@@ -212,6 +234,7 @@ class Polls:
         a restart: every open poll with a deadline has a pending close (past deadlines
         close at once), results a crash left unposted are posted, and open poll messages
         are re-rendered from the stored tally once the platforms are up."""
+        await save_key_fingerprint(self.store.db, key_fingerprint(self.secret), self.clock.now())
         if self.key_warning:
             log.warning(self.key_warning)
         await self.store.ballots.erase_log()
@@ -292,6 +315,10 @@ class Polls:
         return await self.store.forget_voter(member.platform, hashed, member.id)
 
 
+def _closed(poll_id: int) -> Card:
+    return notice(f"Poll #{poll_id} is closed; votes are no longer counted.")
+
+
 def poll_secret(configured: str | None, db_path: Path, key_file: Path | None = None) -> bytes:
     """BOT_POLL_SECRET; else the random key in BOT_POLL_KEY_FILE; else one in
     `<database>.poll-key` beside the database, with a warning at start-up: a copy of the data
@@ -332,6 +359,11 @@ def setup(bot: Bot) -> None:
     secret = bot.settings.bot_poll_secret
     key_file = bot.settings.bot_poll_key_file
     key = poll_secret(secret.get_secret_value() if secret else None, bot.settings.bot_database, key_file)
+    stored = stored_key_fingerprint(bot.settings.bot_database)
+    if stored is not None and stored != key_fingerprint(key) and has_anonymous_ballots(bot.settings.bot_database):
+        raise ConfigError([f"config: this anonymous-poll key is not the one the anonymous ballots in "
+                           f"{bot.settings.bot_database} were made with; restore the previous BOT_POLL_SECRET or "
+                           "key file (a new key would let members vote twice and forget-me miss their votes)"])  # fmt: skip
     polls = Polls(PollStore(bot.db), bot.scheduler, bot, bot.clock, key, bot.engagement.content)
     if secret is None and key_file is None:
         polls.key_warning = (f"the anonymous-poll key is kept beside the database ({default_key_file(bot.settings.bot_database)});"

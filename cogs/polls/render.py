@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, tzinfo
 
-from bot.cards import Button, Card, Field, File, Image
-from bot.text import bar
+from bot.cards import Button, Card, Field, File, Image, timestamp
+from bot.clock import from_iso
+from bot.text import bar, spreadsheet_cell
 from bot.timeparse import closes_in
 from storage.polls import Poll, Tally
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def live_card(poll: Poll, tally: Tally, now: datetime) -> Card:
     """The poll message while it is open: options with counts (unless hidden) and buttons."""
-    status = [closes_in(poll.closes_at, now) if poll.closes_at else "open"]
+    status = [_deadline(poll.closes_at, now) if poll.closes_at else "open"]
     if poll.multi > 1:
         status.append(f"choose up to {poll.multi}")
     if poll.anonymous:
@@ -40,9 +39,10 @@ def live_card(poll: Poll, tally: Tally, now: datetime) -> Card:
 def results_card(poll: Poll, tally: Tally, *, now: datetime | None = None, chart: bytes | None = None) -> Card:
     """Bars and shares; `now` is given while the poll is still open."""
     state = "closed." if not poll.is_open else f"(open, {_closing(poll, now)})"
+    width = len(str(max(tally.counts, default=0)))
     fields = tuple(
-        Field(label, _bar_line(count, tally.voters, width=len(str(max(tally.counts, default=0)))), inline=False)
-        for label, count in zip(poll.options, tally.counts, strict=True)
+        Field(label, _bar_line(count, tally.voters, percent, width), inline=False)
+        for label, count, percent in zip(poll.options, tally.counts, shares(poll, tally, 0), strict=True)
     )
     image = None
     if chart is not None:
@@ -59,12 +59,37 @@ def results_card(poll: Poll, tally: Tally, *, now: datetime | None = None, chart
 def _closing(poll: Poll, now: datetime | None) -> str:
     if poll.closes_at is None or now is None:
         return "no deadline"
-    return closes_in(poll.closes_at, now)
+    return _deadline(poll.closes_at, now)
 
 
-def _bar_line(count: int, voters: int, width: int) -> str:
+def _deadline(closes_at: datetime, now: datetime) -> str:
+    """`closes in 2 hours (Friday 4 December 2026, 17:00)`: each reader sees the absolute
+    time in their own zone on Discord and Slack, the community's on the console."""
+    return f"{closes_in(closes_at, now)} ({timestamp(closes_at, 'f')})"
+
+
+def shares(poll: Poll, tally: Tally, decimals: int) -> list[float]:
+    """Each option's share of voters in percent, rounded to `decimals`. In a single-choice
+    poll the shares sum to exactly 100 (largest-remainder rounding: each share is rounded
+    down, and the units left over go to the largest remainders, ties to the earlier
+    option); in a multiple-choice poll a voter counts once per option, so they need not."""
+    if not tally.voters:
+        return [0.0] * len(tally.counts)
+    scale = 10**decimals
+    exact = [count * 100 * scale / tally.voters for count in tally.counts]
+    if poll.multi > 1:
+        return [round(value) / scale for value in exact]
+    floors = [int(value) for value in exact]
+    left = 100 * scale - sum(floors)
+    by_remainder = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in by_remainder[:left]:
+        floors[i] += 1
+    return [value / scale for value in floors]
+
+
+def _bar_line(count: int, voters: int, percent: float, width: int) -> str:
     share = count / voters if voters else 0.0
-    return f"{count:>{width}}  {bar(share):<20}  {round(share * 100):>3}%"
+    return f"{count:>{width}}  {bar(share):<20}  {percent:>3.0f}%"
 
 
 def _voters(n: int) -> str:
@@ -97,22 +122,24 @@ def chart_png(poll: Poll, tally: Tally) -> bytes:
     return out.getvalue()
 
 
-def export_csv(poll: Poll, tally: Tally, votes: list[tuple[str, int, str]]) -> File:
-    """Option, votes and share; one row per vote only when the poll is not anonymous."""
+def export_csv(poll: Poll, tally: Tally, tz: tzinfo) -> File:
+    """`poll-N.csv`: option, votes, share (percent; single-choice shares sum to 100). UTF-8
+    with a byte-order mark and CRLF lines, so Excel and LibreOffice open it cleanly."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["option", "votes", "share"])
-    for label, count in zip(poll.options, tally.counts, strict=True):
-        share = count / tally.voters if tally.voters else 0.0
-        writer.writerow([safe_cell(label), count, f"{share:.1%}"])
-    if not poll.anonymous:
-        writer.writerow([])
-        writer.writerow(["voter", "option", "voted_at"])
-        for voter, position, voted_at in votes:
-            writer.writerow([safe_cell(voter), safe_cell(poll.options[position]), voted_at])
-    return File(f"poll-{poll.id}.csv", out.getvalue().encode("utf-8"), "text/csv")
+    writer.writerow(["option", "votes", "share_percent"])
+    for label, count, percent in zip(poll.options, tally.counts, shares(poll, tally, 1), strict=True):
+        writer.writerow([spreadsheet_cell(label), count, f"{percent:.1f}"])
+    return File(f"poll-{poll.id}.csv", out.getvalue().encode("utf-8-sig"), "text/csv")
 
 
-def safe_cell(value: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas; quote them out."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+def export_votes_csv(poll: Poll, votes: list[tuple[str, int, str]], tz: tzinfo) -> File:
+    """`poll-N-votes.csv` (polls that are not anonymous): voter, option, voted_at in the
+    community's zone to the second (`2026-12-01 14:03:22`), the zone named in the header."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["voter", "option", f"voted_at ({tz})"])
+    for voter, position, voted_at in votes:
+        local = from_iso(voted_at).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+        writer.writerow([spreadsheet_cell(voter), spreadsheet_cell(poll.options[position]), local])
+    return File(f"poll-{poll.id}-votes.csv", out.getvalue().encode("utf-8-sig"), "text/csv")

@@ -57,7 +57,7 @@ async def test_poll_create_declares_typed_options_and_posts_a_live_card(fake: Fa
     (embed,) = answer.data["embeds"]
     number = poll_id(answer)
     assert embed["title"] == f"Poll #{number}  {QUESTION}"
-    assert embed["description"] == "(closes in 2 hours, choose up to 2, anonymous)"
+    assert re.fullmatch(r"\(closes in 2 hours \(<t:\d+:f>\), choose up to 2, anonymous\)", embed["description"])
     assert tally(answer.data) == {"MARC": "0", "RDA": "0", "Dublin Core": "0"}
     assert embed["footer"]["text"] == "0 voters so far. Asked by alice."
     (row,) = rows(answer.data)

@@ -98,7 +98,8 @@ async def test_poll_create_parses_the_text_grammar_and_posts_block_kit(slack: Sl
     number = poll_id(poll)
     assert [b["type"] for b in poll.blocks] == ["header", "section", "section", "section", "section", "context", "actions"]
     assert poll.headers() == [f"Poll #{number}  {QUESTION}"]
-    assert poll.blocks[1]["text"]["text"] == "(closes in 2 hours, choose up to 2, anonymous)"
+    assert re.fullmatch(r"\(closes in 2 hours \(<!date\^\d+\^\{date_long\} \{time\}\|[^>]+>\), choose up to 2, anonymous\)",
+                        poll.blocks[1]["text"]["text"])  # the absolute time, in each reader's own zone  # fmt: skip
     assert tally(poll) == {"MARC": "0", "R&D": "0", "Dublin Core": "0"}
     assert poll.blocks[3]["text"]["text"] == "*R&amp;D*\n0"  # escaped for mrkdwn
     assert contexts(poll) == ["0 voters so far. Asked by Ann."]
@@ -336,15 +337,18 @@ async def test_poll_export_gives_organizers_a_csv_privately(slack: SlackHarness)
     assert (shared.via, shared.channel, shared.text) == ("file", "D0DEE0001", f"poll-{number}.csv")  # a DM
     [upload] = slack.fake.files.values()
     assert upload["shared_in"] == "D0DEE0001"
-    rows = list(csv.reader(io.StringIO(upload["data"].decode())))
-    assert rows[:4] == [["option", "votes", "share"], ["MARC", "1", "50.0%"], ["RDA", "0", "0.0%"],
-                        ["Dublin Core", "1", "50.0%"]]  # fmt: skip
-    assert rows[5] == ["voter", "option", "voted_at"]
-    assert sorted((r[0], r[1]) for r in rows[6:]) == [("Bea", "Dublin Core"), ("Eve E.", "MARC")]  # names, not ids
+    rows = list(csv.reader(io.StringIO(upload["data"].decode("utf-8-sig"))))
+    assert rows == [["option", "votes", "share_percent"], ["MARC", "1", "50.0"], ["RDA", "0", "0.0"],
+                    ["Dublin Core", "1", "50.0"]]  # fmt: skip
+    await slack.command(f"poll export {number} votes=yes", user=DEE)
+    votes = next(f for f in slack.fake.files.values() if f["filename"] == f"poll-{number}-votes.csv")
+    rows = list(csv.reader(io.StringIO(votes["data"].decode("utf-8-sig"))))
+    assert rows[0][:2] == ["voter", "option"] and rows[0][2].startswith("voted_at (")
+    assert sorted((r[0], r[1]) for r in rows[1:]) == [("Bea", "Dublin Core"), ("Eve E.", "MARC")]  # names, not ids
 
     audit = "SELECT member_id, action, allowed FROM audit_log ORDER BY id"
     assert [tuple(r) for r in await slack.bot.db.fetchall(audit)] == [
-        (ANN, "/poll export", 0), (DEE, "/poll export", 1)
+        (ANN, "/poll export", 0), (DEE, "/poll export", 1), (DEE, "/poll export", 1)
     ]  # fmt: skip
 
 
