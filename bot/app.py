@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.cards import Card, notice
-from bot.clock import Clock, iso
+from bot.clock import Clock
 from bot.commands import (
+    ButtonRoute,
     Command,
     Handler,
     Registry,
@@ -34,7 +35,6 @@ from bot.model import (
     ButtonPressed,
     CommandInvoked,
     Community,
-    EngagementEvent,
     EventInterest,
     EventListing,
     Interaction,
@@ -71,6 +71,9 @@ DEFAULT_COGS = (
 CLOSE_GRACE_SECONDS = 10.0
 TIMER_GRACE_SECONDS = 30.0
 SORRY = "Something went wrong on our side; it has been logged. Please try again."
+REFUSED = "refused"  # the engagement kind of a command that was refused or mistyped (not activity)
+AUDIT_REFUSALS = Quota(20, 60, moderators=True)  # refused attempts audited per member a minute
+AUDIT_FLOOD_NOTE = Quota(1, 60, moderators=True)
 
 ForgetHook = Callable[[Member], Awaitable[int]]
 
@@ -114,7 +117,9 @@ class Context:
 class Messenger(Protocol):
     """How cogs post outside an interaction; the Bot is one."""
 
-    async def send(self, place: Place, card: Card) -> MessageRef | None: ...
+    async def send(
+        self, place: Place, card: Card, *, key: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None: ...
 
     def edit(self, ref: MessageRef, card: CardSource, *, final: bool = False) -> None: ...
 
@@ -142,6 +147,7 @@ class Bot:
             "settings": self.config.store.forget_member,
         }
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._zones: dict[str | None, ZoneInfo] = {}  # configured zone name -> zone
         self.edits = EditCoalescer(self._edit_now, self.spawn, min_interval=edit_interval)
         self._scheduler_task: asyncio.Task[None] | None = None
 
@@ -240,8 +246,16 @@ class Bot:
 
     # -- sending outside an interaction -----------------------------------------------------
 
-    async def send(self, place: Place, card: Card) -> MessageRef | None:
-        return await self.platforms[place.platform].send(place, card)
+    async def send(
+        self, place: Place, card: Card, *, key: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None:
+        """Post in a channel. With `key` (an idempotency key the caller recorded, with its
+        intent, before the first attempt; `since`: when, on a retry), the platform posts it
+        once where it can tell: see bot/platforms/base.py."""
+        platform = self.platforms[place.platform]
+        if key is None:
+            return await platform.send(place, card)
+        return await platform.send(place, card, key=key, since=since)
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None,
@@ -257,10 +271,16 @@ class Bot:
             await self._fetcher.start()
         return await self._fetcher.fetch(url, etag=etag, last_modified=last_modified, max_bytes=max_bytes, accept=accept)
 
-    async def send_direct(self, member: Member, card: Card) -> MessageRef | None:
+    async def send_direct(
+        self, member: Member, card: Card, *, key: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None:
         """A direct message only `member` sees; raises DirectMessagesClosed when the member
-        does not accept them (the caller tells the member some other way, or skips)."""
-        return await self.platforms[member.platform].send_direct(member, card)
+        does not accept them (the caller tells the member some other way, or skips).
+        `key` and `since` as for `send`."""
+        platform = self.platforms[member.platform]
+        if key is None:
+            return await platform.send_direct(member, card)
+        return await platform.send_direct(member, card, key=key, since=since)
 
     async def first_time(self, platform: str, identity: str) -> bool:
         """Remember a platform request or event identity, durably; True only the first time
@@ -312,62 +332,84 @@ class Bot:
     # -- the one path in -------------------------------------------------------------------
 
     async def dispatch(self, event: Interaction, responder: Responder) -> None:
-        started = time.perf_counter() if log.isEnabledFor(logging.DEBUG) else 0.0
+        debug = log.isEnabledFor(logging.DEBUG)
+        started = time.perf_counter() if debug else 0.0
         now = self.clock.now()
         kind, cog, subject = KINDS.get(type(event), "event"), None, None
+        community = event.place.community
         try:
-            config = self.config.cached(event.community) or await self.config.get(event.community)
-            ctx = Context(event, responder, now, self.config.timezone(config), config)
+            config = self.config.cached(community) or await self.config.get(community)
+            ctx = Context(event, responder, now, self._zone(config), config)
             if isinstance(event, CommandInvoked):
+                done = False
                 try:
-                    cog, subject, run = self._route(ctx, event)
-                finally:  # logged before the handler runs, so forget-me also forgets this event
-                    self._record(event, ctx, kind, cog, subject)
-                await run()
+                    command, tokens = self._command(event)
+                    cog, subject = command.cog, command.spec.name
+                    await self._run_command(ctx, event, command, tokens)
+                    done = True
+                finally:  # refused, mistyped or over quota: logged, but not taking part
+                    self._record(ctx, kind if done else REFUSED, cog, subject)
             elif isinstance(event, ButtonPressed):
                 try:
-                    cog, subject, run = self._route(ctx, event)
-                    await run()
+                    action, route, args = self._button(event)
+                    cog, subject = route.cog, action
+                    await self._run_button(ctx, action, route.handler, args)
                 finally:  # after the handler, which may ask for no name (an anonymous ballot)
-                    self._record(event, ctx, kind, cog, subject)
+                    self._record(ctx, kind, cog, subject)
             else:
                 try:
                     cog = await self._run_listeners(ctx, self.registry.listeners.get(type(event), []))
                 finally:  # credited to the cog that took the message (a typed trivia answer)
-                    self._record(event, ctx, kind, cog, None)
+                    self._record(ctx, kind, cog, None)
         except UserError as exc:
             await self._safe_respond(responder, notice(str(exc)))
         except Exception:
             log.exception(
                 "handler failed platform=%s community=%s member=%s kind=%s subject=%s",
-                event.community.platform, event.community.id, event.member.id, kind, subject,
+                community.platform, community.id, event.member.id, kind, subject,
             )
             await self._safe_respond(responder, notice(SORRY))
-        if log.isEnabledFor(logging.DEBUG):
+        if debug:
             log.debug(
                 "dispatched platform=%s community=%s member=%s kind=%s subject=%s ms=%.1f",
-                event.community.platform, event.community.id, event.member.id, kind, subject,
+                community.platform, community.id, event.member.id, kind, subject,
                 (time.perf_counter() - started) * 1000,
             )
 
-    def _route(
-        self, ctx: Context, event: CommandInvoked | ButtonPressed
-    ) -> tuple[str | None, str | None, Callable[[], Awaitable[None]]]:
-        """Which cog handles the event, under what name, and the call that runs it."""
-        if isinstance(event, CommandInvoked):
-            if event.name:
-                command, tokens = resolve_name(self.registry, event.name), []
-            else:
-                command, tokens = resolve_text(self.registry, event.text)
-            return command.cog, command.spec.name, lambda: self._run_command(ctx, event, command, tokens)
-        if isinstance(event, ButtonPressed):
-            action, _, raw = event.custom_id.partition(":")
-            route = self.registry.buttons.get(action)
-            if route is None:
-                raise UserError("That button no longer does anything.")
-            args = route.convert(raw.split(":") if raw else [])
-            return route.cog, action, lambda: self._run_button(ctx, action, route.handler, args)
-        raise TypeError(f"no route for {type(event).__name__}")
+    def _audit_refusal(self, ctx: Context) -> bool:
+        """Whether to write a refused attempt to the audit log: up to AUDIT_REFUSALS per
+        member a minute, so a flood of refused commands cannot fill the database (the log
+        line says so once a minute)."""
+        key = (ctx.community.platform, ctx.community.id, ctx.member.id, "refused")
+        if self.quotas.take(AUDIT_REFUSALS, key, key, ctx.now) == 0:
+            return True
+        if self.quotas.take(AUDIT_FLOOD_NOTE, (*key, "noted"), key, ctx.now) == 0:
+            log.warning("refusals not audited member=%s: over %d a minute", ctx.member.id, AUDIT_REFUSALS.member)
+        return False
+
+    def _zone(self, config: CommunitySettings) -> ZoneInfo:
+        """The community's zone; the configured name is looked up once per name."""
+        name = config.values.get("timezone")
+        zone = self._zones.get(name)
+        if zone is None:
+            zone = self._zones[name] = self.config.timezone(config)
+        return zone
+
+    def _command(self, event: CommandInvoked) -> tuple[Command, list[str]]:
+        """The command an event names, and its argument tokens: a platform with typed
+        options (Discord) names it; text that is exactly a command's name (`trivia stop`)
+        is looked up as it is; any other text goes through the grammar."""
+        if event.name:
+            return resolve_name(self.registry, event.name), []
+        return resolve_text(self.registry, event.text)
+
+    def _button(self, event: ButtonPressed) -> tuple[str, ButtonRoute, list[Any]]:
+        """The route a button's id names (`poll.vote:3:2`), and its arguments converted."""
+        action, _, raw = event.custom_id.partition(":")
+        route = self.registry.buttons.get(action)
+        if route is None:
+            raise UserError("That button no longer does anything.")
+        return action, route, route.convert(raw.split(":") if raw else [])
 
     async def _run_button(self, ctx: Context, action: str, handler: Callable[..., Any], args: list[Any]) -> None:
         self._take_quota(ctx, quota_of(handler), action, "clicked that")
@@ -383,35 +425,32 @@ class Bot:
             await self._deliver(ctx, result)
         return took
 
-    def _record(
-        self, event: Interaction, ctx: Context, kind: str, cog: str | None, subject: str | None
-    ) -> None:
-        now = ctx.now
+    def _record(self, ctx: Context, kind: str, cog: str | None, subject: str | None) -> None:
         if ctx.unnamed:  # counted in the daily totals only: no member, no time, no raw row
-            self.engagement.record_unnamed(event.community, kind, cog, now.astimezone(ctx.tz))
+            self.engagement.record_unnamed(ctx.community, kind, cog, ctx.now.astimezone(ctx.tz))
             return
-        self.engagement.saw(event.community, event.member, now)
-        self.engagement.record(EngagementEvent(
-            iso(now), event.community.platform, event.community.id, event.member.id,
-            kind, cog, subject,
-        ), now.astimezone(ctx.tz))  # fmt: skip
+        self.engagement.event(ctx.community, ctx.member, kind, cog, subject, ctx.now, ctx.tz)
 
     async def _run_command(
         self, ctx: Context, event: CommandInvoked, command: Command, tokens: list[str]
     ) -> None:
         spec = command.spec
-        allowed = ctx.member.role >= spec.role
         if spec.role > Role.MEMBER:
-            await self.engagement.audit(ctx.community, ctx.member, f"/{spec.name}", allowed, ctx.now)
-        if not allowed:
-            log.warning("refused member=%s command=/%s role=%s", ctx.member.id, spec.name, ctx.member.role.label)
-            raise UserError(f"Only {spec.role.label}s can use /{spec.name}.")
-        parse_context = {"now": ctx.now, "tz": ctx.tz}
-        if event.options is not None:
-            args = validate_args(spec, dict(event.options), parse_context)
+            allowed = ctx.member.role >= spec.role
+            if allowed or self._audit_refusal(ctx):
+                await self.engagement.audit(ctx.community, ctx.member, f"/{spec.name}", allowed, ctx.now)
+            if not allowed:
+                log.warning("refused member=%s command=/%s role=%s", ctx.member.id, spec.name, ctx.member.role.label)
+                raise UserError(f"Only {spec.role.label}s can use /{spec.name}.")
+        options = event.options
+        if not options and not tokens and spec.no_args is not None:
+            args = spec.no_args  # one shared, frozen instance: nothing to parse or validate
+        elif options is not None:
+            args = validate_args(spec, dict(options), {"now": ctx.now, "tz": ctx.tz})
         else:
-            args = build_args(spec, tokens, parse_context)
-        self._take_quota(ctx, spec.quota, spec.name, f"used /{spec.name}")
+            args = build_args(spec, tokens, {"now": ctx.now, "tz": ctx.tz})
+        if spec.quota is not None:
+            self._take_quota(ctx, spec.quota, spec.name, f"used /{spec.name}")
         await self._deliver(ctx, await command.handler(ctx, args))
 
     def _take_quota(self, ctx: Context, quota: Quota | None, name: str, done: str) -> None:
@@ -428,8 +467,10 @@ class Bot:
                             f"{format_duration(timedelta(seconds=wait + 0.5))}.")  # fmt: skip
 
     async def _deliver(self, ctx: Context, result: Card | list[Card] | None) -> None:
-        cards = [result] if isinstance(result, Card) else list(result or [])
-        for card in cards:
+        if isinstance(result, Card):  # the usual answer: one card, no list made
+            await ctx._responder.respond(result)
+            return
+        for card in list(result or []):
             await ctx.respond(card)
 
     async def _safe_respond(self, responder: Responder, card: Card) -> None:

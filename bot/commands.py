@@ -92,6 +92,8 @@ def _deadline(value: Any, info: ValidationInfo) -> Any:
     """A duration from now (`2h`), or a time (`"friday 5pm"`, ISO 8601) as the span until it."""
     if not isinstance(value, str):
         return value
+    if value.strip().startswith("-"):  # `-5m` is not a time of day: a deadline is never in the past
+        raise ValueError(f"{value.strip()[:30]!r} is in the past; give a duration such as 2h or a time to come")
     try:
         return parse_duration(value)
     except ValueError as exc:
@@ -132,6 +134,12 @@ class CommandSpec:
     @property
     def group(self) -> str:
         return self.name.split()[0]
+
+    @cached_property
+    def no_args(self) -> Args | None:
+        """For a command that takes no arguments, its one shared arguments object (frozen,
+        so every call may share it); None for a command that takes some."""
+        return None if self.args.model_fields else self.args.model_construct()
 
 
 def command(
@@ -240,6 +248,59 @@ def _placeholder(name: str, annotation: Any, default: Any) -> str:
             if candidate in kinds:
                 return kinds[candidate]
     return name.upper()
+
+
+# -- pickers and suggestions: metadata for platforms with richer forms (Discord) ------------
+
+
+@dataclass(frozen=True)
+class Picks:
+    """Marks a text argument that names a channel or a role. A platform with a picker
+    (Discord's channel and role options) offers it and passes the pick on as the mention it
+    would send (`<#123>`, `<@&123>`); in text the channel or role is typed as usual."""
+
+    kind: Literal["channel", "role"]
+
+
+ChannelName = Annotated[str, Picks("channel")]
+RoleName = Annotated[str, Picks("role")]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One suggestion while an option is typed: what the member sees, and the value it fills in
+    (an int for a whole-number option)."""
+
+    label: str
+    value: str | int
+
+
+def suggests(*options: str) -> Callable[[Any], Any]:
+    """Mark a classmethod of an `Args` model as what to suggest while `options` are typed
+    (Discord's autocomplete): `async def f(cls, cog, ctx, typed) -> list[Choice]`, where `cog`
+    is the cog whose command it is and `ctx.event` the command as typed so far. Platforms offer
+    the suggestions only to members whose role may use the command, keep those that contain
+    what was typed, and record nothing; any typed value is still checked by the command.
+
+        @suggests("id")
+        @classmethod
+        async def open_here(cls, cog: Polls, ctx: Context, typed: str) -> list[Choice]: ..."""
+
+    def mark(func: Any) -> Any:
+        getattr(func, "__func__", func).__bot_suggests__ = options
+        return func
+
+    return mark
+
+
+def suggestion_hooks(args: type[Args]) -> dict[str, Callable[..., Awaitable[list[Choice]]]]:
+    """Option name -> the model's `@suggests` classmethod (bound), in definition order."""
+    hooks: dict[str, Callable[..., Awaitable[list[Choice]]]] = {}
+    for klass in reversed(args.__mro__):
+        for attr, value in vars(klass).items():
+            for option in getattr(getattr(value, "__func__", value), "__bot_suggests__", ()):
+                hooks[option] = getattr(args, attr)
+    return hooks
 
 
 # -- the registry -----------------------------------------------------------------------
@@ -368,6 +429,9 @@ OPTION = re.compile(r"^([a-z_][a-z0-9_-]*)=(.*)$", re.DOTALL)
 
 
 LITERAL_EQUALS = "\x00"  # `a\=b` is the text "a=b", never an option
+LOOKALIKES = str.maketrans(  # Cyrillic and Greek lower-case letters that render like Latin ones (Unicode confusables)
+    "аеорсухіјѕԁһոտνοαικτυ", "aeopcyxijsdhnuvoaiktu"
+)
 
 
 def tokenize(text: str) -> list[str]:
@@ -384,6 +448,9 @@ def tokenize(text: str) -> list[str]:
 
 def resolve_text(registry: Registry, text: str) -> tuple[Command, list[str]]:
     """Find the command `poll create "Q?" A B` names; returns it and its argument tokens."""
+    exact = registry.commands.get(text)  # `trivia stop`, `help`: the name alone, no grammar to run
+    if exact is not None:
+        return exact, []
     tokens = tokenize(text.strip().removeprefix("/"))
     if not tokens:
         raise UsageError("Type a command, e.g. /help.")
@@ -406,13 +473,14 @@ def resolve_name(registry: Registry, name: str) -> Command:
 
 def build_args(spec: CommandSpec, tokens: list[str], context: dict[str, Any]) -> Args:
     model = spec.args
-    if not tokens and not model.model_fields:
-        return model.model_construct()  # nothing to parse or validate
+    if not tokens and spec.no_args is not None:
+        return spec.no_args  # nothing to parse or validate
     data: dict[str, Any] = {}
     positionals: list[str] = []
-    for token in tokens:
-        match = OPTION.match(_plain_name(token))  # `Anonymous=`, fullwidth or hidden characters: still the option
+    for index, token in enumerate(tokens):
+        match = OPTION.match(_plain_name(token))  # `Anonymous=`, `аnonymous=` (Cyrillic а), `anonymous＝`: the option
         if match is None:
+            _refuse_near_option(spec, token, tokens[index + 1] if index + 1 < len(tokens) else None)
             positionals.append(token.replace(LITERAL_EQUALS, "="))
             continue
         name = match.group(1).replace("-", "_")
@@ -437,12 +505,40 @@ def build_args(spec: CommandSpec, tokens: list[str], context: dict[str, Any]) ->
 
 
 def _plain_name(token: str) -> str:
-    """The token with its `name=` part as the grammar reads names: NFKC, no invisible
-    characters, lower case (the value is left as typed)."""
-    name, equals, value = token.partition("=")
-    if not equals:
-        return token
-    return INVISIBLE_IN_NAMES.sub("", unicodedata.normalize("NFKC", name)).strip().lower() + "=" + value
+    """The token with its `name=` part as the grammar reads names (`name_skeleton`); the
+    separator is the first character that NFKC reads as `=` (`＝` too), and the value is
+    left as typed."""
+    for at, char in enumerate(token):
+        if char == "=" or (ord(char) > 127 and unicodedata.normalize("NFKC", char) == "="):
+            return name_skeleton(token[:at]) + "=" + token[at + 1:]
+    return token
+
+
+def _refuse_near_option(spec: CommandSpec, token: str, following: str | None) -> None:
+    """A positional that is plainly an option written another way (`anonymous:yes`,
+    `--anonymous`, `anonymous =yes`) is refused rather than read as data."""
+    fields = spec.args.model_fields
+    name, colon, value = token.partition(":")
+    dashed = token.startswith("--") and name_skeleton(token[2:]).replace("-", "_") in fields
+    if dashed:
+        option = name_skeleton(token[2:]).replace("-", "_")
+        raise UsageError(f"{spec.name}: options are written name=value, e.g. {option}=yes, not {token}. "
+                         f"Usage: {spec.usage}")  # fmt: skip
+    if colon and " " not in name and not value[:1].isspace() and name_skeleton(name).replace("-", "_") in fields:
+        option = name_skeleton(name).replace("-", "_")
+        raise UsageError(f"{spec.name}: to give {option}, write {option}={value}; to use {token!r} as text, "
+                         f"put a space after the colon. Usage: {spec.usage}")  # fmt: skip
+    if following is not None and following.startswith("=") and name_skeleton(token).replace("-", "_") in fields:
+        option = name_skeleton(token).replace("-", "_")
+        raise UsageError(f"{spec.name}: write {option}={following[1:]} without spaces around =. Usage: {spec.usage}")
+
+
+def name_skeleton(name: str) -> str:
+    """An option name as the grammar compares names: NFKC, invisible characters removed,
+    lower case, and Cyrillic and Greek letters that look like Latin ones read as Latin
+    (`аnonymous` with a Cyrillic а is `anonymous`)."""
+    plain = INVISIBLE_IN_NAMES.sub("", unicodedata.normalize("NFKC", name)).strip().lower()
+    return plain.translate(LOOKALIKES)
 
 
 def _unknown_option(spec: CommandSpec, typed: str, token: str) -> str:

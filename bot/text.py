@@ -79,6 +79,15 @@ def channel_setting(text: str) -> str:
     return "#" + name
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: str) -> str:
+    """Text for a CSV cell: spreadsheets run cells that start with = + - @ (or a tab or
+    carriage return) as formulas, so those get a leading apostrophe (OWASP's CSV injection)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def echo(text: str, limit: int = 80) -> str:
     """A member's input as an error repeats it: one line, cut to `limit` characters."""
     text = " ".join(text.split())

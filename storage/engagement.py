@@ -6,9 +6,9 @@ Events are buffered (see `Database.enqueue`) so logging never slows a reply down
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
-from bot.clock import iso
+from bot.clock import MICROSECOND, IsoText, LocalHours, iso, micros
 from bot.model import Community, EngagementEvent, Member, Place
 from storage.activity import counts_as_activity
 from storage.db import Database
@@ -52,13 +52,42 @@ NAME_COMMUNITY = (
 )
 
 SEEN_REFRESH = timedelta(minutes=5)
+SEEN_REFRESH_US = SEEN_REFRESH // MICROSECOND
+
+
+class _Known:
+    """What this process has written about one member: when members_seen was last
+    refreshed (microseconds, see bot.clock.micros) and the features whose first_engagement
+    row is written (a second INSERT OR IGNORE would change nothing)."""
+
+    __slots__ = ("seen", "firsts")
+
+    def __init__(self) -> None:
+        self.seen: int | None = None
+        self.firsts: tuple[str, ...] = ()
 
 
 class EngagementLog:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._last_saw: dict[tuple[str, str, str], datetime] = {}
+        self._known: dict[tuple[str, str, str], _Known] = {}  # (platform, community, member)
         self._community_names: dict[tuple[str, str], str] = {}  # as last written by this process
+        self._iso = IsoText()
+        self._local = LocalHours()
+
+    def event(
+        self, community: Community, member: Member, kind: str, cog: str | None, subject: str | None,
+        at: datetime, zone: tzinfo,
+    ) -> None:  # fmt: skip
+        """The Bot's path for a named interaction: `saw` and `record` in one, the time kept
+        as an integer until the row's text is made (`iso()` once a second, the local day
+        and hour once a quarter hour)."""
+        us = micros(at)
+        stamp = self._iso(us)
+        day, hour = self._local(us, zone)
+        known = self._saw(community, member, us, stamp)
+        self._write(EngagementEvent(stamp, community.platform, community.id, member.id, kind, cog, subject),
+                    day, hour, known)  # fmt: skip
 
     def record(self, event: EngagementEvent, local: datetime) -> None:
         """One event, and the daily rollups the report reads, buffered together so they are
@@ -66,15 +95,26 @@ class EngagementLog:
         days and hours are the community's, not UTC's. A new member-day in active_members
         also updates active_daily (DAU) and member_activity (first, second and last active
         day, events), by the triggers of migration 10, in the same transaction."""
-        day = local.date().isoformat()
+        known = None
+        if event.member_id is not None:
+            known = self._known.get((event.platform, event.community_id, event.member_id))
+        self._write(event, local.date().isoformat(), local.hour, known)
+
+    def _write(self, event: EngagementEvent, day: str, hour: int, known: _Known | None) -> None:
+        enqueue = self.db.enqueue
         where = (event.platform, event.community_id)
-        self.db.enqueue(INSERT_EVENT, event)
-        self.db.enqueue(DAILY, (*where, day, event.kind, event.cog or ""))
-        self.db.enqueue(HOURLY, (*where, day, local.hour))
-        if event.member_id is not None and counts_as_activity(event.kind, event.cog):
-            self.db.enqueue(ACTIVE, (*where, day, event.member_id))
-            if event.cog:
-                self.db.enqueue(FIRST, (*where, event.member_id, event.cog, day))
+        enqueue(INSERT_EVENT, event)
+        enqueue(DAILY, (*where, day, event.kind, event.cog or ""))
+        member_id, cog = event.member_id, event.cog
+        if not counts_as_activity(event.kind, cog):
+            return
+        enqueue(HOURLY, (*where, day, hour))  # when members take part: when to post
+        if member_id is not None:
+            enqueue(ACTIVE, (*where, day, member_id))
+            if cog and (known is None or cog not in known.firsts):
+                enqueue(FIRST, (*where, member_id, cog, day))
+                if known is not None:
+                    known.firsts += (cog,)
 
     def record_unnamed(self, community: Community, kind: str, cog: str | None, local: datetime) -> None:
         """Count an interaction in the day's total only: no member, no time of day, no raw
@@ -85,20 +125,23 @@ class EngagementLog:
         """Note the member as seen; refreshed at most every few minutes, not every event.
         The community's name is written when this process first sees it or it changes
         (`alcts-bot report --community NAME`)."""
-        where = (community.platform, community.id)
-        if community.name and self._community_names.get(where) != community.name:
-            self._community_names[where] = community.name
-            self.db.enqueue(NAME_COMMUNITY, (*where, community.name, iso(at)))
-        key = (community.platform, community.id, member.id)
-        last = self._last_saw.get(key)
-        if last is not None and at - last < SEEN_REFRESH:
-            return
-        self._last_saw[key] = at
-        stamp = iso(at)
-        self.db.enqueue(
-            UPSERT_MEMBER,
-            (community.platform, community.id, member.id, member.display_name, stamp, stamp),
-        )
+        us = micros(at)
+        self._saw(community, member, us, self._iso(us))
+
+    def _saw(self, community: Community, member: Member, us: int, stamp: str) -> _Known:
+        platform, community_id = community.platform, community.id
+        if community.name and self._community_names.get((platform, community_id)) != community.name:
+            self._community_names[(platform, community_id)] = community.name
+            self.db.enqueue(NAME_COMMUNITY, (platform, community_id, community.name, stamp))
+        key = (platform, community_id, member.id)
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = _Known()
+        elif known.seen is not None and us - known.seen < SEEN_REFRESH_US:
+            return known
+        known.seen = us
+        self.db.enqueue(UPSERT_MEMBER, (platform, community_id, member.id, member.display_name, stamp, stamp))
+        return known
 
     def content(self, place: Place, kind: str, subject: str, at: datetime) -> None:
         """What the bot offered (a job post, a digest, a webinar announcement), buffered like
@@ -163,5 +206,5 @@ class EngagementLog:
             await conn.execute(
                 "DELETE FROM stats_optouts WHERE platform = ? AND member_id = ?", (member.platform, member.id)
             )
-        self._last_saw = {k: v for k, v in self._last_saw.items() if k[0] != member.platform or k[2] != member.id}
+        self._known = {k: v for k, v in self._known.items() if k[0] != member.platform or k[2] != member.id}
         return events

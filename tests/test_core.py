@@ -54,9 +54,24 @@ async def test_every_interaction_records_one_engagement_event(testbot: TestBot) 
     assert [tuple(r) for r in rows] == [
         ("console", "local", "you", "command", "help", "help"),
         ("console", "local", "you", "command", "follow", "follow"),
-        ("console", "local", "you", "command", None, None),
+        ("console", "local", "you", "refused", None, None),  # a mistyped command is logged, not taking part
         ("console", "local", "you", "message", None, None),
     ]
+
+
+async def test_refused_and_mistyped_commands_are_not_activity_and_refusals_are_audited_at_a_bounded_rate(
+    testbot: TestBot,
+) -> None:
+    await testbot.push(*["/jobs post x https://example.org"] * 30, '/poll create "Q?" a b c anonymus=yes', "/poll close 99")
+    await testbot.db.flush()
+    kinds = await testbot.db.fetchall("SELECT kind, cog, COUNT(*) FROM engagement_events GROUP BY 1, 2 ORDER BY 2")
+    assert [tuple(r) for r in kinds] == [("refused", "jobs", 30), ("refused", "polls", 2)]
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM active_members") == 0
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM first_engagement") == 0
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM audit_log WHERE allowed = 0") == 20  # then a minute's pause
+    testbot.clock.advance(timedelta(seconds=61))
+    await testbot.push("/jobs post x https://example.org")
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM audit_log WHERE allowed = 0") == 21
 
 
 async def test_member_refused_moderator_command_is_audited_and_changes_nothing(testbot: TestBot) -> None:
@@ -184,3 +199,32 @@ async def test_quotas_slow_a_member_down_but_not_moderators(testbot: TestBot) ->
     assert "Asked by you" in await testbot.push('/poll create "Later?" a b')
     out = await testbot.push(":as mo moderator", *[f'/poll create "M{n}?" a b' for n in range(8)])
     assert out.count("Asked by mo") == 8
+
+
+async def test_engagement_rows_keep_the_stored_time_text_and_the_communitys_day_and_hour(testbot: TestBot) -> None:
+    from datetime import UTC, datetime
+
+    testbot.clock.set(datetime(2026, 11, 28, 5, 59, 59, 999999, tzinfo=UTC))  # 23:59:59.999999 in Chicago
+    await testbot.push("/follow")
+    testbot.clock.advance(timedelta(microseconds=1))  # midnight in Chicago: the next local day
+    await testbot.push("/unfollow")
+    await testbot.db.flush()
+    at = await testbot.db.fetchall("SELECT at FROM engagement_events WHERE cog = 'follow' ORDER BY id")
+    assert [row[0] for row in at] == ["2026-11-28T05:59:59.999999Z", "2026-11-28T06:00:00.000000Z"]
+    hours = await testbot.db.fetchall("SELECT day, hour, events FROM engagement_hourly ORDER BY day, hour")
+    assert [tuple(row) for row in hours][-2:] == [("2026-11-27", 23, 1), ("2026-11-28", 0, 1)]
+    days = await testbot.db.fetchall("SELECT day FROM engagement_daily WHERE cog = 'follow' ORDER BY day")
+    assert [row[0] for row in days] == ["2026-11-27", "2026-11-28"]
+
+
+async def test_a_forgotten_member_who_comes_back_is_a_first_engagement_again(testbot: TestBot) -> None:
+    first = "SELECT day FROM first_engagement WHERE member_id = 'you' AND cog = 'follow'"
+    await testbot.push("/follow", "/unfollow", "/follow")  # written once, then known: not offered again
+    await testbot.db.flush()
+    assert [row[0] for row in await testbot.db.fetchall(first)] == ["2026-11-27"]
+    await testbot.bot.forget_member(testbot.console.member)
+    assert await testbot.db.fetchall(first) == []
+    testbot.clock.advance(timedelta(days=2))
+    await testbot.push("/follow")
+    await testbot.db.flush()
+    assert [row[0] for row in await testbot.db.fetchall(first)] == ["2026-11-29"]

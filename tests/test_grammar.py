@@ -233,3 +233,32 @@ def test_no_input_raises_anything_but_a_usage_error(registry: Registry, text: st
 def test_known_commands_with_any_arguments_raise_only_usage_errors(registry: Registry, head: str, rest: str) -> None:
     with contextlib.suppress(UsageError):
         parse(registry, head + rest)
+
+
+def test_an_exact_name_is_looked_up_without_the_grammar(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.commands
+
+    def no_grammar(text: str) -> list[str]:
+        raise AssertionError(f"tokenized {text!r}")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(bot.commands, "tokenize", no_grammar)
+        for name in ("follow", "trivia start", "poll create"):
+            found, tokens = resolve_text(registry, name)
+            assert (found.spec.name, tokens) == (name, [])
+    for text in ("Follow", "/follow", " follow ", "trivia   start", "TRIVIA start"):  # other spellings: the grammar
+        found, tokens = resolve_text(registry, text)
+        assert found.spec.name == text.strip(" /").lower().replace("   ", " ") and tokens == []
+    with pytest.raises(UsageError, match="QUESTION is missing"):  # the name alone still has its arguments checked
+        parse(registry, "poll create")
+
+
+def test_a_command_without_arguments_shares_one_frozen_instance(registry: Registry) -> None:
+    spec = registry.commands["follow"].spec
+    first, again = build_args(spec, [], CONTEXT), build_args(spec, [], CONTEXT)
+    assert first is again is spec.no_args
+    with pytest.raises(ValueError):  # frozen: no handler can change what the next call gets
+        first.extra = 1  # type: ignore[attr-defined]
+    assert registry.commands["trivia start"].spec.no_args is None  # a command with arguments builds its own
+    with pytest.raises(UsageError, match="unexpected"):
+        build_args(spec, ["surprise"], CONTEXT)

@@ -36,3 +36,10 @@ async def test_errors_echo_at_most_80_characters_of_what_was_typed(testbot: Test
 async def test_click_a_letter_and_names_with_spaces(testbot: TestBot) -> None:
     out = await testbot.push('/trivia start marc21 questions=1 seconds=20', ":click B", ':as "Ann Lee"')
     assert "(only you) Locked in: B. " in out and "You are @Ann Lee (member) in #general." in out
+
+
+async def test_numbers_in_settings_are_ascii_digits_with_one_sentence(testbot: TestBot) -> None:
+    for typed in ("²", "٣٠", "-30", "29"):
+        out = await testbot.push(":as olga organizer", f"/config set stats_raw_days {typed}")
+        assert "(only you) stats_raw_days: stats_raw_days is whole days from 30 to 3650, e.g. 365." in out, typed
+        assert "invalid literal" not in out

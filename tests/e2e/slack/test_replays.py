@@ -5,6 +5,7 @@ after a restart; requests that only look alike are still handled."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from pathlib import Path
@@ -108,13 +109,41 @@ def test_request_identities() -> None:
     base = request_identity(click())
     assert base is not None and base == request_identity(click(trigger_id="t2"))  # by action_ts, not trigger
     for change in ({"action_ts": "1700000000.2"}, {"user": {"id": "U2"}}, {"team": {"id": "T2"}},
-                   {"action_id": "poll.vote:1:1"}, {"container": {"message_ts": "1.3", "channel_id": "C1"}}):  # fmt: skip
+                   {"container": {"message_ts": "1.3", "channel_id": "C1"}}):  # fmt: skip
         assert request_identity(click(**change)) != base, change
+    # the button (a poll's option) is not part of it: the identity is stored for a day
+    assert request_identity(click(action_id="poll.vote:1:1", value="poll.vote:1:1")) == base
+    # and it is keyed: the same click under another key is another identity
+    assert request_identity(click(), key=b"k1") not in (base, request_identity(click(), key=b"k2"))
     no_ts = click(action_ts=None)
     assert request_identity(no_ts) == "action:t1"
     view = {"type": "view_submission", "user": {"id": "U1"}, "view": {"id": "V1", "hash": "h1"}}
     assert request_identity(ViewSubmission.model_validate({**view, "trigger_id": "t9"})) == "view:t9"
     assert request_identity(ViewSubmission.model_validate(view)) == "view:V1:h1"
+
+
+async def test_the_stored_identity_of_a_click_never_tells_the_option(slack: SlackHarness) -> None:
+    """Someone with the database who knows who clicked an anonymous poll, and roughly when,
+    can neither try each option against the stored identity (it does not depend on the
+    option) nor check a guess of the click at all (the hash is keyed with a secret that is
+    not in the database)."""
+    [poll] = await slack.command('poll create "Which schema?" MARC BIBFRAME Dublin anonymous=yes')
+    values = [button["value"] for button in poll.buttons()]
+    payload = slack.wire.click(values[1], ANN, GENERAL, poll.ts)
+    assert await slack.send("interactive", payload) == 200
+    assert await slack.count(VOTES) == 1
+    await slack.bot.db.flush()
+    stored = [row[0] for row in await slack.bot.db.fetchall(
+        "SELECT event_id FROM seen_events WHERE platform = 'slack' AND event_id LIKE 'action:%'")]  # fmt: skip
+    assert len(stored) == 1
+    action = payload["actions"][0]
+    for value in values:  # the guesser's brute force: each option, hashed as the identity once was
+        for fields in ([f"{value}\x1e{action['action_ts']}"], [action["action_ts"]]):  # with and without the option
+            parts = [payload["team"]["id"], ANN, poll.ts, *fields]
+            assert "action:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40] != stored[0], value
+    for value in values:  # and even with the key, every option gives the same identity
+        guess = {**payload, "actions": [{**action, "action_id": value, "value": value}]}
+        assert request_identity(BlockActions.model_validate(guess), key=slack.platform._identity_key) == stored[0]
 
 
 async def test_in_socket_mode_a_redelivered_click_or_command_is_handled_once(tmp_path: Path, fake_slack: FakeSlack,
