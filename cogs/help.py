@@ -140,6 +140,8 @@ def describe_args(args: type[Args]) -> list[tuple[str, str]]:
     for name in names:
         info = args.model_fields[name]
         meaning = info.description or _kind(info)
+        if info.description and _is_list(info.annotation):  # how to type several, whatever the feature said
+            meaning += '; put each in "quotes" if it has spaces'
         if info.is_required() and not _is_list(info.annotation):
             meaning += " (required)"
         elif (default := _shown_default(info.get_default())) is not None:

@@ -3,9 +3,13 @@ declares its own settings (see bot/community.py); this cog only shows and sets t
 
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
+from pydantic import Field as ArgField
+
 from bot.app import Bot, Context
 from bot.cards import Card, Field, notice
-from bot.commands import Args, command
+from bot.commands import Args, Choice, command, suggests
 from bot.community import CommunityConfig
 from bot.model import Role
 
@@ -14,8 +18,26 @@ CLEAR_WORDS = {"none", "off", "unset", "-"}
 
 class SetArgs(Args):
     positional = ("key", "value")
-    key: str
-    value: str
+    key: str = ArgField(description="the setting, as /config show lists it, like trivia_channel or timezone")
+    value: str = ArgField(description="its new value, like #trivia, Board or America/New_York; none clears it")
+
+    @suggests("key")
+    @classmethod
+    async def keys(cls, cog: Settings, ctx: Context, typed: str) -> list[Choice]:
+        """Every declared setting, with what it is for."""
+        return [Choice(f"{key}: {setting.help}", key) for key, (_, setting) in cog.config.catalogue.items()]
+
+    @suggests("value")
+    @classmethod
+    async def values(cls, cog: Settings, ctx: Context, typed: str) -> list[Choice]:
+        """The setting's current value and none; time zones for timezone."""
+        key = str((getattr(ctx.event, "options", None) or {}).get("key") or "").strip().lower().replace("-", "_")
+        current = ctx.config.get(key) if key in cog.config.catalogue else None
+        choices = [Choice(f"{current} (now)", current)] if current else []
+        choices.append(Choice("none (clear it)", "none"))
+        if key == "timezone" and len(typed.strip()) >= 2:
+            choices += [Choice(zone, zone) for zone in sorted(available_timezones()) if "/" in zone or zone == "UTC"]
+        return choices
 
 
 class Settings:

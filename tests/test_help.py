@@ -32,8 +32,9 @@ async def test_one_command_in_full_with_its_arguments_and_examples(testbot: Test
     out = await testbot.push("/help poll create")
     assert out.splitlines()[0] == "/poll create"
     assert "Usage       /poll create QUESTION OPTION OPTION..." in out
-    assert "QUESTION    text (required)" in out
-    assert 'OPTION...   one or more; put each in "quotes" if it has spaces' in out
+    assert "QUESTION    what to ask, up to 300 characters (required)" in out
+    assert ('OPTION...   the answers to choose from: 2 to 25, each up to 75 characters; put each in "quotes" if it has'
+            " spaces") in out  # fmt: skip
     assert 'closes=     a duration (2h, 3d) or a time ("friday 5pm")' in out
     assert 'Examples    /poll create "Which cataloging standard do you use most?" RDA AACR2 "Local rules"' in out
     out = await testbot.push("/help trivia start")

@@ -8,6 +8,10 @@ without any in-memory view, so a click on a week-old message works after a resta
 Seams (contract): `DISCORD_API_BASE` sets `discord.http.Route.BASE`, which every REST call
 (interaction callbacks and webhooks included) is built from; `DISCORD_GATEWAY_URL` sets
 `DiscordWebSocket.DEFAULT_GATEWAY`. HTTP proxies use the first, the e2e tests use both.
+
+Start-up fails in one line (`ConfigError`, exit code 2 from `alcts-bot run`), never a
+traceback or a hang: a refused token, Discord out of reach, or a gateway that refuses us.
+Webinars mirrored as server Events live in `discord_events`.
 """
 
 from __future__ import annotations
@@ -16,16 +20,19 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from bot.app import Bot
+from bot.app import Bot, Context
 from bot.cards import Card
-from bot.config import CommunitySettings, Settings
+from bot.commands import Choice
+from bot.config import CommunitySettings, ConfigError, Settings
 from bot.errors import DirectMessagesClosed, MessageGone
 from bot.model import (
     ButtonPressed,
@@ -42,9 +49,11 @@ from bot.model import (
     Place,
     Role,
 )
-from bot.platforms.base import STALE_BUTTON, SilentResponder, custom_id_fits
-from bot.platforms.discord_commands import build_commands
-from bot.platforms.discord_render import NO_MENTIONS, render
+from bot.platforms.base import STALE_BUTTON, SilentResponder, custom_id_fits, nonce
+from bot.platforms.discord_commands import build_commands, suggest
+from bot.platforms.discord_events import NEEDS_MANAGE_EVENTS as NEEDS_MANAGE_EVENTS  # where it was
+from bot.platforms.discord_events import list_event, raw_interest_events
+from bot.platforms.discord_render import NO_MENTIONS, clip, render
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +66,8 @@ GUILD_ONLY = "This works in a server, not in direct messages."
 CANNOT_MESSAGE_USER = 50007  # the member takes no direct messages from the bot or server members
 UNKNOWN_USER = 10013
 UNKNOWN_INTERACTION = 10062  # answered after Discord's 3 s: the member saw "This interaction failed"
-NEEDS_MANAGE_EVENTS = "I can't add it to the server's Events: the bot needs the Manage Events permission."
-EVENT_NAME_MAX, EVENT_DESCRIPTION_MAX, EVENT_LOCATION_MAX = 100, 1000, 100
-INTEREST_EVENTS = {"GUILD_SCHEDULED_EVENT_USER_ADD": True, "GUILD_SCHEDULED_EVENT_USER_REMOVE": False}
+SUGGEST_SECONDS = 2.0  # an autocomplete answer, like any interaction's, is due within 3 s
+CLOSE_SECONDS = 5.0  # for the gateway connection to end once the client is closed
 
 MakeEvent = Callable[[Member, Place], Interaction]
 
@@ -90,7 +98,7 @@ class DiscordPlatform:
             allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=False, private_channel=False),
             allowed_installs=app_commands.AppInstallationType(guild=True, user=False),  # roles come from a guild install
         )
-        for command in build_commands(bot.registry, self._on_command):
+        for command in build_commands(bot.registry, self._on_command, self._on_complete):
             self.tree.add_command(command)
         self.tree.error(self._on_tree_error)
         self._connected = asyncio.Event()
@@ -113,31 +121,75 @@ class DiscordPlatform:
         handlers["on_alcts_event_interest"] = self._on_event_interest
         for event, handler in handlers.items():
             setattr(self.client, event, handler)  # Client.dispatch looks handlers up by name
-        _raw_interest_events(self.client)
+        raw_interest_events(self.client)
 
     # -- Platform ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Log in, sync slash commands, connect; returns once the gateway is READY."""
-        assert self.settings.discord_token is not None
-        await self.client.login(self.settings.discord_token.get_secret_value())
-        await self._sync_commands()
-        self._runner = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
-        connected = asyncio.create_task(self._connected.wait())
-        done, _ = await asyncio.wait(
-            {self._runner, connected}, timeout=self.start_timeout, return_when=asyncio.FIRST_COMPLETED
-        )
-        if connected not in done:
-            connected.cancel()
-            if self._runner.done():
-                self._runner.result()  # raises why the gateway refused us
-            raise TimeoutError(f"the Discord gateway did not become ready within {self.start_timeout:.0f}s")
+        """Log in, sync slash commands, connect; returns once the gateway is READY. Raises
+        ConfigError, one line, when the token is refused, Discord cannot be reached, or the
+        gateway refuses the connection (discord.py would retry an unreachable one forever)."""
+        with FirstConnect() as watch:
+            try:
+                await self._log_in()
+                self._runner = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
+                await self._until_ready(watch)
+            except BaseException:
+                await self._abandon()
+                raise
         self._runner.add_done_callback(_gateway_ended)
         self._snapshots = asyncio.create_task(self._snapshot_loop(), name="discord-member-counts")
 
-    async def send(self, place: Place, card: Card) -> MessageRef:
+    async def _log_in(self) -> None:
+        assert self.settings.discord_token is not None
+        where = discord.http.Route.BASE
+        try:
+            async with asyncio.timeout(self.start_timeout):
+                await self.client.login(self.settings.discord_token.get_secret_value())
+                await self._sync_commands()
+        except discord.LoginFailure:
+            raise ConfigError(["config: DISCORD_TOKEN was refused by Discord (401 Unauthorized)"]) from None
+        except discord.HTTPException as exc:
+            raise ConfigError([f"discord: Discord answered {exc.status} at {where}: {clip(exc.text, 120)}"]) from None
+        except TimeoutError:
+            raise ConfigError([f"discord: no answer from Discord at {where} within {self.start_timeout:.0f}s"]) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ConfigError([f"discord: cannot reach Discord at {where} ({_reason(exc)})"]) from None
+
+    async def _until_ready(self, watch: FirstConnect) -> None:
+        assert self._runner is not None
+        connected = asyncio.create_task(self._connected.wait())
+        failed = asyncio.ensure_future(watch.failed)
+        try:
+            await asyncio.wait({self._runner, connected, failed}, timeout=self.start_timeout,
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        finally:
+            connected.cancel()
+            failed.cancel()
+        if self._connected.is_set():
+            return
+        gateway = DiscordWebSocket.DEFAULT_GATEWAY
+        if watch.failed.done() and not watch.failed.cancelled():
+            raise ConfigError([f"discord: cannot connect to the Discord gateway at {gateway} ({_reason(watch.failed.result())})"])
+        if self._runner.done() and not self._runner.cancelled() and (error := self._runner.exception()) is not None:
+            raise ConfigError([_refusal(error)]) from error
+        raise ConfigError([f"discord: the Discord gateway at {gateway} was not ready within {self.start_timeout:.0f}s"])
+
+    async def _abandon(self) -> None:
+        """After a failed start: disconnect, so nothing retries and no session is left open."""
+        await self.client.close()
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+            self._runner = None
+
+    async def send(self, place: Place, card: Card, *, key: str | None = None, since: datetime | None = None) -> MessageRef:
+        """With `key`: the message carries nonce(key), and discord.py (2.4+) sends it with
+        `enforce_nonce`, so the same key again within Discord's window returns the message
+        already posted instead of a second one. Past the window Discord cannot tell and the
+        message is posted again (bot/platforms/base.py: at-least-once)."""
         channel = self.client.get_partial_messageable(int(place.channel_id))
-        message = await channel.send(**render(card).send_kwargs())
+        message = await channel.send(**_keyed(render(card).send_kwargs(), key))
         return MessageRef(PLATFORM, place.channel_id, str(message.id))
 
     async def edit(self, ref: MessageRef, card: Card) -> None:
@@ -149,11 +201,14 @@ class DiscordPlatform:
         except discord.NotFound as exc:  # 10008 Unknown Message, 10003 Unknown Channel: stop retrying
             raise MessageGone(f"message {ref.encode()} is gone (Discord {exc.code})") from None
 
-    async def send_direct(self, member: Member, card: Card) -> MessageRef:
-        """Open (or reuse) the DM channel with the member, then post the card there."""
+    async def send_direct(
+        self, member: Member, card: Card, *, key: str | None = None, since: datetime | None = None
+    ) -> MessageRef:
+        """Open (or reuse) the DM channel with the member, then post the card there (with
+        `key`, once within Discord's nonce window, as `send`)."""
         try:
             channel = await self.client.create_dm(discord.Object(int(member.id)))
-            message = await channel.send(**render(card).send_kwargs())
+            message = await channel.send(**_keyed(render(card).send_kwargs(), key))
         except discord.HTTPException as exc:
             if exc.code == CANNOT_MESSAGE_USER:
                 raise DirectMessagesClosed(member, f"{member.display_name} does not accept direct messages "
@@ -172,6 +227,8 @@ class DiscordPlatform:
             await asyncio.wait_for(self._drained.wait(), DRAIN_SECONDS)
         await self.client.close()
         if self._runner is not None:
+            await asyncio.wait({self._runner}, timeout=CLOSE_SECONDS)
+            self._runner.cancel()  # a sharded client still launching a shard would retry it for ever
             await asyncio.gather(self._runner, return_exceptions=True)
 
     async def follow_perk(self, member: Member, community: Community, config: CommunitySettings, following: bool) -> str | None:
@@ -199,40 +256,11 @@ class DiscordPlatform:
         return f"You now have the {role.name} role." if following else f"The {role.name} role was removed."
 
     async def list_event(self, listing: EventListing) -> tuple[str | None, str | None]:
-        """Mirror a webinar as an external Guild Scheduled Event: create it (no `listing_id`),
-        update it, or cancel it. Returns (the event's id, a sentence for the moderator when
-        the bot lacks Manage Events); never raises for what Discord refuses."""
+        """Mirror a webinar as a server Event (see `discord_events`)."""
         guild = self._listing_guild(listing)
         if guild is None:
             return None, None  # not a server the bot is in
-        try:
-            if listing.listing_id is None:
-                if listing.cancelled:
-                    return None, None
-                created = await guild.create_scheduled_event(**_event_fields(listing), reason="webinar added")
-                return str(created.id), None
-            try:
-                event = await guild.fetch_scheduled_event(int(listing.listing_id), with_counts=False)
-            except discord.NotFound:  # deleted in Discord: a live webinar gets a new one
-                if listing.cancelled:
-                    return None, None
-                created = await guild.create_scheduled_event(**_event_fields(listing), reason="webinar changed")
-                return str(created.id), None
-            if listing.cancelled:
-                await _cancel_event(event)
-            elif event.status is discord.EventStatus.scheduled:  # an active or ended one keeps its time
-                await event.edit(**_event_fields(listing), reason="webinar changed")
-            return listing.listing_id, None
-        except discord.Forbidden as exc:
-            log.warning("no scheduled event for guild=%s: missing Manage Events (code %s)", guild.id, exc.code)
-            return None, NEEDS_MANAGE_EVENTS
-        except discord.HTTPException as exc:
-            log.warning("Discord refused the scheduled event guild=%s status=%s code=%s: %s",
-                        guild.id, exc.status, exc.code, exc.text)  # fmt: skip
-            return None, None
-        except Exception:
-            log.exception("could not mirror a webinar as a scheduled event guild=%s", guild.id)
-            return None, None
+        return await list_event(guild, listing)
 
     def _listing_guild(self, listing: EventListing) -> discord.Guild | None:
         community = listing.community
@@ -261,6 +289,24 @@ class DiscordPlatform:
         message = interaction.message
         ref = MessageRef(PLATFORM, str(interaction.channel_id), str(message.id)) if message else None
         await self._handle(interaction, lambda m, p: ButtonPressed(m, p, custom_id=custom_id, message=ref), component=True)
+
+    async def _on_complete(self, interaction: discord.Interaction, name: str, option: str, typed: str) -> list[Choice]:
+        """Autocomplete: what the command's model suggests for this member in this channel.
+        Not an interaction of the core's: nothing is dispatched, recorded or answered in chat."""
+        command = self.bot.registry.commands.get(name)
+        if self._closing or interaction.guild_id is None or command is None:
+            return []
+        with self._tracked():
+            config, member, place = await self._who(interaction)
+            event = CommandInvoked(member, place, name=name, options=_typed_so_far(interaction))
+            ctx = Context(event, SilentResponder(), self.bot.clock.now(), self.bot.config.timezone(config), config)
+            try:
+                return await asyncio.wait_for(suggest(command, ctx, option, typed), SUGGEST_SECONDS)
+            except TimeoutError:
+                log.warning("suggestions for /%s %s took over %.0fs; none offered", name, option, SUGGEST_SECONDS)
+            except Exception:
+                log.exception("suggestions failed for /%s %s", name, option)
+            return []
 
     async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Only reached when Discord's copy of a command is out of date (the core handles the rest)."""
@@ -330,16 +376,22 @@ class DiscordPlatform:
             await interaction.response.send_message(GUILD_ONLY, ephemeral=True)
             return
         with self._tracked():
-            guild = self.client.get_guild(interaction.guild_id)
-            community = Community(PLATFORM, str(interaction.guild_id), guild.name if guild else "")
-            config = await self.bot.config.get(community)
-            member = self._member(interaction.user, interaction.permissions, config)
-            place = Place(community, str(interaction.channel_id), getattr(interaction.channel, "name", "") or "")
+            config, member, place = await self._who(interaction)
             responder = InteractionResponder(interaction, component=component, defer_after=self.defer_after)
             try:
                 await self.bot.dispatch(make_event(member, place), responder)
             finally:
                 await responder.finish()
+
+    async def _who(self, interaction: discord.Interaction) -> tuple[CommunitySettings, Member, Place]:
+        """The community's settings, the member (with the role they hold there) and the place."""
+        assert interaction.guild_id is not None
+        guild = self.client.get_guild(interaction.guild_id)
+        community = Community(PLATFORM, str(interaction.guild_id), guild.name if guild else "")
+        config = await self.bot.config.get(community)
+        member = self._member(interaction.user, interaction.permissions, config)
+        place = Place(community, str(interaction.channel_id), getattr(interaction.channel, "name", "") or "")
+        return config, member, place
 
     async def _member_event(self, guild: discord.Guild, user: discord.User | discord.Member, kind: type[Interaction]) -> None:
         with self._tracked():
@@ -429,67 +481,64 @@ def _client(settings: Settings, ready_timeout: float) -> discord.Client:
     return discord.Client(**options)
 
 
-def _raw_interest_events(client: discord.Client) -> None:
-    """Hand GUILD_SCHEDULED_EVENT_USER_ADD/_REMOVE to the platform as raw payloads
-    (`on_alcts_event_interest(data, interested)`). discord.py 2.7 has no raw variant and its
-    `on_scheduled_event_user_add` drops a user it has not cached, which without the members
-    intent is nearly everyone; so its parser for these two events is wrapped (it still runs)."""
-    parsers = client._connection.parsers
-    for name, interested in INTEREST_EVENTS.items():
-        original = parsers.get(name)
-
-        def parse(data: dict[str, Any], original: Callable[[Any], None] | None = original, interested: bool = interested) -> None:
-            if original is not None:
-                original(data)
-            client.dispatch("alcts_event_interest", data, interested)
-
-        parsers[name] = parse
-
-
-def _event_fields(listing: EventListing) -> dict[str, Any]:
-    """An external event: the join link as its location when it fits (else "Online", the
-    link heading the description), within Discord's lengths."""
-    location, description = listing.location.strip(), listing.description.strip()
-    if not location or len(location) > EVENT_LOCATION_MAX:
-        if location:
-            description = f"Join: {location}\n\n{description}".strip()
-        location = "Online"
-    fields: dict[str, Any] = {
-        "name": _cut(listing.title.strip() or "Webinar", EVENT_NAME_MAX),
-        "start_time": listing.starts_at,
-        "end_time": listing.ends_at,
-        "entity_type": discord.EntityType.external,
-        "privacy_level": discord.PrivacyLevel.guild_only,
-        "location": location,
-    }
-    if description:
-        fields["description"] = _cut(description, EVENT_DESCRIPTION_MAX)
-    return fields
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-async def _cancel_event(event: discord.ScheduledEvent) -> None:
-    """Cancel a scheduled event (status 4); one Discord will not cancel (already started,
-    or refused) is deleted; an ended or cancelled one is left as it is."""
-    if event.status is discord.EventStatus.scheduled:
-        try:
-            await event.cancel(reason="webinar cancelled")
-            return
-        except discord.Forbidden:
-            raise
-        except discord.HTTPException as exc:
-            log.info("scheduled event=%s not cancelled (%s %s); deleting it", event.id, exc.status, exc.code)
-    elif event.status is not discord.EventStatus.active:
-        return
-    await event.delete(reason="webinar cancelled")
-
-
 def _gateway_ended(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and (error := task.exception()) is not None:
         log.error("the Discord gateway connection ended: %s", error)
+
+
+class FirstConnect(logging.Filter):
+    """Until the gateway first connects, discord.py answers a failed connection by logging
+    the error with its traceback and retrying forever (`discord.client`, or `discord.shard`
+    for a sharded client). While installed (`with watch:`), such a record is kept off the
+    log and resolves `failed` with its exception, so start-up can end in one line."""
+
+    LOGGERS = ("discord.client", "discord.shard")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is None:
+            return True
+        if not self.failed.done():
+            self.failed.set_result(error)
+        return False
+
+    def __enter__(self) -> FirstConnect:
+        for name in self.LOGGERS:
+            logging.getLogger(name).addFilter(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeFilter(self)
+
+
+def _refusal(error: BaseException) -> str:
+    """One line for why the gateway ended the first connection."""
+    if isinstance(error, discord.PrivilegedIntentsRequired):
+        return ("config: Discord refused a privileged intent: turn on the intents set in DISCORD_MEMBERS_INTENT and "
+                "DISCORD_MESSAGE_CONTENT_INTENT in the Developer Portal (Bot, Privileged Gateway Intents), or set them to false")  # fmt: skip
+    if isinstance(error, discord.ConnectionClosed):
+        if error.code == 4004:
+            return "config: DISCORD_TOKEN was refused by the Discord gateway (4004 Authentication failed)"
+        why = " ".join(filter(None, [str(error.code), clip(error.reason or "", 80)]))
+        return f"discord: the Discord gateway closed the connection ({why})"
+    return f"discord: the Discord gateway connection failed ({_reason(error)})"
+
+
+def _reason(error: BaseException) -> str:
+    return clip(str(error), 160) or type(error).__name__
+
+
+def _typed_so_far(interaction: discord.Interaction) -> dict[str, Any]:
+    """The options filled in while another is being typed (autocomplete), as Discord sent them."""
+    options = list((interaction.data or {}).get("options") or [])
+    while options and options[0].get("type") in (1, 2):  # a subcommand (or group) holds its options
+        options = list(options[0].get("options") or [])
+    return {o["name"]: o.get("value") for o in options if not o.get("focused")}
 
 
 def role_of(roles: list[discord.Role], permissions: discord.Permissions, config: CommunitySettings) -> Role:
@@ -628,3 +677,8 @@ class ChannelResponder:
             return None
         message = await self.channel.send(**render(card).send_kwargs())
         return MessageRef(PLATFORM, self.channel_id, str(message.id))
+
+
+def _keyed(kwargs: dict[str, Any], key: str | None) -> dict[str, Any]:
+    """Message kwargs with the idempotency key's nonce (discord.py adds enforce_nonce)."""
+    return kwargs if key is None else {**kwargs, "nonce": nonce(key)}

@@ -2,12 +2,16 @@
 
 Each registry group becomes a slash-command group (`/poll create`), a one-word command a
 top-level command (`/help`). Options come from the command's `Args` model: str, int, float,
-bool, `Literal` choices; a list is one string split on `;`; durations and times are strings
-the core parses. Every command calls one generic callback with the options given.
+bool, `Literal` choices; a `ChannelName` or `RoleName` field is Discord's own channel or role
+picker, and the pick reaches the core as its mention (`<#id>`, `<@&id>`); a list is one string
+split on `;`; durations and times are strings the core parses. Every option carries its
+field's description (`app_commands.describe`), and an option the model `@suggests` values
+for autocompletes (`suggest`). Every command calls one generic callback with the options given.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import types
@@ -20,19 +24,23 @@ import discord
 from discord import app_commands
 from pydantic.fields import FieldInfo
 
-from bot.commands import Args, CommandSpec, Registry
+from bot.app import Context
+from bot.commands import Args, Choice, Command, CommandSpec, Picks, Registry, suggestion_hooks
 from bot.model import Role
 from bot.platforms.discord_render import clip
 
 log = logging.getLogger(__name__)
 
 Invoke = Callable[[discord.Interaction, str, dict[str, Any]], Awaitable[None]]
+Complete = Callable[[discord.Interaction, str, str, str], Awaitable[list[Choice]]]
+"""(interaction, command name, option, what was typed) -> suggestions."""
 AppCommand = app_commands.Command[Any, ..., Any] | app_commands.Group
 
 DESCRIPTION_MAX = 100
 OPTIONS_MAX = 25
 SUBCOMMANDS_MAX = 25
-CHOICES_MAX = 25
+CHOICES_MAX = 25  # fixed choices, and suggestions
+CHOICE_MAX = 100  # a choice's name, and a string choice's value
 PERMISSIONS: dict[Role, discord.Permissions | None] = {
     Role.MEMBER: None,
     Role.MODERATOR: discord.Permissions(manage_guild=True),
@@ -42,9 +50,11 @@ HINTS = {
     timedelta: "a duration like 90s, 10m, 2h, 3d or 1w",
     datetime: "a time like 2026-05-01 14:00 or tomorrow 2pm",
 }
+POSTING_CHANNELS = [discord.ChannelType.text, discord.ChannelType.news]  # where the bot can post a card
+hooks_of = functools.cache(suggestion_hooks)
 
 
-def build_commands(registry: Registry, invoke: Invoke) -> list[AppCommand]:
+def build_commands(registry: Registry, invoke: Invoke, complete: Complete) -> list[AppCommand]:
     """One slash command or group per registry group. Discord shows a command only to members
     with its group's `default_member_permissions`; the core checks roles again on every call."""
     built: list[AppCommand] = []
@@ -52,7 +62,7 @@ def build_commands(registry: Registry, invoke: Invoke) -> list[AppCommand]:
         subs = [c for c in commands if c.spec.name != group]
         bare = [c for c in commands if c.spec.name == group]
         if not subs:
-            built.append(_command(bare[0].spec, group, invoke))
+            built.append(_command(bare[0].spec, group, invoke, complete))
             continue
         if bare:
             log.error("/%s is both a command and a group; Discord allows only the group", group)
@@ -66,12 +76,14 @@ def build_commands(registry: Registry, invoke: Invoke) -> list[AppCommand]:
             guild_only=True,
         )
         for cmd in subs[:SUBCOMMANDS_MAX]:
-            slash_group.add_command(_command(cmd.spec, cmd.spec.name.split(" ", 1)[1], invoke, top_level=False))
+            name = cmd.spec.name.split(" ", 1)[1]
+            slash_group.add_command(_command(cmd.spec, name, invoke, complete, top_level=False))
         built.append(slash_group)
     return built
 
 
-def _command(spec: CommandSpec, name: str, invoke: Invoke, *, top_level: bool = True) -> app_commands.Command[Any, ..., Any]:
+def _command(spec: CommandSpec, name: str, invoke: Invoke, complete: Complete, *,
+             top_level: bool = True) -> app_commands.Command[Any, ..., Any]:  # fmt: skip
     parameters, descriptions = _options(spec.args)
     full_name = spec.name
 
@@ -80,14 +92,56 @@ def _command(spec: CommandSpec, name: str, invoke: Invoke, *, top_level: bool = 
 
     interaction_param = inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)
     callback.__signature__ = inspect.Signature([interaction_param, *parameters])  # type: ignore[attr-defined]
-    callback.__discord_app_commands_param_description__ = descriptions  # type: ignore[attr-defined]
     command = app_commands.Command(
         name=name, description=clip(spec.help, DESCRIPTION_MAX) or full_name, callback=callback
     )
+    app_commands.describe(**descriptions)(command)
+    _autocomplete(command, spec, complete)
     if top_level:
         command.default_permissions = PERMISSIONS[spec.role]
         command.guild_only = True
     return command
+
+
+def _autocomplete(command: app_commands.Command[Any, ..., Any], spec: CommandSpec, complete: Complete) -> None:
+    """Autocomplete every option the model `@suggests` values for (text or whole numbers
+    without fixed choices: what Discord allows)."""
+    by_name = {p.name: p for p in command.parameters}
+    for option in hooks_of(spec.args):
+        param = by_name.get(option)
+        kinds = (discord.AppCommandOptionType.string, discord.AppCommandOptionType.integer)
+        if param is None or param.type not in kinds or param.choices:
+            log.error("/%s: suggestions for %s, which is not a text or number option without choices", spec.name, option)
+            continue
+        integer = param.type is discord.AppCommandOptionType.integer
+        command.autocomplete(option)(_completer(complete, spec.name, option, integer))
+
+
+def _completer(complete: Complete, name: str, option: str, integer: bool) -> Callable[..., Awaitable[list[app_commands.Choice[Any]]]]:
+    async def autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[Any]]:
+        found = await complete(interaction, name, option, str(current or ""))
+        return [app_commands.Choice(name=clip(c.label, CHOICE_MAX) or str(c.value), value=c.value)
+                for c in found if _fits(c.value, integer)][:CHOICES_MAX]  # fmt: skip
+
+    return autocomplete
+
+
+def _fits(value: Any, integer: bool) -> bool:
+    if integer:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, str) and 1 <= len(value) <= CHOICE_MAX
+
+
+async def suggest(command: Command, ctx: Context, option: str, typed: str) -> list[Choice]:
+    """What to suggest while `option` of `command` is typed: nothing to a member whose role may
+    not use the command, else the model's `@suggests` choices that contain what was typed.
+    Neutral: any platform with autocomplete can use it."""
+    hook = hooks_of(command.spec.args).get(option)
+    if hook is None or ctx.member.role < command.spec.role:
+        return []
+    found = await hook(getattr(command.handler, "__self__", None), ctx, typed)
+    wanted = typed.strip().lstrip("#").casefold()
+    return [c for c in found if wanted in c.label.casefold() or wanted in str(c.value).casefold()][:CHOICES_MAX]
 
 
 def _options(args: type[Args]) -> tuple[list[inspect.Parameter], dict[str, str]]:
@@ -110,8 +164,12 @@ def _options(args: type[Args]) -> tuple[list[inspect.Parameter], dict[str, str]]
 
 
 def option_type(info: FieldInfo) -> tuple[Any, str]:
-    """The Discord option type for a field, and a hint for its description."""
-    annotation = _unwrap(info.annotation)
+    """The Discord option type for a field, and what Discord's form needs said about it
+    beyond the field's description (`items separated by ;`)."""
+    annotation, metadata = _unwrap(info.annotation, list(info.metadata))
+    picks = next((m for m in metadata if isinstance(m, Picks)), None)
+    if picks is not None and annotation is str:
+        return app_commands.Transform[str, Picked(picks.kind)], ""
     origin = get_origin(annotation)
     if origin is Literal:
         values = get_args(annotation)
@@ -121,25 +179,26 @@ def option_type(info: FieldInfo) -> tuple[Any, str]:
     if origin is list:
         return str, "items separated by ;"
     if annotation in (int, float):
-        return _ranged(annotation, info.metadata), ""
+        return _ranged(annotation, metadata), ""
     if annotation is bool:
         return bool, ""
-    return str, HINTS.get(annotation, "")
+    return str, ""
 
 
-def _unwrap(annotation: Any) -> Any:
-    """`Annotated[T, ...]` -> T and `T | None` -> T, however nested."""
+def _unwrap(annotation: Any, metadata: list[Any]) -> tuple[Any, list[Any]]:
+    """`Annotated[T, ...]` -> T and `T | None` -> T, however nested, with the metadata found."""
     while True:
         origin = get_origin(annotation)
         if origin is Annotated:
-            annotation = get_args(annotation)[0]
+            annotation, *more = get_args(annotation)
+            metadata = [*metadata, *more]
         elif origin in (Union, types.UnionType):
             rest = [a for a in get_args(annotation) if a is not type(None)]
             if len(rest) != 1:
-                return str
+                return str, metadata
             annotation = rest[0]
         else:
-            return annotation
+            return annotation, metadata
 
 
 def _ranged(kind: type, metadata: list[Any]) -> Any:
@@ -159,5 +218,32 @@ def _ranged(kind: type, metadata: list[Any]) -> Any:
 
 
 def _describe(name: str, info: FieldInfo, hint: str) -> str:
-    text = info.description or name.replace("_", " ")
+    """The field's own description; a field without one (a feature's oversight) is named,
+    with what to type when its type says so."""
+    text = info.description
+    if not text:
+        kind = HINTS.get(_unwrap(info.annotation, [])[0])
+        text = f"{name.replace('_', ' ')} ({kind})" if kind else name.replace("_", " ")
     return f"{text} ({hint})" if hint else text
+
+
+class Picked(app_commands.Transformer):
+    """Discord's channel picker (channels the bot can post in) or role picker; the pick
+    reaches the core as its mention, as a channel or role typed in text would."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        if self.kind == "channel":
+            return discord.AppCommandOptionType.channel
+        return discord.AppCommandOptionType.role
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        return list(POSTING_CHANNELS) if self.kind == "channel" else []
+
+    async def transform(self, interaction: discord.Interaction, value: Any, /) -> str:
+        return f"<#{value.id}>" if self.kind == "channel" else f"<@&{value.id}>"

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import re
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from bot.commands import Args
+from bot.commands import Args, ChannelName, Choice, suggests
+
+if TYPE_CHECKING:
+    from bot.app import Context
 
 HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 REASON_MAX = 200
@@ -22,6 +25,11 @@ class StartArgs(Args):
     questions: int = Field(10, ge=1, le=50, description="how many questions the round asks")
     seconds: int = Field(20, ge=10, le=120, description="seconds to answer each question")
 
+    @suggests("category")
+    @classmethod
+    async def categories(cls, cog: Any, ctx: Context, typed: str) -> list[Choice]:
+        return loaded_categories(cog)
+
 
 class LeaderboardArgs(Args):
     positional = ("period",)
@@ -31,6 +39,11 @@ class LeaderboardArgs(Args):
     scope: Literal["here", "platform", "everywhere"] = Field(
         "here", description="this community, every community on this platform, or everywhere"
     )
+
+    @suggests("category")
+    @classmethod
+    async def categories(cls, cog: Any, ctx: Context, typed: str) -> list[Choice]:
+        return loaded_categories(cog)
 
 
 class FlagArgs(Args):
@@ -61,7 +74,7 @@ class DailyArgs(Args):
     examples: ClassVar[tuple[str, ...]] = ("/trivia daily on at=09:30 channel=#trivia", "/trivia daily off")
     state: Literal["on", "off"] = Field(description="on starts the daily question, off stops it")
     at: str = Field("10:00", description="the local time of day to post, like 10:00 or 14:30")
-    channel: str | None = Field(None, description="the channel to post in (default: trivia_channel, else here)")
+    channel: ChannelName | None = Field(None, description="the channel to post in (default: trivia_channel, else here)")
 
     @field_validator("at")
     @classmethod
@@ -70,3 +83,8 @@ class DailyArgs(Args):
         if not match:
             raise ValueError(f"at={value} should be a time of day like 10:00 or 14:30")
         return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def loaded_categories(cog: Any) -> list[Choice]:
+    """The categories of the loaded packs (the trivia cogs keep them in `bank`)."""
+    return [Choice(f"{name}: {pack.title}", name) for name, pack in sorted(cog.bank.packs.items())]

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
-from bot.commands import Args, Duration
+from bot.commands import Args, ChannelName, Choice, Duration, suggests
 from bot.timeparse import parse_duration
 from cogs.jobs import http_url
 from cogs.webinars.when import check_offsets
+
+if TYPE_CHECKING:
+    from bot.app import Context
+    from cogs.webinars import Webinars
 
 
 def offsets(value: str) -> list[timedelta]:
@@ -23,15 +28,24 @@ def check_length(value: timedelta) -> timedelta:
     return value
 
 
+WHEN = 'when it starts, like "Dec 3 2pm", "tuesday 11am ET" or 2026-12-03 14:00'
+
+
+async def upcoming(cog: Webinars, ctx: Context) -> list[Choice]:
+    """This community's upcoming webinars, soonest first, with their local start."""
+    return [Choice(f"#{w.id} {w.title} · {w.starts_at.astimezone(ctx.tz):%b %-d %H:%M}", w.id)
+            for w in await cog.store.upcoming(ctx.community, ctx.now)]  # fmt: skip
+
+
 class AddArgs(Args):
     positional = ("title", "when")
-    title: str = Field(min_length=1, max_length=200)
-    when: str = Field(min_length=1, max_length=100)
-    duration: Duration = timedelta(hours=1)
-    url: str | None = None
-    description: str = Field("", max_length=2000)
-    reminders: str = "24h,1h"
-    channel: str | None = None
+    title: str = Field(min_length=1, max_length=200, description="the webinar's title")
+    when: str = Field(min_length=1, max_length=100, description=WHEN)
+    duration: Duration = Field(timedelta(hours=1), description="how long it runs, like 90m or 2h")
+    url: str | None = Field(None, description="the link to join, starting with https://")
+    description: str = Field("", max_length=2000, description="what it is about, for the announcement")
+    reminders: str = Field("24h,1h", description="when to remind before the start, separated by commas, like 24h,1h")
+    channel: ChannelName | None = Field(None, description="where to announce it (default: webinars_channel, else here)")
 
     _url = field_validator("url")(classmethod(lambda cls, v: v if v is None else http_url(v)))
 
@@ -49,12 +63,17 @@ class AddArgs(Args):
 
 class EditArgs(Args):
     positional = ("id",)
-    id: int = Field(ge=1)
-    when: str | None = Field(None, max_length=100)
-    title: str | None = Field(None, min_length=1, max_length=200)
-    url: str | None = None
-    description: str | None = Field(None, max_length=2000)
-    duration: Duration | None = None
+    id: int = Field(ge=1, description="the webinar's number, as /webinar list shows it")
+    when: str | None = Field(None, max_length=100, description="the new start, " + WHEN.removeprefix("when it starts, "))
+    title: str | None = Field(None, min_length=1, max_length=200, description="the new title")
+    url: str | None = Field(None, description="the new link to join, starting with https://")
+    description: str | None = Field(None, max_length=2000, description="the new description")
+    duration: Duration | None = Field(None, description="the new length, like 90m or 2h")
+
+    @suggests("id")
+    @classmethod
+    async def upcoming(cls, cog: Webinars, ctx: Context, typed: str) -> list[Choice]:
+        return await upcoming(cog, ctx)
 
     _url = field_validator("url")(classmethod(lambda cls, v: v if v is None else http_url(v)))
 
@@ -66,12 +85,23 @@ class EditArgs(Args):
 
 class WebinarId(Args):
     positional = ("id",)
-    id: int = Field(ge=1)
+    id: int = Field(ge=1, description="the webinar's number, as /webinar list shows it")
+
+    @suggests("id")
+    @classmethod
+    async def upcoming(cls, cog: Webinars, ctx: Context, typed: str) -> list[Choice]:
+        return await upcoming(cog, ctx)
 
 
 class IcsArgs(Args):
     positional = ("which",)
-    which: str
+    which: str = Field(description="a webinar's number, or all for every upcoming one")
+
+    @suggests("which")
+    @classmethod
+    async def upcoming(cls, cog: Webinars, ctx: Context, typed: str) -> list[Choice]:
+        return [Choice("all upcoming webinars", "all"),
+                *(Choice(c.label, str(c.value)) for c in await upcoming(cog, ctx))]  # fmt: skip
 
     @field_validator("which")
     @classmethod
@@ -83,7 +113,7 @@ class IcsArgs(Args):
 
 class ImportArgs(Args):
     positional = ("url",)
-    url: str
-    channel: str | None = None
+    url: str = Field(description="the iCalendar (.ics) feed's address, starting with https://")
+    channel: ChannelName | None = Field(None, description="where to announce them (default: webinars_channel, else here)")
 
     _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))

@@ -69,6 +69,19 @@ class FakeGuild:
     channel_id: int = CHANNEL_ID
     roles: dict[int, str] = field(default_factory=dict)  # id -> name, besides @everyone
 
+    def channel(self, channel_id: int | None = None) -> dict[str, Any]:
+        """A text channel of this guild as interactions carry it (`general`, or `channel-ID`)."""
+        channel_id = channel_id or self.channel_id
+        name = "general" if channel_id == self.channel_id else f"channel-{channel_id}"
+        return {"id": str(channel_id), "type": 0, "name": name, "guild_id": str(self.id), "position": 0,
+                "permission_overwrites": [], "nsfw": False, "parent_id": None}  # fmt: skip
+
+    def role(self, role_id: int) -> dict[str, Any]:
+        names = {self.id: "@everyone", **self.roles}
+        if role_id not in names:
+            raise AssertionError(f"no role {role_id} in guild {self.id}")
+        return _role(role_id, names[role_id], list(names).index(role_id), 0)
+
     def payload(self) -> dict[str, Any]:
         roles = [_role(self.id, "@everyone", 0, MEMBER_PERMISSIONS)]
         roles += [_role(rid, name, i + 1, 0) for i, (rid, name) in enumerate(self.roles.items())]
@@ -175,6 +188,7 @@ class FakeDiscord:
         self.sessions: dict[str, Session] = {}
         self.dm_channels: dict[int, int] = {}  # DM channel id -> the member's user id
         self.direct_messages: list[tuple[int, dict[str, Any]]] = []  # (user id, message) in DMs
+        self.nonces: dict[tuple[int, str], int] = {}  # (channel, enforced nonce) -> the message it created
         self.dms_closed: set[int] = set()  # users whose DMs answer 403 code 50007
         self.fail_roles = False  # answer role changes with 403, as Discord does without Manage Roles
         self.privileged_allowed = True  # False: refuse privileged intents (4014), as when the portal has them off
@@ -262,10 +276,27 @@ class FakeDiscord:
     async def wait_connected(self, count: int = 1, within: float = 10.0) -> None:
         await self.wait_for(lambda: sum(1 for s in self.sessions.values() if s.ws is not None) >= count, within)
 
-    async def slash(self, name: str, user: FakeUser, guild: FakeGuild | None = None, **options: Any) -> int:
-        """A member runs `/name` with options, as Discord would send it from the synced schema."""
+    async def slash(self, name: str, user: FakeUser, guild: FakeGuild | None = None, *,
+                    channel_id: int | None = None, **options: Any) -> int:  # fmt: skip
+        """A member runs `/name` with options, as Discord would send it from the synced schema:
+        a channel or role option is given as its id (the member picked it), `channel_id` is
+        where the member is (default: the guild's channel)."""
         guild = guild or self.guilds[0]
-        return await self._interact(2, user, guild, self._command_data(name, options, guild.id))
+        return await self._interact(2, user, guild, self._command_data(name, options, guild), channel_id=channel_id)
+
+    async def autocomplete(self, name: str, option: str, typed: str, user: FakeUser, guild: FakeGuild | None = None,
+                           *, channel_id: int | None = None, **options: Any) -> list[dict[str, Any]]:  # fmt: skip
+        """A member types `typed` into `option` of `/name` (the other options as given): the
+        autocomplete interaction (type 4) Discord sends for an option synced with
+        autocomplete; returns the choices the bot answered with (callback type 8)."""
+        guild = guild or self.guilds[0]
+        data = self._command_data(name, options, guild, focused=(option, typed))
+        interaction_id = await self._interact(4, user, guild, data, channel_id=channel_id)
+        answer = await self.reply(interaction_id)
+        if answer.type != 8:
+            raise AssertionError(f"an autocomplete was answered with type {answer.type}, not 8")
+        choices: list[dict[str, Any]] = answer.data["choices"]
+        return choices
 
     async def click(self, custom_id: str, user: FakeUser, message: dict[str, Any] | None = None,
                     guild: FakeGuild | None = None) -> int:  # fmt: skip
@@ -362,7 +393,8 @@ class FakeDiscord:
     # -- interactions ------------------------------------------------------------------------
 
     async def _interact(self, kind: int, user: FakeUser, guild: FakeGuild, data: dict[str, Any],
-                        message: dict[str, Any] | None = None) -> int:  # fmt: skip
+                        message: dict[str, Any] | None = None, channel_id: int | None = None) -> int:  # fmt: skip
+        channel = guild.channel(channel_id)
         interaction_id = next(self._ids)
         token = f"itoken-{interaction_id}"
         self._tokens[token] = interaction_id
@@ -371,10 +403,7 @@ class FakeDiscord:
         payload: dict[str, Any] = {
             "id": str(interaction_id), "application_id": str(APP_ID), "type": kind, "token": token,
             "version": 1, "attachment_size_limit": 8 * 1024 * 1024, "guild_id": str(guild.id),
-            "channel_id": str(guild.channel_id),
-            "channel": {"id": str(guild.channel_id), "type": 0, "name": "general", "guild_id": str(guild.id),
-                        "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None},
-            "member": user.member(), "data": data, "app_permissions": str(MEMBER_PERMISSIONS),
+            "channel_id": channel["id"], "channel": channel, "member": user.member(), "data": data, "app_permissions": str(MEMBER_PERMISSIONS),
             "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
             "authorizing_integration_owners": {"0": str(guild.id)}, "context": 0,
         }  # fmt: skip
@@ -384,23 +413,39 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", payload, guild.id)
         return interaction_id
 
-    def _command_data(self, name: str, given: dict[str, Any], guild_id: int) -> dict[str, Any]:
-        scope: int | None = guild_id if guild_id in self.commands else None
+    def _command_data(self, name: str, given: dict[str, Any], guild: FakeGuild,
+                      focused: tuple[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+        scope: int | None = guild.id if guild.id in self.commands else None
         words = name.split()
         top = next((c for c in self.commands.get(scope, []) if c["name"] == words[0]), None)
         if top is None:
             raise AssertionError(f"/{words[0]} was never synced")
+        resolved: dict[str, dict[str, Any]] = {}
+        definitions = top.get("options", [])
         if len(words) == 2:
-            sub = next((o for o in top.get("options", []) if o["name"] == words[1] and o["type"] == 1), None)
+            sub = next((o for o in definitions if o["name"] == words[1] and o["type"] == 1), None)
             if sub is None:
                 raise AssertionError(f"/{name} was never synced")
-            options = [{"type": 1, "name": words[1], "options": _values(sub.get("options", []), given)}]
-        else:
-            options = _values(top.get("options", []), given)
+            definitions = sub.get("options", [])
+        values = _values(definitions, given, guild, resolved, focused)
+        options = [{"type": 1, "name": words[1], "options": values}] if len(words) == 2 else values
         data = {"id": top["id"], "name": words[0], "type": 1, "options": options}
+        if resolved:
+            data["resolved"] = resolved
         if scope is not None:
             data["guild_id"] = str(scope)
         return data
+
+    def suggested_options(self, guild_id: int | None = None) -> set[str]:
+        """Every option synced with autocomplete, as `poll results id`."""
+        found = set()
+        for top in self.commands.get(guild_id, []):
+            for option in top.get("options", []):
+                if option["type"] == 1:
+                    found |= {f"{top['name']} {option['name']} {o['name']}" for o in option.get("options", []) if o.get("autocomplete")}
+                elif option.get("autocomplete"):
+                    found.add(f"{top['name']} {option['name']}")
+        return found
 
     def _answer(self, interaction_id: int, answer: Answer) -> None:
         self.answers.setdefault(interaction_id, []).append(answer)
@@ -518,7 +563,16 @@ class FakeDiscord:
         body, files = await _read_body(request)
         if error := component_error(body.get("components") or []):
             return _json({"message": f"Invalid Form Body ({error})", "code": 50035}, status=400)
+        nonce = body.get("nonce")
+        # as Discord: the same enforced nonce in the same channel within the window (a few
+        # minutes; here, for the fake's life) answers with the message already created
+        if nonce is not None and body.get("enforce_nonce") and (earlier := self.nonces.get((channel_id, str(nonce)))):
+            return _json(self.messages[earlier])
         message = self._message(channel_id, body, files=files)
+        if nonce is not None:
+            message["nonce"] = nonce
+            if body.get("enforce_nonce"):
+                self.nonces[(channel_id, str(nonce))] = int(message["id"])
         if recipient is None:
             self.channel_posts.append(message)
         else:
@@ -824,24 +878,47 @@ def _unknown_event() -> web.Response:
     return _json({"message": "Unknown Guild Scheduled Event", "code": 10070}, status=404)
 
 
-def _values(definitions: list[dict[str, Any]], given: dict[str, Any]) -> list[dict[str, Any]]:
-    """Typed option values, checked against the synced schema as Discord's client would."""
+CHANNEL_OPTION, ROLE_OPTION = 7, 8
+
+
+def _values(definitions: list[dict[str, Any]], given: dict[str, Any], guild: FakeGuild,
+            resolved: dict[str, dict[str, Any]], focused: tuple[str, str] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Typed option values, checked against the synced schema as Discord's client would: a
+    channel or role is picked (given as its id; it is sent with its `resolved` object), and
+    an autocomplete carries the option being typed, as text, marked `focused`."""
     by_name = {d["name"]: d for d in definitions}
     values = []
     for name, value in given.items():
         definition = by_name.get(name)
         if definition is None:
             raise AssertionError(f"no option {name!r}; synced: {sorted(by_name)}")
-        kinds = {3: str, 4: int, 5: bool, 10: float}
-        if not isinstance(value, kinds[definition["type"]]):
-            raise AssertionError(f"option {name} takes {kinds[definition['type']].__name__}, got {value!r}")
+        kind = definition["type"]
+        kinds = {3: str, 4: int, 5: bool, 10: float, CHANNEL_OPTION: int, ROLE_OPTION: int}
+        if not isinstance(value, kinds[kind]) or isinstance(value, bool) is not (kind == 5):
+            raise AssertionError(f"option {name} takes {kinds[kind].__name__}, got {value!r}")
         choices = [c["value"] for c in definition.get("choices") or []]
         if choices and value not in choices:
             raise AssertionError(f"option {name} must be one of {choices}")
-        values.append({"name": name, "type": definition["type"], "value": value})
-    missing = [d["name"] for d in definitions if d.get("required") and d["name"] not in given]
-    if missing:
-        raise AssertionError(f"missing required options {missing}")
+        if kind == CHANNEL_OPTION:
+            channel = guild.channel(value)
+            if definition.get("channel_types") and channel["type"] not in definition["channel_types"]:
+                raise AssertionError(f"option {name} takes channels of types {definition['channel_types']}")
+            resolved.setdefault("channels", {})[str(value)] = {**channel, "permissions": str(MEMBER_PERMISSIONS)}
+            value = str(value)
+        elif kind == ROLE_OPTION:
+            resolved.setdefault("roles", {})[str(value)] = guild.role(value)
+            value = str(value)
+        values.append({"name": name, "type": kind, "value": value})
+    if focused is not None:
+        name, typed = focused
+        definition = by_name.get(name)
+        if definition is None or not definition.get("autocomplete"):
+            raise AssertionError(f"option {name!r} was not synced with autocomplete")
+        values.append({"name": name, "type": definition["type"], "value": typed, "focused": True})
+    else:
+        missing = [d["name"] for d in definitions if d.get("required") and d["name"] not in given]
+        if missing:
+            raise AssertionError(f"missing required options {missing}")
     return values
 
 

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from bot.app import Bot, Context
 from bot.cards import Button, Card, notice
-from bot.commands import Args, Duration, YesNo, button, command, on
+from bot.commands import Args, ChannelName, Duration, RoleName, YesNo, button, command, on
 from bot.model import Member, MemberJoined, MemberLeft, MessagePosted, Role
 
 
@@ -45,12 +45,14 @@ class Slow:
 
 class EchoArgs(Args):
     positional = ("text",)
-    text: str
-    count: int = Field(1, ge=1, le=5)
-    loud: YesNo = False
-    mood: Literal["calm", "busy"] = "calm"
-    tags: list[str] = []
-    within: Duration | None = None
+    text: str = Field(description="what to repeat")
+    count: int = Field(1, ge=1, le=5, description="how many times")
+    loud: YesNo = Field(False, description="shout it")
+    mood: Literal["calm", "busy"] = Field("calm", description="the tone")
+    tags: list[str] = Field([], description="labels to echo")
+    within: Duration | None = Field(None, description="a duration like 10m")
+    where: ChannelName | None = Field(None, description="a channel to name")
+    who: RoleName | None = Field(None, description="a role to name")
 
 
 class Probe:
@@ -68,7 +70,8 @@ class Probe:
         within = int(args.within.total_seconds()) if args.within else None
         return Card(
             title=args.text,
-            text=f"count={args.count} loud={args.loud} mood={args.mood} tags={'|'.join(args.tags)} within={within}",
+            text=f"count={args.count} loud={args.loud} mood={args.mood} tags={'|'.join(args.tags)} within={within}"
+                 f" where={args.where} who={args.who}",
             buttons=tuple(Button(f"@everyone {i}", "probe.press", (i,)) for i in range(7)),
         )
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from tests.e2e.discord.conftest import ALICE, StartBot
-from tests.e2e.discord.fake_discord import ADMINISTRATOR, APP_ID, GUILD_ID, FakeDiscord
+from tests.e2e.discord.conftest import ALICE, BOARD_ROLE, StartBot
+from tests.e2e.discord.fake_discord import ADMINISTRATOR, APP_ID, CHANNEL_ID, GUILD_ID, FakeDiscord
 
-STRING, INTEGER, BOOLEAN = 3, 4, 5
+STRING, INTEGER, BOOLEAN, CHANNEL, ROLE = 3, 4, 5, 7, 8
+TEXT_CHANNEL, ANNOUNCEMENT_CHANNEL = 0, 5
 
 
 async def test_login_then_sync_declares_every_catalogue_command(fake: FakeDiscord, start_bot: StartBot) -> None:
@@ -33,21 +34,24 @@ async def test_login_then_sync_declares_every_catalogue_command(fake: FakeDiscor
 async def test_typed_options_are_declared_and_reach_the_core(fake: FakeDiscord, start_bot: StartBot) -> None:
     await start_bot()
     options = {o["name"]: o for o in fake.synced("probe echo")["options"]}
-    assert list(options) == ["text", "count", "loud", "mood", "tags", "within"]
+    assert list(options) == ["text", "count", "loud", "mood", "tags", "within", "where", "who"]
     assert options["text"]["type"] == STRING and options["text"]["required"] is True
     assert (options["count"]["type"], options["count"]["min_value"], options["count"]["max_value"]) == (INTEGER, 1, 5)
     assert options["loud"]["type"] == BOOLEAN
     assert [c["value"] for c in options["mood"]["choices"]] == ["calm", "busy"]
     assert options["tags"]["type"] == STRING and "separated by ;" in options["tags"]["description"]
     assert options["within"]["type"] == STRING and "duration" in options["within"]["description"]
+    assert options["where"]["type"] == CHANNEL and options["where"]["channel_types"] == [TEXT_CHANNEL, ANNOUNCEMENT_CHANNEL]
+    assert options["who"]["type"] == ROLE and options["where"]["description"] == "a channel to name"
 
-    interaction = await fake.slash(
-        "probe echo", ALICE, text="@everyone hi", count=3, loud=True, mood="busy", tags="a; b;c", within="10m"
-    )
+    elsewhere = CHANNEL_ID + 5
+    interaction = await fake.slash("probe echo", ALICE, text="@everyone hi", count=3, loud=True, mood="busy",
+                                   tags="a; b;c", within="10m", where=elsewhere, who=BOARD_ROLE)  # fmt: skip
     answer = await fake.reply(interaction)
 
     assert answer.type == 4
     assert "count=3 loud=True mood=busy tags=a|b|c within=600" in answer.text
+    assert f"where=<#{elsewhere}> who=<@&{BOARD_ROLE}>" in answer.text  # picks reach the core as mentions
     assert "@everyone" not in answer.text and "everyone hi" in answer.text
     assert answer.data["allowed_mentions"] == {"parse": []}
     rows = answer.data["components"]

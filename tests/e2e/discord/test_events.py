@@ -9,6 +9,7 @@ from typing import TypeVar
 import discord
 import pytest
 
+from bot.config import ConfigError
 from tests.e2e.discord.conftest import ALICE, DiscordBot, StartBot
 from tests.e2e.discord.fake_discord import GUILD_ID, FakeDiscord, FakeGuild, FakeUser
 
@@ -80,8 +81,9 @@ async def test_privileged_intents_are_off_by_default(fake: FakeDiscord, start_bo
 
 async def test_an_intent_the_portal_has_not_allowed_stops_start_up(fake: FakeDiscord, start_bot: StartBot) -> None:
     fake.privileged_allowed = False
-    with pytest.raises(discord.PrivilegedIntentsRequired):
+    with pytest.raises(ConfigError, match=r"^config: Discord refused a privileged intent: turn on .*DISCORD_MEMBERS_INTENT") as refused:
         await start_bot(discord_members_intent=True)
+    assert isinstance(refused.value.__cause__, discord.PrivilegedIntentsRequired)
 
 
 async def test_chat_reaches_the_core_with_the_message_content_intent(fake: FakeDiscord, start_bot: StartBot) -> None:

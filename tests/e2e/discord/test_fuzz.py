@@ -1,7 +1,7 @@
 """Hypothesis through the real discord.py and the fake gateway: slash commands with any
 option values (as typed by members, within what Discord's schema lets through, and
-some beyond it), and clicks with any custom_id. Every interaction is answered, and
-nothing logs a traceback.
+some beyond it), anything typed into an option that autocompletes, and clicks with any
+custom_id. Every interaction is answered, and nothing logs a traceback.
 
 One running bot serves all the examples of a test (starting one per example would take
 the whole budget), so examples also meet what earlier ones left behind."""
@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.commands import Registry
-from tests.e2e.discord.conftest import ADMIN, ALICE, MOD, DiscordBot, StartBot
-from tests.e2e.discord.fake_discord import GUILD_ID, FakeDiscord
+from tests.e2e.discord.conftest import ADMIN, ALICE, BOARD_ROLE, MOD, DiscordBot, StartBot
+from tests.e2e.discord.fake_discord import CHANNEL_ID, GUILD_ID, FakeDiscord
 
 FUZZ = settings(  # derandomized: the same examples every run, so CI is not flaky; FUZZ_RANDOM=1 explores
     max_examples=150, deadline=None, database=None, derandomize=not os.environ.get("FUZZ_RANDOM"),
@@ -28,7 +28,7 @@ FUZZ = settings(  # derandomized: the same examples every run, so CI is not flak
 SKIP = ("probe", "slow")  # the test suite's own probe commands
 NETWORK = ("jobs subscribe", "jobs test", "webinar import", "stats accounts")  # would fetch the URL typed
 DISCORD_INT = 2**53  # Discord's integer options lie within +-2^53
-STRING, INTEGER, BOOLEAN, NUMBER = 3, 4, 5, 10
+STRING, INTEGER, BOOLEAN, NUMBER, CHANNEL, ROLE = 3, 4, 5, 10, 7, 8
 
 texts = st.one_of(
     st.text(max_size=80),
@@ -100,6 +100,10 @@ def value_for(option: dict[str, Any], data: st.DataObject) -> Any:
         return data.draw(st.floats(low, high, allow_nan=False, allow_infinity=False), label=option["name"])
     if kind == BOOLEAN:
         return data.draw(st.booleans(), label=option["name"])
+    if kind == CHANNEL:  # picked: this channel or another of the server's
+        return data.draw(st.sampled_from([CHANNEL_ID, CHANNEL_ID + 1, 2**63 - 1]), label=option["name"])
+    if kind == ROLE:  # picked: one of the server's roles
+        return data.draw(st.sampled_from([GUILD_ID, BOARD_ROLE]), label=option["name"])
     raise AssertionError(f"option type {kind} is new to this test")
 
 
@@ -142,4 +146,24 @@ async def test_fuzzed_custom_ids(fake: FakeDiscord, running: DiscordBot, caplog:
     answer = await fake.reply(interaction, within=10)
     assert answer.kind == "callback"
     await running.bot.idle()
+    assert not traceback_records(caplog, since), traceback_records(caplog, since)
+
+
+@pytest.mark.timeout(120)
+@settings(FUZZ)
+@given(data=st.data())
+async def test_fuzzed_autocomplete(fake: FakeDiscord, running: DiscordBot, caplog: pytest.LogCaptureFixture,
+                                   data: st.DataObject) -> None:  # fmt: skip
+    caplog.set_level(logging.INFO)
+    if not await running.rows("SELECT id FROM polls"):  # something for poll ids to suggest
+        await fake.reply(await fake.slash("poll create", ALICE, question="Lunch?", options="Tacos;Soup;Salad"))
+    typed_into = sorted(fake.suggested_options())
+    command, _, option = data.draw(st.sampled_from(typed_into), label="option").rpartition(" ")
+    others = {o["name"]: o for o in commands(fake)[command] if o["name"] != option and not o.get("autocomplete")}
+    given_too = {name: value_for(o, data) for name, o in others.items() if data.draw(st.booleans(), label=f"give {name}")}
+    typed = data.draw(texts | NUMBERS, label="typed")[:100]
+    user = data.draw(st.sampled_from([ALICE, MOD, ADMIN]), label="user")
+    since = len(caplog.records)
+    choices = await fake.autocomplete(command, option, typed, user, **given_too)
+    assert len(choices) <= 25 and all(1 <= len(c["name"]) <= 100 for c in choices)
     assert not traceback_records(caplog, since), traceback_records(caplog, since)

@@ -1,0 +1,148 @@
+"""How the catalogue feels in Discord's own form: every option described (in the synced
+payload), channels picked with Discord's channel picker, and suggestions while an option is
+typed (autocomplete), each scoped to what the member may see and use."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.model import Community, Place
+from tests.e2e.discord.conftest import ADMIN, ALICE, DiscordBot, StartBot
+from tests.e2e.discord.fake_discord import (
+    CHANNEL_ID,
+    GUILD_ID,
+    MANAGE_GUILD,
+    FakeDiscord,
+    FakeGuild,
+    FakeUser,
+)
+
+CHANNEL, TEXT_CHANNEL, ANNOUNCEMENT_CHANNEL = 7, 0, 5
+BOB = FakeUser(5701, "bob")
+MANAGER = FakeUser(5702, "manny", permissions=MANAGE_GUILD)  # Manage Server: a moderator
+ELSEWHERE = CHANNEL_ID + 11
+
+
+def values(choices: list[dict[str, Any]]) -> list[Any]:
+    return [c["value"] for c in choices]
+
+
+def poll_id(text: str) -> int:
+    match = re.search(r"Poll #(\d+)", text)
+    assert match, text
+    return int(match[1])
+
+
+def cog(running: DiscordBot, name: str) -> Any:
+    return next(c for c in running.bot.cogs if type(c).__name__ == name)
+
+
+async def test_every_option_in_the_synced_commands_has_its_own_description(fake: FakeDiscord, start_bot: StartBot) -> None:
+    running = await start_bot()
+    described = 0
+    for name, command in running.bot.registry.commands.items():
+        for option in fake.synced(name).get("options", []):
+            field = command.spec.args.model_fields[option["name"]]
+            assert field.description, f"/{name} {option['name']}: the argument has no description"
+            assert 1 <= len(option["description"]) <= 100
+            assert option["description"].startswith(field.description[:90]), (name, option)
+            described += 1
+    assert described >= 60  # the whole catalogue, not a sample
+
+
+async def test_channel_options_are_discords_channel_picker_and_the_pick_is_used(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    await start_bot()
+    for name in ("trivia daily", "jobs subscribe", "webinar add", "webinar import"):
+        channel = {o["name"]: o for o in fake.synced(name)["options"]}["channel"]
+        assert channel["type"] == CHANNEL and channel["channel_types"] == [TEXT_CHANNEL, ANNOUNCEMENT_CHANNEL], name
+
+    added = await fake.reply(await fake.slash("webinar add", MANAGER, title="RDA in practice", when="tomorrow 2pm",
+                                              channel=ELSEWHERE))  # fmt: skip
+    assert added.ephemeral and added.text.startswith("Webinar #1 is set for ")  # told here; announced there
+    await fake.wait_for(lambda: fake.channel_posts)
+    (announcement,) = fake.channel_posts
+    assert announcement["channel_id"] == str(ELSEWHERE) and "RDA in practice" in announcement["embeds"][0]["title"]
+
+
+async def test_sync_declares_autocomplete_on_the_options_that_suggest(fake: FakeDiscord, start_bot: StartBot) -> None:
+    await start_bot()
+    assert fake.suggested_options() >= {
+        "trivia start category", "trivia leaderboard category", "poll results id", "poll close id",
+        "poll export id", "jobs unsubscribe id", "webinar show id", "webinar edit id", "webinar cancel id",
+        "webinar attendees id", "webinar ics which", "config set key", "config set value",
+    }  # fmt: skip
+
+
+async def test_poll_ids_are_those_open_in_the_channel_being_typed_in(fake: FakeDiscord, start_bot: StartBot) -> None:
+    await start_bot()
+    lunch = poll_id((await fake.reply(await fake.slash("poll create", ALICE, question="Lunch?", options="Tacos; Soup"))).text)
+    coffee = poll_id((await fake.reply(await fake.slash("poll create", BOB, question="Coffee?", options="Yes; No"))).text)
+    there = poll_id((await fake.reply(await fake.slash("poll create", BOB, question="Tea?", options="Yes; No",
+                                                       channel_id=ELSEWHERE))).text)  # fmt: skip
+
+    results = await fake.autocomplete("poll results", "id", "", ALICE)
+    assert values(results) == [coffee, lunch]  # newest first; never the other channel's poll
+    assert results[1]["name"] == f"#{lunch} Lunch?"
+    assert values(await fake.autocomplete("poll results", "id", "", ALICE, channel_id=ELSEWHERE)) == [there]
+    assert values(await fake.autocomplete("poll results", "id", "lun", ALICE)) == [lunch]  # what was typed
+
+    assert values(await fake.autocomplete("poll close", "id", "", ALICE)) == [lunch]  # a member closes only their own
+    assert values(await fake.autocomplete("poll close", "id", "", MANAGER)) == [coffee, lunch]
+    assert await fake.autocomplete("poll export", "id", "", ALICE) == []  # organizers only: nothing to a member
+    assert values(await fake.autocomplete("poll export", "id", "", ADMIN)) == [coffee, lunch]
+
+    await fake.reply(await fake.slash("poll close", ALICE, id=lunch))
+    assert values(await fake.autocomplete("poll results", "id", "", ALICE)) == [coffee]  # open polls only
+
+
+async def test_webinar_ids_are_this_communitys_upcoming_ones(fake: FakeDiscord, start_bot: StartBot) -> None:
+    other = FakeGuild(id=GUILD_ID + 1, name="Other association", channel_id=CHANNEL_ID + 100)
+    fake.guilds.append(other)
+    await start_bot()
+    added = await fake.reply(await fake.slash("webinar add", MANAGER, title="BIBFRAME basics", when="tomorrow 2pm"))
+    webinar = int(re.search(r"#(\d+)", added.text)[1])  # type: ignore[index]
+    await fake.reply(await fake.slash("webinar add", MANAGER, other, title="Elsewhere only", when="tomorrow 3pm"))
+
+    shown = await fake.autocomplete("webinar show", "id", "", ALICE)
+    assert values(shown) == [webinar] and shown[0]["name"].startswith(f"#{webinar} BIBFRAME basics · ")
+    assert values(await fake.autocomplete("webinar ics", "which", "", ALICE)) == ["all", str(webinar)]
+    assert await fake.autocomplete("webinar cancel", "id", "", ALICE) == []  # moderators only
+    assert values(await fake.autocomplete("webinar cancel", "id", "bib", MANAGER)) == [webinar]
+    assert await fake.autocomplete("webinar attendees", "id", "", MANAGER) == []  # organizers only
+    assert "Elsewhere only" in (await fake.autocomplete("webinar show", "id", "", ALICE, other))[0]["name"]
+
+
+async def test_feed_ids_are_this_communitys_feeds_and_only_for_moderators(fake: FakeDiscord, start_bot: StartBot) -> None:
+    running = await start_bot()
+    jobs = cog(running, "JobPosts")
+    now = datetime.now(UTC)
+    place = Place(Community("discord", str(GUILD_ID)), str(CHANNEL_ID), "general")
+    feed = await jobs.store.subscribe(place, "https://jobs.example.org/feed.rss", "Library Jobs", "", "", "5702",
+                                      now, [], None, None)  # fmt: skip
+
+    assert await fake.autocomplete("jobs unsubscribe", "id", "", ALICE) == []
+    assert await fake.autocomplete("jobs unsubscribe", "id", "", MANAGER) == [{"name": f"#{feed} Library Jobs", "value": feed}]
+    assert await fake.autocomplete("jobs unsubscribe", "id", "museum", MANAGER) == []
+
+
+async def test_trivia_categories_come_from_the_loaded_packs(fake: FakeDiscord, start_bot: StartBot) -> None:
+    running = await start_bot()
+    packs = cog(running, "Trivia").bank.packs
+    everything = await fake.autocomplete("trivia leaderboard", "category", "", ALICE)
+    assert values(everything) == sorted(packs)[:25]
+    assert everything[0]["name"] == f"{sorted(packs)[0]}: {packs[sorted(packs)[0]].title}"
+    assert values(await fake.autocomplete("trivia start", "category", "marc", ALICE)) == ["marc21"]
+
+
+async def test_config_set_suggests_setting_names_and_time_zones_to_organizers(fake: FakeDiscord, start_bot: StartBot) -> None:
+    await start_bot()
+    assert await fake.autocomplete("config set", "key", "trivia", ALICE) == []
+    keys = await fake.autocomplete("config set", "key", "trivia", ADMIN)
+    assert "trivia_channel" in values(keys) and all(c["name"].startswith(c["value"] + ": ") for c in keys)
+    zones = await fake.autocomplete("config set", "value", "new_y", ADMIN, key="timezone")
+    assert values(zones) == ["America/New_York"]
+    assert values(await fake.autocomplete("config set", "value", "", ADMIN, key="trivia_channel")) == ["none"]
