@@ -4,8 +4,11 @@ was decided about it), members' saved jobs, and content events.
 An item's status: `seen` (known, not to be posted: the first fetch, an edit), `filtered`
 (keywords or exclude said no), `held` (over the per-poll cap of a feed that flooded),
 `to_post` (decided: post it; recorded in the same transaction as the feed's new state, so
-a crash between deciding and posting retries the post instead of losing it), `posted`,
-or `failed` (the platform refused it MAX_POST_ATTEMPTS times).
+a crash between deciding and posting retries the post instead of losing it), `sending`
+(the intent to post it, with its idempotency `delivery_key` and `sending_at`, recorded
+before the platform is asked: a crash before `posted` is resolved with the platform by the
+key, see bot/platforms/base.py), `posted`, or `failed` (the platform refused it
+MAX_POST_ATTEMPTS times).
 """
 
 from __future__ import annotations
@@ -223,6 +226,33 @@ class JobPostStore:
         )
         return [_item(row) for row in rows]
 
+    async def sending(self, item_ids: list[int], key: str, at: datetime) -> None:
+        """Record, durably, the intent to post these items as one message with `key`."""
+        await self.db.executemany(
+            "UPDATE job_items SET status = 'sending', delivery_key = ?, sending_at = ? WHERE id = ?",
+            [(key, iso(at), item_id) for item_id in item_ids],
+        )
+
+    async def unfinished(self, feed_id: int) -> list[tuple[str, datetime, list[JobItem]]]:
+        """Posts whose intent was recorded but not their success (a crash, or a failure
+        came between): (key, the intent's time, its items), oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM job_items WHERE feed_id = ? AND status = 'sending'"
+            " ORDER BY sending_at, COALESCE(published_at, first_seen), id",
+            (feed_id,),
+        )
+        groups: dict[str, tuple[str, datetime, list[JobItem]]] = {}
+        for row in rows:
+            key = row["delivery_key"]
+            groups.setdefault(key, (key, from_iso(row["sending_at"]), []))[2].append(_item(row))
+        return list(groups.values())
+
+    async def waiting(self, feed_id: int) -> bool:
+        """Whether anything of the feed is decided (or being sent) and not yet posted."""
+        return bool(await self.db.scalar(
+            "SELECT 1 FROM job_items WHERE feed_id = ? AND status IN ('to_post', 'sending') LIMIT 1", (feed_id,)
+        ))  # fmt: skip
+
     async def posted(self, item_ids: list[int], ref: MessageRef | None, at: datetime) -> None:
         await self.db.executemany(
             "UPDATE job_items SET status = 'posted', posted_at = ?, message_ref = ? WHERE id = ?",
@@ -230,7 +260,9 @@ class JobPostStore:
         )
 
     async def post_failed(self, item_ids: list[int]) -> None:
-        """Count a failed post; an item that failed MAX_POST_ATTEMPTS times is given up."""
+        """Count a failed post; an item that failed MAX_POST_ATTEMPTS times is given up.
+        One that stays 'sending' keeps its key: the platform may have posted it before
+        failing, so the next attempt is resolved by the key."""
         await self.db.executemany(
             "UPDATE job_items SET attempts = attempts + 1,"
             f" status = CASE WHEN attempts + 1 >= {MAX_POST_ATTEMPTS} THEN 'failed' ELSE status END WHERE id = ?",

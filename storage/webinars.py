@@ -3,8 +3,10 @@
 A webinar keeps its wall time (`local_start`) and zone; `starts_at` (UTC) is derived.
 `version` rises whenever the time changes or the webinar is cancelled: reminder timers
 carry the version they were made for, so an old one never goes out. A delivery (one
-reminder to one target: the channel or one member's DMs) is recorded once it is sent, so
-a rerun after a crash sends only what is missing.
+reminder to one target: the channel or one member's DMs) is recorded before it is sent,
+in state 'sending' (its time is the intent's), and marked 'sent' once the platform took
+it: a rerun after a crash skips what is sent, resolves what is 'sending' with the
+platform (the idempotency key, see bot/platforms/base.py) and sends only what is missing.
 """
 
 from __future__ import annotations
@@ -222,16 +224,33 @@ class WebinarStore:
     # -- deliveries ---------------------------------------------------------------------------
 
     async def delivered(self, webinar_id: int, version: int, offset: int) -> set[str]:
+        """The targets this reminder was sent to (a 'sending' one is not counted)."""
+        return {t for t, (state, _) in (await self.deliveries(webinar_id, version, offset)).items() if state == "sent"}
+
+    async def deliveries(self, webinar_id: int, version: int, offset: int) -> dict[str, tuple[str, datetime]]:
+        """Target -> (state 'sending' or 'sent', when: the intent's time while 'sending')."""
         rows = await self.db.fetchall(
-            "SELECT target FROM webinar_deliveries WHERE webinar_id = ? AND version = ? AND offset_seconds = ?",
+            "SELECT target, state, sent_at FROM webinar_deliveries WHERE webinar_id = ? AND version = ?"
+            " AND offset_seconds = ?",
             (webinar_id, version, offset),
         )
-        return {row[0] for row in rows}
+        return {row[0]: (row[1], from_iso(row[2])) for row in rows}
+
+    async def sending(self, webinar_id: int, version: int, offset: int, target: str, at: datetime) -> None:
+        """Record the intent to send, durably, before the first attempt (kept as it was if
+        already recorded)."""
+        await self.db.execute(
+            "INSERT INTO webinar_deliveries (webinar_id, version, offset_seconds, target, sent_at, state)"
+            " VALUES (?, ?, ?, ?, ?, 'sending') ON CONFLICT DO NOTHING",
+            (webinar_id, version, offset, target, iso(at)),
+        )
 
     async def deliver(self, webinar_id: int, version: int, offset: int, target: str, at: datetime) -> None:
+        """Mark the delivery sent (recorded if it was not)."""
         await self.db.execute(
-            "INSERT INTO webinar_deliveries (webinar_id, version, offset_seconds, target, sent_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO webinar_deliveries (webinar_id, version, offset_seconds, target, sent_at, state)"
+            " VALUES (?, ?, ?, ?, ?, 'sent') ON CONFLICT (webinar_id, version, offset_seconds, target)"
+            " DO UPDATE SET state = 'sent', sent_at = excluded.sent_at WHERE webinar_deliveries.state <> 'sent'",
             (webinar_id, version, offset, target, iso(at)),
         )
 

@@ -322,10 +322,10 @@ async def test_a_slow_feed_delays_no_other_timer(jobs: TestBot, feeds: FeedServe
     closed_at: list[float] = []
     real_send = jobs.console.send
 
-    async def send(place: Any, card: Any) -> Any:
+    async def send(place: Any, card: Any, **keyed: Any) -> Any:
         if "closed" in card.title:
             closed_at.append(loop.time() - began)
-        return await real_send(place, card)
+        return await real_send(place, card, **keyed)
 
     jobs.console.send = send  # type: ignore[method-assign]
     jobs.clock.advance(timedelta(minutes=31))  # the feed and the poll's deadline fall due together
@@ -357,7 +357,7 @@ async def test_a_crash_between_deciding_and_posting_posts_once_after_restart(tmp
     feeds.serve("/feed", rss([rss_item(2), rss_item(1)]))
     hung = asyncio.Event()
 
-    async def hang(place: Any, card: Any) -> Any:
+    async def hang(place: Any, card: Any, **keyed: Any) -> Any:
         hung.set()
         await asyncio.sleep(3600)
 
@@ -439,3 +439,61 @@ def test_piped_console_subscribe_wait_and_nothing_twice(tmp_path: Path) -> None:
     assert titles == ["Cataloger 2", "Cataloger 3", "Cataloger 4"]
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
         assert db.execute("SELECT COUNT(*) FROM job_items WHERE status = 'posted'").fetchone()[0] == 3
+
+
+async def test_a_post_the_console_printed_but_the_bot_did_not_record_is_not_printed_again(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    """The crash window in one process: the platform took the post, then recording it failed
+    (the database refused the write). The item stays 'sending' with its key; the next poll
+    resolves it by the key (the console remembers what it printed) instead of posting again."""
+    url = feeds.serve("/feed", rss([rss_item(1)]))
+    jobs = await TestBot(tmp_path, member="mo", role=_moderator(), bot_allow_private_urls=True).start()
+    await jobs.push(f"/jobs subscribe {url}")
+    feeds.serve("/feed", rss([rss_item(2), rss_item(1)]))
+    cog = next(c for c in jobs.bot.cogs if getattr(c, "name", "") == "jobs")
+    real_posted = cog.store.posted  # type: ignore[attr-defined]
+    failures = [RuntimeError("database is locked")]
+
+    async def posted(*args: Any) -> None:
+        if failures:
+            raise failures.pop()
+        await real_posted(*args)
+
+    cog.store.posted = posted  # type: ignore[attr-defined]
+    assert cards(await jobs.wait(31 * 60)) == ["Metadata Librarian 2"]
+    assert cards(await jobs.wait(31 * 60)) == []  # resolved by its key, not printed again
+    assert await jobs.db.scalar("SELECT status FROM job_items WHERE title = 'Metadata Librarian 2'") == "posted"
+    await jobs.stop()
+
+
+async def test_on_the_console_a_post_interrupted_by_a_crash_is_printed_again_once(tmp_path: Path, feeds: FeedServer) -> None:
+    """Across processes the console cannot tell what an earlier one printed: the documented
+    rule (bot/platforms/base.py) is to send again, once: at-least-once, never lost."""
+    url = feeds.serve("/feed", rss([rss_item(1)]))
+    first = await TestBot(tmp_path, member="mo", role=_moderator(), bot_allow_private_urls=True).start()
+    await first.push(f"/jobs subscribe {url}")
+    feeds.serve("/feed", rss([rss_item(2), rss_item(1)]))
+    hung = asyncio.Event()
+    cog = next(c for c in first.bot.cogs if getattr(c, "name", "") == "jobs")
+
+    async def hang(*args: Any) -> None:
+        hung.set()
+        await asyncio.sleep(3600)
+
+    cog.store.posted = hang  # type: ignore[attr-defined]
+    first.clock.advance(timedelta(minutes=31))
+    runner = asyncio.create_task(first.bot.scheduler.run_due())
+    await asyncio.wait_for(hung.wait(), 5)
+    await first.bot.scheduler.stop(grace=0)  # killed after printing, before recording
+    runner.cancel()
+    await asyncio.gather(runner, return_exceptions=True)
+    await first.db.close()
+    assert cards(first.out.getvalue()) == ["Metadata Librarian 2"]
+
+    second = TestBot(tmp_path, member="mo", role=_moderator(), bot_allow_private_urls=True)
+    second.clock.set(first.clock.now())
+    await second.start()
+    assert cards(await second.wait(1)) == ["Metadata Librarian 2"]
+    assert cards(await second.wait(2 * 3600)) == []
+    await second.stop()

@@ -166,11 +166,11 @@ async def test_a_crash_in_the_middle_of_sending_sends_only_what_is_missing(tmp_p
     hung = asyncio.Event()
     real = first.console.send_direct
 
-    async def send_direct(member: Member, card: Any) -> Any:
+    async def send_direct(member: Member, card: Any, **keyed: Any) -> Any:
         if member.id == "ben":
             hung.set()
             await asyncio.sleep(3600)  # killed while sending ben's DM
-        return await real(member, card)
+        return await real(member, card, **keyed)
 
     first.console.send_direct = send_direct  # type: ignore[method-assign]
     first.clock.set(datetime(2026, 12, 1, 20, 0, tzinfo=UTC))
@@ -217,7 +217,7 @@ async def test_a_start_notice_is_never_sent_long_after_the_start(tmp_path: Path)
 async def test_dm_closed_members_hear_once_in_the_channel(talks: TestBot) -> None:
     await talks.push(ADD, ":as ben", ":click Remind me")
 
-    async def closed(member: Member, card: Any) -> Any:
+    async def closed(member: Member, card: Any, **keyed: Any) -> Any:
         raise DirectMessagesClosed(member, f"{member.display_name} takes no direct messages.")
 
     talks.console.send_direct = closed  # type: ignore[method-assign]

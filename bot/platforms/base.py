@@ -4,10 +4,34 @@ A platform turns its events into neutral interactions and calls `Bot.dispatch`
 with a `Responder` that answers that one interaction; the core sends anything else
 (a poll closing, the next trivia question) with `Platform.send` and `Platform.edit`, and
 writes to one member privately with `Platform.send_direct`.
+
+Sending once: `send` and `send_direct` take an idempotency `key` (at most 100 characters,
+stable for one delivery) and `since`. The caller records its intent durably (a delivery in
+state 'sending', with the key and the time) before the first attempt, and marks it sent
+afterwards. `since` is None on that first attempt; when a crash or a failure left the
+delivery in 'sending', the next attempt passes the time of the intent, and the platform
+resolves it without a blind re-send where it can:
+
+- Discord: every keyed message carries `nonce` (derived from the key) with
+  `enforce_nonce`, so Discord answers with the message already posted instead of a second
+  one when the same nonce comes again within its window (a few minutes).
+- Slack: every keyed message carries `metadata` (event_type `alcts_delivery`, the key in
+  its payload); a retry first reads the channel's `conversations.history` from shortly
+  before `since` (with `include_all_metadata`) and returns the message found there.
+- Console: the keys printed by this process are remembered; a process has no memory of
+  what an earlier one printed.
+
+The one rule where the platform cannot tell (a Discord retry after the nonce window, Slack
+history unreadable, e.g. a DM without im:history, a new console process): send again.
+Keyed delivery is therefore at-least-once, never lost, and duplicated only when a crash
+falls between the platform accepting the message and the 'sent' mark *and* the platform
+cannot recognise the key.
 """
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
 from typing import Protocol
 
 from bot.cards import Card
@@ -26,19 +50,31 @@ class Platform(Protocol):
     async def start(self) -> None:
         """Connect and begin listening; returns once events flow."""
 
-    async def send(self, place: Place, card: Card) -> MessageRef | None:
-        """Post a new message in a channel."""
+    async def send(
+        self, place: Place, card: Card, *, key: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None:
+        """Post a new message in a channel; with `key`, once (see the module's docstring)."""
 
     async def edit(self, ref: MessageRef, card: Card) -> None:
         """Replace a message the bot sent earlier."""
 
-    async def send_direct(self, member: Member, card: Card) -> MessageRef | None:
-        """A message only `member` sees, in a direct message (a DM) from the bot; its ref
+    async def send_direct(
+        self, member: Member, card: Card, *, key: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None:
+        """A message only `member` sees (with `key`, once, as `send`), in a direct message (a DM) from the bot; its ref
         can be edited like any other. Raises `bot.errors.DirectMessagesClosed` when the
         member does not accept direct messages from the bot (or from server members)."""
 
     async def close(self) -> None:
         """Stop taking new events and disconnect."""
+
+
+DELIVERY_EVENT = "alcts_delivery"  # Slack message metadata's event_type on keyed posts
+
+
+def nonce(key: str) -> str:
+    """Discord's nonce for an idempotency key: at most 25 characters, the same each time."""
+    return hashlib.sha256(key.encode()).hexdigest()[:25]
 
 
 STALE_BUTTON = "That button is out of date; it has no effect now."

@@ -69,18 +69,35 @@ class ConsolePlatform:
         self.shown: list[Shown] = []
         self._stop: asyncio.Event | None = None
         self._next_id = 1
+        self._printed: dict[str, MessageRef] = {}  # idempotency keys printed by this process
 
     # -- Platform --------------------------------------------------------------------------
 
     async def start(self) -> None:
         pass
 
-    async def send(self, place: Place, card: Card) -> MessageRef:
-        return await self._show(place, card, owner=None)
+    async def send(self, place: Place, card: Card, *, key: str | None = None, since: datetime | None = None) -> MessageRef:
+        """With `key`: printed once per process. The console has no history: a key an
+        earlier process may have printed before a crash is printed again (at-least-once,
+        the rule in bot/platforms/base.py)."""
+        if key is not None and key in self._printed:
+            return self._printed[key]
+        ref = await self._show(place, card, owner=None)
+        if key is not None:
+            self._printed[key] = ref
+        return ref
 
-    async def send_direct(self, member: Member, card: Card) -> MessageRef:
-        """Printed as `(direct to NAME) ...`; only that member can click its buttons."""
-        return await self._show(self._direct(member), card, owner=member.id)
+    async def send_direct(
+        self, member: Member, card: Card, *, key: str | None = None, since: datetime | None = None
+    ) -> MessageRef:
+        """Printed as `(direct to NAME) ...`; only that member can click its buttons. With
+        `key`, once per process, as `send`."""
+        if key is not None and key in self._printed:
+            return self._printed[key]
+        ref = await self._show(self._direct(member), card, owner=member.id)
+        if key is not None:
+            self._printed[key] = ref
+        return ref
 
     async def edit(self, ref: MessageRef, card: Card) -> None:
         """Edits are not reprinted (a live tally would flood the screen); buttons update."""
@@ -305,7 +322,7 @@ def render(card: Card, saved: dict[str, Path] | None = None, *, tz: tzinfo = UTC
         lines.append(f"  (chart: {card.image.alt or card.image.filename}{where})")
     if card.file is not None:
         if card.file.mime.startswith("text/") and len(card.file.data) <= SHOW_FILES_UP_TO:
-            lines.extend(card.file.data.decode("utf-8").splitlines())
+            lines.extend(card.file.data.decode("utf-8-sig").splitlines())  # a CSV starts with a BOM for Excel
         if card.file.filename in saved:
             lines.append(f"  (saved to {saved[card.file.filename]})")
     if card.footer:

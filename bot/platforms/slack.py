@@ -24,8 +24,9 @@ import json
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import aiohttp
@@ -81,6 +82,7 @@ from bot.platforms.slack_edge import (
     SlashCommand,
     TeamJoin,
     envelope_type,
+    identity_key,
     normalized_event,
     parse,
     request_identity,
@@ -178,6 +180,8 @@ class SlackPlatform(SlackSending):
         self.bot = bot
         self.settings = settings
         self.edge = EdgeLog()
+        self._identity_key = identity_key(_secret(settings.slack_signing_secret), _secret(settings.slack_app_token),
+                                          _secret(settings.slack_bot_token))  # fmt: skip
         self._event_types = set(event_types())
         self.intake = Intake(limit=max_in_flight, budget=ack_budget)
         self.users: TtlCache[str, dict[str, Any]] = TtlCache(role_ttl, self._user_info)
@@ -193,7 +197,7 @@ class SlackPlatform(SlackSending):
         self._housekeeping: asyncio.Task[None] | None = None
         self._uploaded: dict[str, str] = {}  # image digest -> file id
         # (channel, message ts) -> when and with which response_url it was last clicked
-        self._clicked: dict[tuple[str, str], tuple[float, ResponseUrl]] = {}
+        self._clicked: OrderedDict[tuple[str, str], tuple[float, ResponseUrl]] = OrderedDict()
         self.spell: Callable[[str], str] = str
         self._snapshot_due = False
         self._snapshotting = False
@@ -246,8 +250,12 @@ class SlackPlatform(SlackSending):
             "socket" if self.socket_mode else "http", settings.bot_http_host, settings.bot_http_port,
         )  # fmt: skip
 
-    async def send(self, place: Place, card: Card) -> MessageRef | None:
-        return await self.deliver(place, card)
+    async def send(
+        self, place: Place, card: Card, *, key: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None:
+        """With `key`: posted with the key in its metadata; a retry (`since` set) first
+        looks for that key in the channel's history (see SlackSending.deliver)."""
+        return await self.deliver(place, card, key=key, since=since)
 
     async def edit(self, ref: MessageRef, card: Card) -> None:
         """One `chat.update`; the core already coalesces bursts of edits per message.
@@ -261,11 +269,15 @@ class SlackPlatform(SlackSending):
             if url is None or not await self._post_to_url(url, card, {"replace_original": True, **message}):
                 raise
 
-    async def send_direct(self, member: Member, card: Card) -> MessageRef | None:
-        """conversations.open with the member, then chat.postMessage into that DM."""
+    async def send_direct(
+        self, member: Member, card: Card, *, key: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None:
+        """conversations.open with the member, then chat.postMessage into that DM (keyed as
+        `send`; a DM's history needs im:history, which the bot does not ask for, so a retry
+        there is sent again)."""
         try:
             channel = (await self._api("conversations.open", users=member.id))["channel"]["id"]
-            return await self.deliver(Place(self.community, channel, ""), card)
+            return await self.deliver(Place(self.community, channel, ""), card, key=key, since=since)
         except SlackApiError as exc:
             if (why := DM_REFUSALS.get(exc.response.get("error"))) is None:
                 raise
@@ -424,7 +436,7 @@ class SlackPlatform(SlackSending):
         """Claim the request's identity, durably, before it is handled and acknowledged;
         False (and the admission given back) for a replay of a request already taken."""
         stamp = (request.headers.get("x-slack-request-timestamp") or [None])[0]
-        identity = request_identity(payload, stamp)
+        identity = request_identity(payload, stamp, self._identity_key)
         if identity is None:
             return True
         try:

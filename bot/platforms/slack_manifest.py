@@ -37,6 +37,7 @@ API_SCOPES: dict[str, tuple[str, ...]] = {
     "usergroups.users.list": ("usergroups:read",),
     "conversations.info": ("channels:read", "groups:read"),
     "conversations.list": ("channels:read", "groups:read"),
+    "conversations.history": ("channels:history", "groups:history"),  # a keyed post already made, after a crash
     "conversations.join": ("channels:join",),
     "conversations.invite": ("channels:manage", "groups:write"),
     "conversations.open": ("im:write",),  # a private file export goes to the member's DM
@@ -50,8 +51,9 @@ SCOPE_REASONS: dict[str, str] = {
     "commands": "the slash command",
     "chat:write": "posting trivia, polls, job posts and webinars, answers only the member sees, live edits",
     "chat:write.public": "posting in a public channel the bot was not invited to (a poll or the daily question there)",
-    "channels:history": "typed trivia answers in public channels the bot was invited to",
-    "groups:history": "typed trivia answers in private channels the bot was invited to",
+    "channels:history": "typed trivia answers in public channels the bot was invited to; after a crash, whether a"
+    " post was already made (so it is not made twice)",
+    "groups:history": "the same in private channels the bot was invited to",
     "channels:read": "channel names and membership events in public channels (a channel setting, members joining)",
     "groups:read": "the same for private channels the bot is in",
     "channels:join": "joining the public announcements channel, when not in it, to invite a follower there",

@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -17,6 +19,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.cards import Card, File, Image
 from bot.config import ConfigError
 from bot.model import MessageRef, Place
+from bot.platforms.base import DELIVERY_EVENT
 from bot.platforms.slack_blocks import render
 from bot.platforms.slack_manifest import API_SCOPES
 
@@ -26,6 +29,8 @@ PLATFORM = "slack"
 CLICKED_MAX = 1000  # messages whose latest click's response_url is remembered
 RESPONSE_URL_LIFE = 30 * 60.0  # seconds
 UNREACHABLE = {"not_in_channel", "channel_not_found"}  # answer via response_url instead
+HISTORY_MARGIN = timedelta(minutes=10)  # read history from this long before a delivery's intent
+HISTORY_PAGES = 5  # of 200 messages: how far back a retry looks for its key
 RESPONSE_URL_USES = 5  # Slack accepts five posts to one response_url, within 30 minutes
 
 
@@ -46,16 +51,19 @@ class ResponseUrl:
 class SlackSending:
     """What `SlackPlatform` does to put a card in front of someone."""
 
+    _clicked: OrderedDict[tuple[str, str], tuple[float, ResponseUrl]]  # oldest click first
+
     def _remember_click(self, ref: MessageRef, response_url: ResponseUrl) -> None:
-        """Keep a click's response_url (shared with its answers' uses) to edit its message."""
+        """Keep a click's response_url (shared with its answers' uses) to edit its message.
+        O(1) a click (amortised): the message moves to the newest end, and only the expired
+        or surplus entries at the oldest end are looked at, each once."""
         now = time.monotonic()
+        clicked = self._clicked
         key = (ref.channel_id, ref.message_id)
-        self._clicked.pop(key, None)
-        self._clicked[key] = (now, response_url)
-        for old, (since, _) in list(self._clicked.items()):  # oldest first
-            if since > now - RESPONSE_URL_LIFE and len(self._clicked) <= CLICKED_MAX:
-                break
-            del self._clicked[old]
+        clicked[key] = (now, response_url)
+        clicked.move_to_end(key)
+        while len(clicked) > CLICKED_MAX or clicked[next(iter(clicked))][0] <= now - RESPONSE_URL_LIFE:
+            clicked.popitem(last=False)  # the new click is the newest and not expired: the loop ends there
 
     def _click_url(self, channel_id: str, message_ts: str) -> str | None:
         """A usable response_url from the latest click on a message, if one is remembered."""
@@ -69,13 +77,26 @@ class SlackSending:
         return response_url.take()
 
     async def deliver(
-        self, place: Place, card: Card, *, user: str | None = None, response_url: ResponseUrl | None = None
-    ) -> MessageRef | None:
+        self, place: Place, card: Card, *, user: str | None = None, response_url: ResponseUrl | None = None,
+        key: str | None = None, since: datetime | None = None,
+    ) -> MessageRef | None:  # fmt: skip
         """Ephemeral cards go to the actor through response_url (else chat.postEphemeral);
         others are posted with chat.postMessage, whose `ts` makes them editable later.
         Where the bot may not post (a DM, a private channel it is not in), response_url
-        answers in the channel instead."""
+        answers in the channel instead.
+
+        With `key` (an idempotency key, bot/platforms/base.py) the message carries it in
+        its metadata; with `since` too (a retry of a delivery that may have gone out), the
+        channel's history from shortly before `since` is read first, and a message carrying
+        the key is returned instead of posting again. Where history cannot be read, the
+        card is posted again (at-least-once)."""
+        if key is not None and since is not None and not card.ephemeral:
+            found = await self._find_delivery(place.channel_id, key, since)
+            if found is not None:
+                log.info("delivery found in history, not posted again key=%s ts=%s", key, found.message_id)
+                return found
         message = await self._message(card)
+        keyed = {} if key is None else {"metadata": {"event_type": DELIVERY_EVENT, "event_payload": {"key": key}}}
         ref = None
         if card.ephemeral and user:
             url = response_url.take() if response_url else None
@@ -83,7 +104,7 @@ class SlackSending:
                 await self._post(card, "chat.postEphemeral", channel=place.channel_id, user=user, **message)
         else:
             try:
-                posted = await self._post(card, "chat.postMessage", channel=place.channel_id, **message)
+                posted = await self._post(card, "chat.postMessage", channel=place.channel_id, **message, **keyed)
                 ref = MessageRef(PLATFORM, posted["channel"], posted["ts"])
             except SlackApiError as exc:
                 url = response_url.take() if response_url else None
@@ -94,6 +115,32 @@ class SlackSending:
         if card.file is not None:
             await self._share_file(place, card.file, user if card.ephemeral else None)
         return ref
+
+    async def _find_delivery(self, channel: str, key: str, since: datetime) -> MessageRef | None:
+        """The bot's message carrying `key` in its metadata, posted from HISTORY_MARGIN
+        before `since` on (newest first, at most HISTORY_PAGES pages); None when there is
+        none or the history cannot be read (a DM: no im:history; a refusal)."""
+        if channel.startswith("D") or self._client is None:
+            return None
+        oldest = f"{(since - HISTORY_MARGIN).timestamp():.6f}"
+        cursor = None
+        try:
+            for _ in range(HISTORY_PAGES):
+                page = await self._api("conversations.history", channel=channel, oldest=oldest, include_all_metadata=True, limit=200,
+                                           **({"cursor": cursor} if cursor else {}))  # fmt: skip
+                for message in page.get("messages") or []:
+                    metadata = message.get("metadata") or {}
+                    if (metadata.get("event_type") == DELIVERY_EVENT
+                            and (metadata.get("event_payload") or {}).get("key") == key):  # fmt: skip
+                        return MessageRef(PLATFORM, channel, str(message["ts"]))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return None
+        except SlackApiError as exc:
+            log.warning("delivery history unreadable, posting again key=%s error=%s", key, exc.response.get("error"))
+            return None
+        log.warning("delivery not found in %d history pages, posting again key=%s", HISTORY_PAGES, key)
+        return None
 
     async def _message(self, card: Card) -> dict[str, Any]:
         image_id = await self._upload_image(card.image) if card.image is not None else None

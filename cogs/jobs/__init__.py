@@ -26,7 +26,7 @@ from pydantic import Field, field_validator
 from bot.app import Bot, Context, Messenger
 from bot.cards import Card, notice
 from bot.clock import Clock
-from bot.commands import Args, When, button, command, timer
+from bot.commands import Args, ChannelName, Choice, When, button, command, suggests, timer
 from bot.community import CommunityConfig
 from bot.config import Setting
 from bot.errors import UserError
@@ -81,42 +81,48 @@ def http_url(value: str) -> str:
 
 class SubscribeArgs(Args):
     positional = ("url",)
-    url: str
-    keywords: str | None = None
-    exclude: str | None = None
-    channel: str | None = None
-    backfill: int = Field(0, ge=0, le=20)
+    url: str = Field(description="the RSS or Atom feed's address, starting with https://")
+    keywords: str | None = Field(None, description="post only jobs with one of these terms, separated by commas")
+    exclude: str | None = Field(None, description="skip jobs with any of these terms, separated by commas")
+    channel: ChannelName | None = Field(None, description="where new jobs go (default: jobs_channel, else here)")
+    backfill: int = Field(0, ge=0, le=20, description="how many of the newest jobs already in the feed to post now")
 
     _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
 
 
 class FeedId(Args):
     positional = ("id",)
-    id: int = Field(ge=1)
+    id: int = Field(ge=1, description="the feed's number, as /jobs feeds lists it")
+
+    @suggests("id")
+    @classmethod
+    async def feeds_here(cls, cog: JobPosts, ctx: Context, typed: str) -> list[Choice]:
+        """This community's job feeds (a feed is managed from anywhere in its community)."""
+        return [Choice(f"#{feed.id} {feed.title or feed.url}", feed.id) for feed in await cog.store.feeds(ctx.community)]
 
 
 class UrlArgs(Args):
     positional = ("url",)
-    url: str
+    url: str = Field(description="the RSS or Atom feed's address, starting with https://")
 
     _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
 
 
 class PostArgs(Args):
     positional = ("title", "url")
-    title: str = Field(min_length=1, max_length=200)
-    url: str
-    employer: str | None = Field(None, max_length=120)
-    location: str | None = Field(None, max_length=120)
-    closes: When | None = None
+    title: str = Field(min_length=1, max_length=200, description="the job's title")
+    url: str = Field(description="the job ad's address, starting with https://")
+    employer: str | None = Field(None, max_length=120, description="who is hiring")
+    location: str | None = Field(None, max_length=120, description="where the job is, or remote")
+    closes: When | None = Field(None, description='the application deadline, like 2026-05-01 or "friday 5pm"')
 
     _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
 
 
 class LatestArgs(Args):
     positional = ("count",)
-    count: int = Field(5, ge=1, le=20)
-    keywords: str | None = None
+    count: int = Field(5, ge=1, le=20, description="how many job posts to show")
+    keywords: str | None = Field(None, description="only jobs with one of these terms, separated by commas")
 
 
 class JobPosts:
@@ -207,7 +213,8 @@ class JobPosts:
         if place == ctx.place:
             ref = await ctx.respond(job_card(item, source))
         else:
-            ref = await self.messenger.send(place, job_card(item, source))
+            await self.store.sending([item.id], f"job:{item.id}", ctx.now)
+            ref = await self.messenger.send(place, job_card(item, source), key=f"job:{item.id}")
         await self.store.posted([item.id], ref, self.clock.now())
         self.content(place, "job_posted", str(item.id), ctx.now)
         return notice(f"Posted in {place.mention}.") if place != ctx.place else None
@@ -272,7 +279,7 @@ class JobPosts:
         for feed in await self.store.active_feeds():
             if not await self.scheduler.repeating("jobs.fetch", str(feed.id)):
                 await self._every(feed.id, feed.place, timedelta(minutes=await self._minutes(feed.place)))
-            if await self.store.to_post(feed.id):
+            if await self.store.waiting(feed.id):
                 await self.scheduler.schedule("jobs.flush", feed.id, now, revive=True)
 
     async def _decide(self, feed: Feed, entries: list[FeedEntry]) -> tuple[list[NewItem], str | None]:
@@ -309,24 +316,37 @@ class JobPosts:
             await self._post_pending_now(feed)
 
     async def _post_pending_now(self, feed: Feed) -> None:
+        """First what an earlier attempt left 'sending' (by its key and intent time: the
+        platform tells whether it went out), then what is decided, each post's intent
+        stored before it is sent."""
+        for key, since, items in await self.store.unfinished(feed.id):
+            log.warning("job post resolved after an interruption feed=%s key=%s", feed.id, key)
+            card = digest_card(items, feed.title) if key.startswith("jobs-digest:") else job_card(items[0], feed.title)
+            if not await self._send(feed, items, card, key, since):
+                return
         pending = await self.store.to_post(feed.id)
         one_by_one, rest = pending[:POSTS_PER_POLL], pending[POSTS_PER_POLL:]
         now = self.clock.now()
         for item in one_by_one:
-            if not await self._send(feed, [item], job_card(item, feed.title)):
+            if not await self._send(feed, [item], job_card(item, feed.title), f"job:{item.id}"):
                 return  # the platform refuses: the rest wait for the next poll
             self.content(feed.place, "job_posted", str(item.id), now)
-        if rest and await self._send(feed, rest, digest_card(rest, feed.title)):
+        if rest and await self._send(feed, rest, digest_card(rest, feed.title), f"jobs-digest:{rest[0].id}:{len(rest)}"):
             self.content(feed.place, "job_digest", ",".join(str(i.id) for i in rest[:50]), now)
 
-    async def _send(self, feed: Feed, items: list[JobItem], card: Card) -> bool:
+    async def _send(self, feed: Feed, items: list[JobItem], card: Card, key: str, since: datetime | None = None) -> bool:
+        """One post, once: its intent ('sending', `key`) is stored first unless this is a
+        retry (`since`: the earlier intent's time), then sent with the key, then marked."""
+        ids = [i.id for i in items]
+        if since is None:
+            await self.store.sending(ids, key, self.clock.now())
         try:
-            ref = await self.messenger.send(feed.place, card)
+            ref = await self.messenger.send(feed.place, card, key=key, since=since)
         except Exception:
-            log.exception("job post failed feed=%s items=%s", feed.id, [i.id for i in items])
-            await self.store.post_failed([i.id for i in items])
+            log.exception("job post failed feed=%s items=%s", feed.id, ids)
+            await self.store.post_failed(ids)
             return False
-        await self.store.posted([i.id for i in items], ref, self.clock.now())
+        await self.store.posted(ids, ref, self.clock.now())
         return True
 
     async def _failed(self, feed: Feed, reason: str, retry_after: timedelta | None) -> None:

@@ -4,7 +4,10 @@ once, calendar import (kept in sync hourly) and export.
 Reminders are timers `webinar.remind` keyed `ID:VERSION:OFFSET` (OFFSET seconds before the
 start; 0 is the start notice). A webinar's version rises when its time changes or it is
 cancelled, so an old reminder never goes out. Each delivery (the channel, or one member's
-DMs) is recorded when sent: a rerun after a crash sends only what is missing. A reminder
+DMs) is recorded as 'sending' before it is sent and 'sent' after, with the idempotency key
+`webinar:ID:VERSION:OFFSET:TARGET`: a rerun after a crash sends only what is missing and
+asks the platform about what was 'sending' (bot/platforms/base.py: at-least-once, a
+duplicate only where the platform cannot recognise the key). A reminder
 missed while the bot was down goes out late only within REMINDER_GRACE, and never once
 the webinar has started (the start notice itself within its grace).
 """
@@ -44,7 +47,7 @@ SYNC_EVERY = timedelta(hours=1)
 MIRRORED_PER_SYNC = 25
 ANNOUNCED_PER_SYNC = 10  # imported webinars announced one by one per sync; the rest in one list  # imported webinars mirrored as platform event listings per sync
 Fetch = Callable[..., Awaitable[FetchResult]]
-SendDirect = Callable[[Member, Card], Awaitable[Any]]
+SendDirect = Callable[..., Awaitable[Any]]  # (member, card, *, key=, since=)
 Content = Callable[[Place, str, str, datetime], None]
 ListEvent = Callable[[EventListing], Awaitable[tuple[str | None, str | None]]]
 
@@ -210,22 +213,38 @@ class Webinars:
         if (offset > 0 and now >= webinar.starts_at) or now > webinar.starts_at - timedelta(seconds=offset) + REMINDER_GRACE:
             log.warning("webinar reminder skipped, too late webinar=%s offset=%s", webinar_id, offset)
             return
-        done = await self.store.delivered(webinar_id, version, offset)
-        if "channel" not in done:
-            await self.messenger.send(webinar.place, reminder(webinar, offset))
+        done = await self.store.deliveries(webinar_id, version, offset)
+        if (since := await self._intend(done, key, "channel")) is not False:
+            await self.messenger.send(webinar.place, reminder(webinar, offset), key=f"webinar:{key}:channel", since=since)
             await self.store.deliver(webinar_id, version, offset, "channel", self.clock.now())
         for rsvp in await self.store.rsvps(webinar_id):
             target = f"dm:{rsvp.member.platform}:{rsvp.member.id}"
-            if not rsvp.remind or target in done:
+            if not rsvp.remind or (since := await self._intend(done, key, target)) is False:
                 continue
             try:
-                await self.send_direct(rsvp.member, reminder(webinar, offset, direct=True))
+                await self.send_direct(rsvp.member, reminder(webinar, offset, direct=True),
+                                       key=f"webinar:{key}:{target}", since=since)  # fmt: skip
             except DirectMessagesClosed:
                 if await self.store.told_dm_closed(webinar_id, rsvp.member):
                     await self.messenger.send(webinar.place, notice(
                         f"{rsvp.member.display_name}: I could not send your reminder for {webinar.title} as a direct "
                         "message because your direct messages are closed; reminders will appear here.", ephemeral=False))  # fmt: skip
             await self.store.deliver(webinar_id, version, offset, target, self.clock.now())
+
+    async def _intend(self, done: dict[str, tuple[str, datetime]], key: str, target: str) -> datetime | None | bool:
+        """Before sending a reminder to `target`: False when it was sent; else the intent
+        is stored ('sending') and the result is None (a first attempt) or the time of the
+        earlier intent (a crash or a failure came between it and the 'sent' mark: the
+        platform resolves it by the idempotency key instead of a blind re-send)."""
+        state = done.get(target)
+        if state is None:
+            webinar_id, version, offset = (int(part) for part in key.split(":"))
+            await self.store.sending(webinar_id, version, offset, target, self.clock.now())
+            return None
+        if state[0] == "sent":
+            return False
+        log.warning("webinar reminder resolved after an interruption key=%s target=%s", key, target)
+        return state[1]
 
     @timer("webinar.sync", rerun=True, limit=2)
     async def sync(self, key: str, payload: dict[str, Any]) -> None:

@@ -44,6 +44,7 @@ METHOD_SCOPES: dict[str, set[str]] = {  # any one of these grants the method (Sl
     "conversations.join": {"channels:join"},
     "conversations.invite": {"channels:manage", "groups:write"},
     "conversations.open": {"im:write"},
+    "conversations.history": {"channels:history", "groups:history"},
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
 }
@@ -104,6 +105,7 @@ class Post:
     user: str | None = None  # who sees an ephemeral message
     ephemeral: bool = False
     edits: int = 0
+    metadata: dict[str, Any] | None = None  # chat.postMessage's `metadata`, as conversations.history shows it
 
     def headers(self) -> list[str]:
         return [b["text"]["text"] for b in self.blocks if b["type"] == "header"]
@@ -261,6 +263,8 @@ class FakeSlack:
             raise SlackError("not_in_channel")
         post = self._post("chat.postMessage", channel.id, args)
         post.ts = self._ts()
+        metadata = args.get("metadata")
+        post.metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
         self.posts.append(post)
         return {"channel": channel.id, "ts": post.ts, "message": {"text": post.text, "blocks": post.blocks}}
 
@@ -332,6 +336,28 @@ class FakeSlack:
             raise SlackError("already_in_channel")
         channel.members.update(users)
         return {"channel": self._channel_json(channel)}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The channel's messages newest first, from `oldest` on; each message's metadata
+        only with include_all_metadata (as Slack). A DM needs im:history, which the bot
+        lacks: missing_scope."""
+        channel = self._channel(args["channel"])
+        if channel.id.startswith("D") and "im:history" not in self.scopes:
+            raise SlackError("missing_scope")
+        oldest = float(args.get("oldest") or 0)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        messages = []
+        for post in reversed(self.posts):
+            if post.channel != channel.id or post.ephemeral or not post.ts or float(post.ts) < oldest:
+                continue
+            message: dict[str, Any] = {"type": "message", "ts": post.ts, "text": post.text, "blocks": post.blocks,
+                                       "bot_id": BOT_ID, "user": BOT_USER}  # fmt: skip
+            if with_metadata and post.metadata:
+                message["metadata"] = post.metadata
+            messages.append(message)
+        page = self._page(args, "messages", messages)
+        page["has_more"] = bool(page["response_metadata"]["next_cursor"])
+        return page
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         user = args["users"]
