@@ -179,8 +179,8 @@ class DirectWriter:
             self.seen[key] = (member.display_name, first_seen, stamp)
         self.events.append((stamp, *where, member.id, kind, cog, "s"))
         self.daily[(*where, day, kind, cog or "")] += 1
-        self.hours[(*where, day, local.hour)] += 1
         if counts_as_activity(kind, cog):
+            self.hours[(*where, day, local.hour)] += 1
             self.active[(*where, day, member.id)] += 1
             if cog and (*where, member.id, cog) not in self.first:
                 self.first[(*where, member.id, cog)] = day

@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="engagement and follower growth for organizers")
     report.add_argument("--db", type=Path, help="SQLite file (default: BOT_DATABASE)")
     report.add_argument("--days", type=int, default=30)
+    report.add_argument("--now", type=_instant, metavar="ISO8601",
+                        help="report as of this instant (e.g. after a shell session run with --now) instead of now")
     report.add_argument("--community", help="one community, by id, platform:id or name (default: every community,"
                         " and all combined)")
     report.add_argument("--format", choices=["html", "csv", "csv-summary", "json"], default="html",
@@ -261,7 +263,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         await db.open()
         try:
             report = await build_report(db, days=args.days, brand=settings.bot_brand, default_zone=settings.bot_timezone,
-                                        now=SystemClock().now(), community=args.community)  # fmt: skip
+                                        now=args.now or SystemClock().now(), community=args.community)  # fmt: skip
         finally:
             await db.close()
         return await asyncio.to_thread(render, report, args.format)
@@ -373,6 +375,9 @@ def cmd_stats_import(args: argparse.Namespace, settings: Settings) -> int:
         data = args.file.read_bytes()
     except OSError as exc:
         print(f"alcts-bot: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    if not _db_path(args, settings).is_file():  # counts belong to the bot's database: never start a new one here
+        print(f"alcts-bot: there is no database at {_db_path(args, settings)}", file=sys.stderr)
         return 2
     now = datetime.now(UTC)
     today = now.astimezone(settings.timezone).date()

@@ -12,7 +12,7 @@ from bot.config import Setting
 from bot.model import Community, Member
 from bot.quotas import Quota
 from storage.engagement import EngagementLog
-from storage.follows import FollowStore
+from storage.follows import FollowStore, ZoneOf
 
 FollowPerk = Callable[[Context, bool], Awaitable[str | None]]
 
@@ -27,9 +27,11 @@ class Follow:
     )
 
     def __init__(
-        self, follows: FollowStore, engagement: EngagementLog, brand: str, perk: FollowPerk, clock: Clock
+        self, follows: FollowStore, engagement: EngagementLog, brand: str, perk: FollowPerk, clock: Clock,
+        zone_of: ZoneOf,
     ) -> None:  # fmt: skip
         self.follows = follows
+        self.zone_of = zone_of
         self.clock = clock
         self.engagement = engagement
         self.brand = brand
@@ -59,7 +61,7 @@ class Follow:
         return f"{followers} of {members} members follow ({percent}%)."
 
     async def forget_member(self, member: Member) -> int:
-        return await self.follows.forget_member(member, self.clock.now())
+        return await self.follows.forget_member(member, self.clock.now(), self.zone_of)
 
 
 def _day(ctx: Context) -> str:
@@ -68,4 +70,5 @@ def _day(ctx: Context) -> str:
 
 
 def setup(bot: Bot) -> None:
-    bot.add_cog(Follow(FollowStore(bot.db), bot.engagement, bot.settings.bot_brand, bot.follow_perk, bot.clock))
+    bot.add_cog(Follow(FollowStore(bot.db), bot.engagement, bot.settings.bot_brand, bot.follow_perk, bot.clock,
+                       bot.config.zone_of))  # fmt: skip

@@ -2,14 +2,15 @@
 first engagement per feature).
 
 Every event is logged raw and counted in the day's totals, but joining or leaving the
-community is not activity, and neither are the housekeeping commands (settings, the growth
+community is not activity, nor is a command that was refused (no permission, over its
+quota) or mistyped, and neither are the housekeeping commands (settings, the growth
 figures themselves, privacy requests and help): an organizer reading `/stats growth` every
 morning would otherwise count as the most engaged member.
 """
 
 from __future__ import annotations
 
-NOT_ACTIVITY = ("member_joined", "member_left")  # event kinds
+NOT_ACTIVITY = ("member_joined", "member_left", "refused")  # event kinds (refused: a command refused or mistyped)
 HOUSEKEEPING_COGS = ("config", "stats", "privacy", "help")  # cog names (Cog.name)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.clock import iso
 from bot.model import Community, Member
 from storage.db import Database
+
+ZoneOf = Callable[[str, str], Awaitable[tzinfo]]  # (platform, community id) -> the community's zone
 
 
 class FollowStore:
@@ -65,10 +68,15 @@ class FollowStore:
         )
         return int(value or 0)
 
-    async def forget_member(self, member: Member, at: datetime) -> int:
+    async def forget_member(self, member: Member, at: datetime, zone_of: ZoneOf) -> int:
         """The follow and the member's follow history go. Where they still followed, the
-        daily totals record an unfollow on the day they were forgotten (UTC), so the totals
-        stay anonymous and the follower count drops from then on."""
+        daily totals record an unfollow on the community's local day of `at` (`zone_of`
+        gives a community's zone), so the totals stay anonymous and the follower count drops
+        from then on."""
+        rows = await self.db.fetchall(
+            "SELECT community_id FROM follows WHERE platform = ? AND member_id = ?", (member.platform, member.id)
+        )
+        days = {row[0]: at.astimezone(await zone_of(member.platform, row[0])).date().isoformat() for row in rows}
         async with self.db.transaction() as conn:
             async with conn.execute(
                 "SELECT community_id FROM follows WHERE platform = ? AND member_id = ?", (member.platform, member.id)
@@ -82,7 +90,7 @@ class FollowStore:
                 await conn.execute(
                     "INSERT INTO follow_daily (platform, community_id, day, unfollows) VALUES (?, ?, ?, 1)"
                     " ON CONFLICT (platform, community_id, day) DO UPDATE SET unfollows = unfollows + 1",
-                    (member.platform, community_id, at.date().isoformat()),
+                    (member.platform, community_id, days.get(community_id) or at.date().isoformat()),
                 )
             await conn.execute(
                 "DELETE FROM follow_history WHERE platform = ? AND member_id = ?", (member.platform, member.id)

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from bot.clock import iso
 from bot.model import Community, Member
+from storage.activity import NOT_ACTIVITY, counts_as_activity
 from storage.db import Database
 
 Key = tuple[str, str]  # (platform, community_id)
@@ -88,6 +89,16 @@ class GrowthQueries:
         )
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
+    async def member_counts(self, community: Key | None, before: str) -> list[tuple[str, str, str, int]]:
+        """(platform, community_id, at: ISO 8601 UTC, members) of every member count the
+        platform reported before the UTC instant `before`, in time order."""
+        where, params = _where(community)
+        rows = await self.db.fetchall(
+            f"SELECT platform, community_id, at, members FROM member_counts WHERE {where} AND at < ? ORDER BY at, id",
+            (*params, before),
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
     # -- activity ---------------------------------------------------------------------------------
 
     async def daily_active(self, community: Key | None, since: date, until: date) -> dict[str, int]:
@@ -138,8 +149,8 @@ class GrowthQueries:
         where, params = _where(community)
         rows = await self.db.fetchall(
             f"SELECT cog, SUM(events) FROM engagement_daily WHERE {where} AND day BETWEEN ? AND ? AND cog != ''"
-            " AND kind NOT IN ('member_joined', 'member_left') GROUP BY cog",
-            (*params, since.isoformat(), until.isoformat()),
+            f" AND kind NOT IN ({', '.join('?' * len(NOT_ACTIVITY))}) GROUP BY cog",
+            (*params, since.isoformat(), until.isoformat(), *NOT_ACTIVITY),
         )
         return {row[0]: int(row[1]) for row in rows}
 
@@ -296,12 +307,18 @@ class GrowthQueries:
     # -- members --------------------------------------------------------------------------------
 
     async def member_activity(self, member: Member, community: Community, since: datetime) -> dict[str, int]:
+        """The member's events since `since` by feature (or kind), most first; only what
+        counts as activity (storage/activity.py), not housekeeping."""
         rows = await self.db.fetchall(
-            "SELECT COALESCE(cog, kind), COUNT(*) FROM engagement_events WHERE platform = ? AND community_id = ?"
-            " AND member_id = ? AND at >= ? GROUP BY 1 ORDER BY 2 DESC",
+            "SELECT cog, kind, COUNT(*) FROM engagement_events WHERE platform = ? AND community_id = ?"
+            " AND member_id = ? AND at >= ? GROUP BY 1, 2",
             (community.platform, community.id, member.id, iso(since)),
         )
-        return {row[0]: int(row[1]) for row in rows}
+        counts: dict[str, int] = {}
+        for cog, kind, n in rows:
+            if counts_as_activity(kind, cog):
+                counts[cog or kind] = counts.get(cog or kind, 0) + int(n)
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
     async def active_days(self, member: Member, community: Community) -> tuple[int, str | None]:
         row = await self.db.fetchone(

@@ -381,4 +381,24 @@ FEATURE_MIGRATIONS: list[Migration] = [
         """,
         backfill_hourly,
     ),
+    Migration(
+        11,
+        "deliveries",
+        """
+        ALTER TABLE webinar_deliveries ADD COLUMN state TEXT NOT NULL DEFAULT 'sent';
+        ALTER TABLE job_items ADD COLUMN delivery_key TEXT;
+        ALTER TABLE job_items ADD COLUMN sending_at TEXT
+        """,
+    ),
+    Migration(
+        12,
+        "poll_key_check",
+        """
+        CREATE TABLE poll_key_check (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            fingerprint TEXT NOT NULL,
+            checked_at TEXT NOT NULL
+        )
+        """,
+    ),
 ]

@@ -35,11 +35,12 @@ HOURLY_SUM = (
     " ON CONFLICT (platform, community_id, day, hour) DO UPDATE SET events = events + excluded.events"
 )
 FOLLOW_HISTORY = (
-    "INSERT INTO follow_history (platform, community_id, member_id, at, day, followed) VALUES (?, ?, ?, ?, ?, 1)"
+    "INSERT INTO follow_history (platform, community_id, member_id, at, day, followed) VALUES (?, ?, ?, ?, ?, ?)"
 )
 FOLLOW_DAILY_SUM = (
-    "INSERT INTO follow_daily (platform, community_id, day, follows) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (platform, community_id, day) DO UPDATE SET follows = follows + excluded.follows"
+    "INSERT INTO follow_daily (platform, community_id, day, follows, unfollows) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (platform, community_id, day) DO UPDATE SET follows = follows + excluded.follows,"
+    " unfollows = unfollows + excluded.unfollows"
 )
 
 
@@ -105,16 +106,50 @@ async def backfill_growth(conn: aiosqlite.Connection, default_zone: str) -> None
         await conn.executemany(DAILY_SUM, [(*k, n) for k, n in daily.items()])
         await conn.executemany(ACTIVE_SUM, [(*k, n) for k, n in active.items()])
         await conn.executemany(FIRST_MIN, [(*k, day) for k, day in first.items()])
+    await _backfill_follows(conn, times)
+
+
+async def _backfill_follows(conn: aiosqlite.Connection, times: LocalTimes) -> None:
+    """The follow history replayed from the logged /follow and /unfollow commands (a command
+    that changed nothing, such as /follow when already following, is no change), then
+    reconciled with the follows table, which is the truth about who follows now: a current
+    follower the replay missed gets a follow at `followed_at`, and one the replay still has
+    following gets an unfollow at their last logged event."""
+    async with conn.execute(
+        "SELECT platform, community_id, member_id, at, subject FROM engagement_events WHERE cog = 'follow'"
+        " AND kind = 'command' AND subject IN ('follow', 'unfollow') AND member_id IS NOT NULL ORDER BY at, rowid"
+    ) as cur:
+        commands = await cur.fetchall()
     async with conn.execute("SELECT platform, community_id, member_id, followed_at FROM follows") as cur:
-        follows = await cur.fetchall()
-    per_day: Counter[tuple[str, str, str]] = Counter()
+        current = {(r[0], r[1], r[2]): r[3] for r in await cur.fetchall()}
+    following: dict[tuple[str, str, str], str] = {}  # member: the time of their last change
+    changes: list[tuple[str, str, str, str, int]] = []  # (platform, community, member, at, followed)
+    for platform, community_id, member_id, at, subject in commands:
+        key = (platform, community_id, member_id)
+        if (subject == "follow") != (key in following):
+            changes.append((*key, at, 1 if subject == "follow" else 0))
+            if subject == "follow":
+                following[key] = at
+            else:
+                following.pop(key)
+    for key, at in current.items():
+        if key not in following:
+            changes.append((*key, at, 1))
+    for key in set(following) - set(current):
+        async with conn.execute(
+            "SELECT MAX(at) FROM engagement_events WHERE platform = ? AND community_id = ? AND member_id = ?", key
+        ) as cur:
+            row = await cur.fetchone()
+        changes.append((*key, max(str(row[0]) if row and row[0] else following[key], following[key]), 0))
+    per_day: dict[tuple[str, str, str], list[int]] = {}
     history = []
-    for platform, community_id, member_id, at in follows:
+    for platform, community_id, member_id, at, followed in sorted(changes, key=lambda c: c[3]):
         day, _hour = times.local(platform, community_id, at)
-        history.append((platform, community_id, member_id, at, day))
-        per_day[(platform, community_id, day)] += 1
+        history.append((platform, community_id, member_id, at, day, followed))
+        counts = per_day.setdefault((platform, community_id, day), [0, 0])
+        counts[0 if followed else 1] += 1
     await conn.executemany(FOLLOW_HISTORY, history)
-    await conn.executemany(FOLLOW_DAILY_SUM, [(*k, n) for k, n in per_day.items()])
+    await conn.executemany(FOLLOW_DAILY_SUM, [(*k, f, u) for k, (f, u) in per_day.items()])
 
 
 async def backfill_hourly(conn: aiosqlite.Connection, default_zone: str) -> None:
@@ -122,7 +157,8 @@ async def backfill_hourly(conn: aiosqlite.Connection, default_zone: str) -> None
     times = await LocalTimes.load(conn, default_zone)
     async for chunk in _events(conn):
         hourly: Counter[tuple[str, str, str, int]] = Counter()
-        for at, platform, community_id, _member_id, _kind, _cog in chunk:
-            day, hour = times.local(platform, community_id, at)
-            hourly[(platform, community_id, day, hour)] += 1
+        for at, platform, community_id, _member_id, kind, cog in chunk:
+            if counts_as_activity(kind, cog):
+                day, hour = times.local(platform, community_id, at)
+                hourly[(platform, community_id, day, hour)] += 1
         await conn.executemany(HOURLY_SUM, [(*k, n) for k, n in hourly.items()])

@@ -72,6 +72,14 @@ class SocialStore:
         )
         return changed > 0
 
+    async def remove_account(self, network: str, handle: str) -> int:
+        """Stop fetching an account and drop its counts (one added or recorded by mistake);
+        returns the number of counts dropped, or -1 when there is no such account."""
+        async with self.db.transaction() as conn:
+            accounts = await conn.execute("DELETE FROM social_accounts WHERE network = ? AND handle = ?", (network, handle))
+            counts = await conn.execute("DELETE FROM social_counts WHERE network = ? AND handle = ?", (network, handle))
+            return -1 if accounts.rowcount == 0 and counts.rowcount == 0 else int(counts.rowcount)
+
     async def accounts(self, network: str | None = None) -> list[SocialAccount]:
         """Every registered account (or one network's), by network then handle."""
         if network is None:

@@ -200,11 +200,11 @@ def test_piped_poll_with_a_changed_vote_closes_with_exact_results_and_exports(tm
     result = alcts(tmp_path, "shell", stdin="\n".join(script) + "\n")
     assert result.returncode == 0, result.stderr
     closed = result.stdout.split("Poll #1 closed.")[1]
-    assert "MARC         1  #######                33%" in closed
+    assert "MARC         1  #######                34%" in closed  # largest remainder: 34 + 33 + 33 = 100
     assert "RDA          1  #######                33%" in closed
     assert "Dublin Core  1  #######                33%" in closed
-    assert "option,votes,share\nMARC,1,33.3%\nRDA,1,33.3%\nDublin Core,1,33.3%" in result.stdout
-    assert (tmp_path / "bot-files" / "poll-1.csv").read_text().startswith("option,votes,share")
+    assert "option,votes,share_percent\nMARC,1,33.4\nRDA,1,33.3\nDublin Core,1,33.3" in result.stdout
+    assert (tmp_path / "bot-files" / "poll-1.csv").read_text("utf-8-sig").startswith("option,votes,share")
     other = alcts(tmp_path, "shell", "--db", str(tmp_path / "other.sqlite3"), stdin="\n".join(script) + "\n")
     assert other.returncode == 0 and (tmp_path / "other-files" / "poll-1.csv").is_file()  # its own folder
 

@@ -478,7 +478,8 @@ async def recount(db: Database, zones: dict[tuple[str, str], ZoneInfo]) -> dict[
         when = from_iso(row["at"]).astimezone(zones[(row["platform"], row["community_id"])])
         day, where = when.date().isoformat(), (row["platform"], row["community_id"])
         daily[(*where, day, row["kind"], row["cog"] or "")] += 1
-        hours[(*where, day, when.hour)] += 1
+        if counts_as_activity(row["kind"], row["cog"]):
+            hours[(*where, day, when.hour)] += 1
         if row["member_id"] is not None and counts_as_activity(row["kind"], row["cog"]):
             active[(*where, day, row["member_id"])] += 1
             if row["cog"]:
@@ -753,9 +754,9 @@ async def test_growth_and_engagement_cards_for_organizers_only(testbot: TestBot)
         "(only you) Only organizers can use /stats growth.", "(only you) Only organizers can use /stats engagement.",
     ]  # fmt: skip
     out = await testbot.push(":as olga organizer", "/stats growth days=7")
-    # members: ann, ben, cat, and now olga = 4; followers: ann; 1 / 4 = 25%
+    # members: ann, ben, cat = 3 (olga's first command is logged after it answers); followers: ann
     assert "\n(only you) Growth, 2026-11-21 to 2026-11-27\n" in out
-    assert "Followers              1 of 4 members (25.0%)" in out
+    assert "Followers              1 of 3 members (33.3%)" in out
     assert "Net growth             +1 (-)" in out  # 0 on the 21st, 1 on the 27th; no rate from 0
     assert "The study's reference  25.0% of members following" in out
     chart = re.search(r"saved to (\S+follow-rate\.png)\)", out)
@@ -785,11 +786,11 @@ async def test_stats_me_is_private_and_only_the_members_own_activity(testbot: Te
     # /stats me itself is not activity
     assert lines[1] == "(only you) Your activity, ann" and lines[3] == "Active on 1 day since 2026-11-27."
     head, counts = lines[2].split(": ", 1)
-    assert head == "Last 30 days" and sorted(counts.split(", ")) == ["follow: 1", "polls: 2", "stats: 1"]
+    assert head == "Last 30 days" and sorted(counts.split(", ")) == ["follow: 1", "polls: 2"]  # not /stats me
     assert len(lines) == 4
     assert "help" not in out and "trivia" not in out  # ben's, not ann's
     out = await testbot.push(":as nobody", "/stats me")
-    assert "Last 30 days: stats: 1" in out and "No activity yet" in out  # /stats me is housekeeping
+    assert "Last 30 days: nothing yet" in out and "No activity yet" in out  # /stats me is housekeeping
 
 
 # -- the done-means: a piped console session, then the report ------------------------------------
@@ -866,11 +867,17 @@ def test_done_means_a_piped_session_then_the_json_and_html_reports(tmp_path: Pat
     assert cells[("console:local", "per_active_member", "polls")] == "1.25"
     assert {k for (sc, metric, k) in cells if sc == "console:local" and metric == "top_member"} == {"ann", "ben", "cat", "dan"}
     assert cells[("console:local", "closed_poll_voters", "#1 Which standard do you use most?")] == "3"
+    formula = alcts(tmp_path, "shell", stdin=':as =HYPERLINK("x")\n/follow\n')  # a display name is the member's
+    assert formula.returncode == 0
+    planted = alcts(tmp_path, "report", "--format", "csv-summary", "--days", "7").stdout
+    assert "'=HYPERLINK" in planted and "\n=" not in planted and ",=" not in planted
     assert sum(int(v) for (sc, metric, _k), v in cells.items() if sc == "console:local" and metric == "hour_of_week") == 12
     # one community by id, platform:id or name; an unknown one is one line and exit 2
     for given in ("local", "console:local", "LOCAL"):
         one = alcts(tmp_path, "report", "--format", "json", "--days", "7", "--community", given)
         assert [s["scope"] for s in json.loads(one.stdout)["scopes"]] == ["console:local"], given
+    before = json.loads(alcts(tmp_path, "report", "--format", "json", "--now", "2020-01-01T00:00:00Z").stdout)
+    assert before["until"] == "2019-12-31" and before["scopes"][0]["followers_end"] == 0  # as of then: nothing yet
     unknown = alcts(tmp_path, "report", "--community", "nowhere")
     assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1 and "there is no community 'nowhere'" in unknown.stderr
 
@@ -935,3 +942,66 @@ async def test_window_figures_from_summaries_equal_a_recount_from_member_days(db
         newcomers = [d for d in days.values() if since.isoformat() <= d[0] <= last_first]
         kept = [d for d in newcomers if len(d) > 1 and d[1] <= (date.fromisoformat(d[0]) + timedelta(days=7)).isoformat()]
         assert await queries.retention(hist.key, since, until) == (len(newcomers), len(kept)), (since, until)
+
+
+async def test_a_snapshot_early_in_the_day_does_not_hide_later_changes(testbot: TestBot) -> None:
+    await testbot.push(":as a", "/follow")
+    testbot.clock.advance(timedelta(days=1))
+    await testbot.wait(3600)  # the next day's first hourly snapshot: 1 member, 1 follower
+    await testbot.push(":as b", "/follow", ":as c", "/follow", ":as a", "/unfollow")
+    taken = await testbot.db.fetchall("SELECT day, members, followers FROM community_snapshots ORDER BY day")
+    assert [tuple(r) for r in taken][-1][1:] == (1, 1)  # the snapshot is of 15:00 (09:00 CST), before b and c
+    day = date.fromisoformat(taken[-1]["day"])
+    m = await metrics(testbot.db, day, day)
+    assert (m.days[0].members, m.days[0].followers, m.days[0].follows, m.days[0].unfollows) == (3, 2, 2, 1)
+    assert (m.followers_end, m.members_end, m.follow_rate_end) == (2, 3, 0.6667)
+    out = await testbot.push(":as olga organizer", "/stats growth days=7")
+    assert "2 of 3 members (66.7%)" in out  # olga's first command is logged after it answers
+
+
+async def test_forget_me_records_the_unfollow_on_the_communitys_day(testbot: TestBot) -> None:
+    testbot.clock.set(utc("2026-11-29T15:00"))
+    await testbot.push(":as zed", "/follow")
+    testbot.clock.set(utc("2026-11-30T03:00"))  # 21:00 CST on the 29th
+    await testbot.push("/privacy forget-me", ":click 1")
+    rows = await testbot.db.fetchall("SELECT day, follows, unfollows FROM follow_daily ORDER BY day")
+    assert [tuple(r) for r in rows] == [("2026-11-29", 1, 1)]
+
+
+async def test_the_migration_replays_follow_history_from_the_logged_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before migration 8 only the follows table existed; the logged /follow and /unfollow
+    commands tell the changes (a repeated /follow is none), the table who follows now."""
+    path = tmp_path / "old.sqlite3"
+    monkeypatch.setattr(storage.db, "MIGRATIONS", [m for m in MIGRATIONS if m.version < 8])
+    old = Database(path)
+    await old.open()
+    logged = [  # (UTC time, member, command)
+        ("2026-10-31T15:00:00.000000Z", "carol", "follow"), ("2026-11-01T15:00:00.000000Z", "ann", "follow"),
+        ("2026-11-01T16:00:00.000000Z", "ann", "follow"), ("2026-11-20T15:00:00.000000Z", "carol", "unfollow"),
+        ("2026-11-21T03:00:00.000000Z", "ben", "follow"),  # 20 Nov, 21:00 CST
+    ]  # fmt: skip
+    await old.executemany(
+        "INSERT INTO engagement_events (at, platform, community_id, member_id, kind, cog, subject)"
+        " VALUES (?, 'console', 'local', ?, 'command', 'follow', ?)", logged,
+    )  # fmt: skip
+    await old.executemany("INSERT INTO follows VALUES ('console', 'local', ?, ?)", [
+        ("ann", "2026-11-01T15:00:00.000000Z"), ("ben", "2026-11-21T03:00:00.000000Z"),
+        ("dan", "2026-11-25T15:00:00.000000Z"),  # no command logged (pruned): the table decides
+    ])  # fmt: skip
+    await old.close()
+    monkeypatch.undo()
+    db = Database(path, "America/Chicago")
+    await db.open()
+    try:
+        history = [tuple(r) for r in await db.fetchall("SELECT member_id, day, followed FROM follow_history ORDER BY at")]
+        assert history == [("carol", "2026-10-31", 1), ("ann", "2026-11-01", 1), ("carol", "2026-11-20", 0),
+                           ("ben", "2026-11-20", 1), ("dan", "2026-11-25", 1)]  # fmt: skip
+        m = await metrics(db, date(2026, 10, 31), date(2026, 11, 25))
+        followers = {d.day: d.followers for d in m.days}
+        assert (followers["2026-10-31"], followers["2026-11-01"], followers["2026-11-20"], followers["2026-11-25"]) == (
+            1, 2, 2, 3)  # fmt: skip
+        assert m.followers_end == await db.scalar("SELECT COUNT(*) FROM follows") == 3
+    finally:
+        await db.close()

@@ -35,6 +35,7 @@ from cogs.stats.social import (
 )
 from storage.db import Database
 from storage.social import SocialStore
+from tests.harness import TestBot
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -394,6 +395,10 @@ def counts(db: Path) -> list[tuple[str, str, str, int, str]]:
 def test_cli_import_good_rows(tmp_path: Path) -> None:
     (tmp_path / "counts.csv").write_text("date,platform,followers\n2025-01-01,facebook,1200\n2025-01-01,x,800\n")
     db = tmp_path / "other.sqlite3"
+    missing = alcts(tmp_path, "stats", "import", "counts.csv", "--db", str(db))  # a typo must not start a database
+    assert missing.returncode == 2 and missing.stderr == f"alcts-bot: there is no database at {db}\n"
+    assert not db.exists()
+    alcts(tmp_path, "db", "upgrade", "--db", str(db))
     result = alcts(tmp_path, "stats", "import", "counts.csv", "--db", str(db))
     assert (result.returncode, result.stdout, result.stderr) == (0, "Imported 2 rows (0 skipped)\n", "")
     # again, with a correction: upserted, not doubled
@@ -402,6 +407,13 @@ def test_cli_import_good_rows(tmp_path: Path) -> None:
     assert counts(db) == [("facebook", "", "2025-01-01", 1250, "import"), ("x", "", "2025-01-01", 800, "import")]
 
 
+@pytest.fixture
+def database(tmp_path: Path) -> None:
+    """The CLI import tests write into the default database; it exists, as after any run."""
+    alcts(tmp_path, "db", "upgrade")
+
+
+@pytest.mark.usefixtures("database")
 def test_cli_import_names_a_bad_row_and_imports_the_rest(tmp_path: Path) -> None:
     (tmp_path / "c.csv").write_text("date,platform,followers\n2025-01-01,facebook,1200\n2025-01-02,facebook,lots\n")
     result = alcts(tmp_path, "stats", "import", "c.csv")
@@ -411,6 +423,7 @@ def test_cli_import_names_a_bad_row_and_imports_the_rest(tmp_path: Path) -> None
     assert counts(tmp_path / "bot.sqlite3") == [("facebook", "", "2025-01-01", 1200, "import")]
 
 
+@pytest.mark.usefixtures("database")
 def test_cli_import_without_a_header_imports_nothing(tmp_path: Path) -> None:
     (tmp_path / "c.csv").write_text("2025-01-01,facebook,1200\n")
     result = alcts(tmp_path, "stats", "import", "c.csv")
@@ -419,6 +432,15 @@ def test_cli_import_without_a_header_imports_nothing(tmp_path: Path) -> None:
     (tmp_path / "bin.csv").write_bytes(b"date,platform,followers\n2025-01-01,x,\xff\xfe\n")
     result = alcts(tmp_path, "stats", "import", "bin.csv")
     assert result.returncode == 1 and result.stderr == "bin.csv:2: not UTF-8 text; save the file as CSV UTF-8\n"
+    assert counts(tmp_path / "bot.sqlite3") == []
+
+
+@pytest.mark.usefixtures("database")
+def test_cli_import_of_an_unclosed_quote_imports_nothing(tmp_path: Path) -> None:
+    (tmp_path / "c.csv").write_text('date,platform,followers\n"2026-11-12,x,1\n2026-11-13,facebook,5\n2026-11-14,facebook,6\n')
+    result = alcts(tmp_path, "stats", "import", "c.csv")
+    assert result.returncode == 1 and result.stdout == "Imported 0 rows (0 skipped)\n"
+    assert result.stderr.startswith("c.csv:") and "not readable as CSV" in result.stderr
     assert counts(tmp_path / "bot.sqlite3") == []
 
 
@@ -440,3 +462,15 @@ def test_cli_import_into_a_corrupt_database_is_one_line_and_exit_2(tmp_path: Pat
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("alcts-bot: "), result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_an_account_recorded_by_mistake_can_be_removed(testbot: TestBot) -> None:
+    await testbot.push(":as olga organizer", "/stats record facebook 1200 date=2026-11-01", "/stats record facebook 1250",
+                       "/stats record x 80")  # fmt: skip
+    out = await testbot.push("/stats accounts remove facebook")
+    assert "(only you) Removed Facebook and its 2 counts." in out
+    assert [tuple(r) for r in await testbot.db.fetchall("SELECT network, followers FROM social_counts")] == [("x", 80)]
+    gone = await testbot.push("/stats accounts remove mastodon nobody@example.org")
+    assert "There is no" in gone and "/stats accounts lists them" in gone
+    assert "Only organizers can use /stats accounts." in await testbot.push(":as ann member", "/stats accounts remove x")
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM social_counts") == 1

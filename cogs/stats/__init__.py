@@ -36,6 +36,7 @@ from cogs.stats.social import (
     parse_day,
     record_count,
     refresh_all,
+    remove_account,
 )
 from storage.growth import GrowthQueries
 from storage.social import SocialStore
@@ -46,34 +47,34 @@ SNAPSHOT_EVERY = timedelta(hours=1)
 
 
 def raw_days(value: str) -> str:
-    if not value.isdigit() or not 30 <= int(value) <= 3650:
+    if not (value.isascii() and value.isdigit()) or not 30 <= int(value) <= 3650:  # ASCII digits only
         raise ValueError("stats_raw_days is whole days from 30 to 3650, e.g. 365")
     return str(int(value))
 
 
 class AccountArgs(Args):
     positional = ("action", "network", "handle")
-    action: Literal["list", "add"] = "list"
-    network: str | None = Field(None, max_length=20)
-    handle: str | None = Field(None, max_length=200)
+    action: Literal["list", "add", "remove"] = Field("list", description="list the accounts, add one, or remove one")
+    network: str | None = Field(None, max_length=20, description="for add: mastodon or bluesky")
+    handle: str | None = Field(None, max_length=200, description="for add: the account, like alcts@mastodon.social")
 
 
 class RecordArgs(Args):
     positional = ("network", "count")
-    network: str = Field(max_length=20)
-    count: str = Field(max_length=20)
-    date: str | None = Field(None, max_length=20)
-    handle: str = Field("", max_length=200)
+    network: str = Field(max_length=20, description="the network, like facebook, x, instagram or linkedin")
+    count: str = Field(max_length=20, description="how many followers the account has, like 1200")
+    date: str | None = Field(None, max_length=20, description="the day it was counted, like 2026-03-01 (default: today)")
+    handle: str = Field("", max_length=200, description="the account, when the association has more than one there")
 
 
 class DaysArgs(Args):
     positional = ("days",)
-    days: int = Field(90, ge=7, le=730)
+    days: int = Field(90, ge=7, le=730, description="how many days back to look")
 
 
 class EngagementArgs(Args):
     positional = ("days",)
-    days: int = Field(30, ge=7, le=730)
+    days: int = Field(30, ge=7, le=730, description="how many days back to look")
 
 
 def percent(value: float | None) -> str:
@@ -137,7 +138,8 @@ class Stats:
                     image=Image("engagement.png", chart, "events per feature"), ephemeral=True)  # fmt: skip
 
     @command("stats accounts", args=AccountArgs, role=Role.ORGANIZER,
-             help="List the association's accounts on other networks, or add a Mastodon or Bluesky one (counted daily)")  # fmt: skip
+             help="List the association's accounts on other networks, add a Mastodon or Bluesky one (counted daily),"
+                  " or remove one")  # fmt: skip
     async def accounts(self, ctx: Context, args: AccountArgs) -> Card:
         if args.action == "add":
             if not args.network or not args.handle:
@@ -145,6 +147,10 @@ class Stats:
             day = ctx.now.astimezone(ctx.tz).date().isoformat()
             return notice(await add_account(self.social, self.fetch, self.process_settings, args.network, args.handle,
                                             ctx.member, ctx.now, day))  # fmt: skip
+        if args.action == "remove":
+            if not args.network:
+                raise UsageError("stats accounts remove needs a network (and a handle), as /stats accounts lists them")
+            return notice(await remove_account(self.social, args.network, args.handle or ""))
         lines = await accounts_lines(self.social)
         return Card(title="Accounts on other networks", text="\n".join(lines) or "None yet: /stats accounts add mastodon HANDLE",
                     ephemeral=True)  # fmt: skip

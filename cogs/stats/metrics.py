@@ -139,9 +139,12 @@ async def compute(
 async def _days(
     queries: GrowthQueries, community: Key | None, since: date, until: date, tz: ZoneInfo, end: str
 ) -> tuple[list[Day], int]:  # fmt: skip
-    """One row per local day: snapshots where taken, else running totals of follow changes
-    and of members first seen (their UTC minute put on a local day in `tz`, before the UTC
-    instant `end`)."""
+    """One row per local day, from exact running totals: followers from every change of
+    follow state; members from the platform's latest member count by the end of the day
+    (Discord's guild count, Slack's workspace), else members first seen, and never fewer
+    than the followers. Timestamps are put on local days in `tz`, up to the UTC instant
+    `end`. (The hourly snapshots are a record; a snapshot taken early in a day would hide
+    what happened later that day, so the figures do not read them.)"""
     running: dict[Key, int] = {}
     changes: dict[str, tuple[int, int]] = {}
     followers_by_day: dict[str, dict[Key, int]] = {}
@@ -152,44 +155,46 @@ async def _days(
         if day >= since.isoformat():
             f, u = changes.get(day, (0, 0))
             changes[day] = (f + follows, u + unfollows)
+    first_seen = await queries.members_first_seen(community, end)
+    counted = await queries.member_counts(community, end)
+    start = min([rows[0][2] for rows in (first_seen, counted) if rows], default=end)
+    midnights = _local_midnights(start, end, tz)
+
+    def local_day(at: str) -> str:
+        return midnights[bisect_right(midnights, (at, "\uffff")) - 1][1]
+
     seen_running: dict[Key, int] = {}
     seen_by_day: dict[str, dict[Key, int]] = {}
-    first_seen = await queries.members_first_seen(community, end)
-    midnights = _local_midnights(first_seen[0][2] if first_seen else end, end, tz)
     for platform, community_id, at in first_seen:
-        key, day = (platform, community_id), midnights[bisect_right(midnights, (at, "\uffff")) - 1][1]
+        key = (platform, community_id)
         seen_running[key] = seen_running.get(key, 0) + 1
-        seen_by_day.setdefault(day, {})[key] = seen_running[key]
-    snaps: dict[str, dict[Key, tuple[int, int]]] = {}
-    for platform, community_id, day, members, followers in await queries.snapshots(community, until):
-        snaps.setdefault(day, {})[(platform, community_id)] = (members, followers)
+        seen_by_day.setdefault(local_day(at), {})[key] = seen_running[key]
+    counts_by_day: dict[str, dict[Key, int]] = {}
+    for platform, community_id, at, members in counted:  # in time order: the day's last count stays
+        counts_by_day.setdefault(local_day(at), {})[(platform, community_id)] = members
     active = await queries.daily_active(community, since, until)
     current_followers: dict[Key, int] = {}
-    current_members: dict[Key, int] = {}
-    snapped: set[Key] = set()  # communities with a snapshot: the platform's count beats members seen
+    seen: dict[Key, int] = {}
+    platform_count: dict[Key, int] = {}
 
     def see(day: str) -> None:
-        for key, seen in seen_by_day.get(day, {}).items():
-            if key not in snapped:
-                current_members[key] = seen
+        seen.update(seen_by_day.get(day, {}))
+        platform_count.update(counts_by_day.get(day, {}))
         current_followers.update(followers_by_day.get(day, {}))
-        for key, (m, f) in snaps.get(day, {}).items():
-            current_members[key], current_followers[key] = m, f
-            snapped.add(key)
 
-    out = []
-    for day in sorted(set(followers_by_day) | set(snaps) | set(seen_by_day)):
+    for day in sorted(set(followers_by_day) | set(seen_by_day) | set(counts_by_day)):
         if day >= since.isoformat():
             break
         see(day)
     followers_before = sum(current_followers.values())  # at the end of the day before the window
+    out = []
     cursor = since
     while cursor <= until:
         day = cursor.isoformat()
         see(day)
         followers = sum(current_followers.values())
-        members = max(sum(max(current_members.get(k, 0), current_followers.get(k, 0))
-                          for k in set(current_members) | set(current_followers)), followers)  # fmt: skip
+        members = sum(max(platform_count.get(k, seen.get(k, 0)), current_followers.get(k, 0))
+                      for k in set(seen) | set(platform_count) | set(current_followers))  # fmt: skip
         follows, unfollows = changes.get(day, (0, 0))
         out.append(Day(day, members, followers, round(followers / members, 4) if members else 0.0, follows, unfollows,
                        active.get(day, 0)))  # fmt: skip

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.model import Community
+from bot.text import spreadsheet_cell
 from cogs.stats.charts import activity_chart, content_chart, follow_rate_chart
 from cogs.stats.metrics import Metrics, compute
 from storage.db import Database
@@ -154,8 +155,8 @@ def _summary_csv(report: Report) -> str:
     writer = csv.writer(out)
     writer.writerow(SUMMARY_COLUMNS)
 
-    def row(scope: str, metric: str, key: str, value: object) -> None:
-        writer.writerow([scope, metric, key, "" if value is None else value])
+    def row(scope: str, metric: str, key: str, value: object) -> None:  # names come from members: no formulas
+        writer.writerow([spreadsheet_cell(scope), metric, spreadsheet_cell(key), "" if value is None else value])
 
     for scope in report.scopes:
         for name in SCOPE_FIGURES:

@@ -344,6 +344,20 @@ async def add_account(
     return f"Added {who}: {followers:,} followers today. Its count is fetched daily."
 
 
+async def remove_account(store: SocialStore, network: str, handle: str) -> str:
+    """`/stats accounts remove NETWORK HANDLE`: the account and its counts go. Raises
+    UserError for an account that is not registered."""
+    try:
+        network = normalise_network(network)
+        handle = normalise_handle(network, handle) if handle else ""
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    dropped = await store.remove_account(network, handle)
+    if dropped < 0:
+        raise UserError(f"There is no {display(network, handle)} account here; /stats accounts lists them.")
+    return f"Removed {display(network, handle)} and its {dropped} count{'' if dropped == 1 else 's'}."
+
+
 async def _account_id(store: SocialStore, network: str, handle: str) -> int:
     return next(a.id for a in await store.accounts(network) if a.handle == handle)
 
@@ -414,7 +428,7 @@ def parse_counts_csv(
     the first is kept, the second skipped. `accounts` resolves a missing handle for
     Mastodon and Bluesky (`resolve_handle`)."""
     out = CsvImport()
-    reader = csv.reader(text.splitlines(keepends=True))
+    reader = csv.reader(text.splitlines(keepends=True), strict=True)  # an unclosed quote is an error, not rows lost
     seen: dict[tuple[str, str, str], int] = {}
     columns: dict[str, int] | None = None
     try:
@@ -433,6 +447,8 @@ def parse_counts_csv(
                     out.fatal = True
                     return out
                 continue
+            if any("\n" in cell or "\r" in cell for cell in fields):  # no column holds a line break: a stray quote
+                raise csv.Error("a quote opened here is closed only on a later line")
             try:
                 row = _csv_row(fields, columns, today, accounts)
             except ValueError as exc:
