@@ -67,13 +67,13 @@ class RecordingPlatform:
 
     async def start(self) -> None: ...
 
-    async def send(self, place: Place, card: Card) -> MessageRef:
+    async def send(self, place: Place, card: Card, **keyed: object) -> MessageRef:  # key=, since=: no history here
         self.sent.append(card)
         return MessageRef("bench", place.channel_id, str(len(self.sent)))
 
     async def edit(self, ref: MessageRef, card: Card) -> None: ...
 
-    async def send_direct(self, member: Member, card: Card) -> MessageRef | None:
+    async def send_direct(self, member: Member, card: Card, **keyed: object) -> MessageRef | None:
         return None
 
     async def close(self) -> None: ...

@@ -66,7 +66,7 @@ class CountingPlatform:
 
     async def start(self) -> None: ...
 
-    async def send(self, place: Place, card: Card) -> MessageRef:
+    async def send(self, place: Place, card: Card, **keyed: object) -> MessageRef:  # key=, since=: no history here
         self.posted += 1
         return MessageRef(self.name, place.channel_id, str(self.posted))
 
