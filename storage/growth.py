@@ -275,7 +275,8 @@ class GrowthQueries:
             f"SELECT p.id, p.question, (SELECT COUNT(DISTINCT voter) FROM poll_votes v WHERE v.poll_id = p.id) AS voters,"
             " (SELECT o.label FROM poll_options o LEFT JOIN poll_votes v ON v.poll_id = o.poll_id AND v.position ="
             " o.position WHERE o.poll_id = p.id GROUP BY o.position ORDER BY COUNT(v.voter) DESC, o.position LIMIT 1)"
-            f" AS leading FROM polls p WHERE {where} AND p.closed_at >= ? AND p.closed_at < ? ORDER BY p.closed_at",
+            f" AS leading FROM polls p WHERE {where} AND p.closed_at >= ? AND p.closed_at < ? AND p.deleted_at IS NULL"
+            " ORDER BY p.closed_at",
             (*params, start, end),
         )
         return [dict(row) for row in rows]

@@ -401,4 +401,11 @@ FEATURE_MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        13,
+        "poll_deleted",
+        """
+        ALTER TABLE polls ADD COLUMN deleted_at TEXT
+        """,
+    ),
 ]

@@ -95,11 +95,33 @@ class PollStore:
             return None
         return poll
 
+    async def delete(self, poll_id: int, at: datetime, except_voter: str | None = None) -> bool:
+        """Delete the poll's question, options and ballots in one transaction, unless someone
+        other than `except_voter` has voted (when it is given). The row stays, emptied and
+        marked deleted, so its number is never given to another poll. True when it went."""
+
+        def remove(tx: Tx) -> bool:
+            if except_voter is not None and tx.scalar(
+                "SELECT 1 FROM poll_votes WHERE poll_id = ? AND voter != ? LIMIT 1", (poll_id, except_voter)
+            ):  # fmt: skip
+                return False
+            tx.execute("DELETE FROM poll_votes WHERE poll_id = ?", (poll_id,))
+            tx.execute("DELETE FROM poll_options WHERE poll_id = ?", (poll_id,))
+            return tx.execute(
+                "UPDATE polls SET question = '', creator_id = NULL, creator_name = '', closed_at = COALESCE(closed_at, ?),"
+                " announced_at = COALESCE(announced_at, ?), deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
+                (iso(at), iso(at), iso(at), poll_id),
+            ) > 0
+
+        deleted = bool(await self.db.unit(remove))
+        self._forget(poll_id)
+        return deleted
+
     def _forget(self, poll_id: int) -> None:
         self._cache.forget(poll_id)
 
     async def _load(self, poll_id: int) -> Poll | None:
-        row = await self.db.fetchone("SELECT * FROM polls WHERE id = ?", (poll_id,))
+        row = await self.db.fetchone("SELECT * FROM polls WHERE id = ? AND deleted_at IS NULL", (poll_id,))
         if row is None:
             return None
         options = await self.db.fetchall(

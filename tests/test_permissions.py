@@ -29,6 +29,7 @@ MATRIX: dict[str, tuple[str, str]] = {
     "poll results": ("/poll results 1", "channel"),
     "poll list": ("/poll list", "channel"),
     "poll close": ("/poll close 1", "channel"),
+    "poll delete": ("/poll delete 1", "channel"),
     "poll export": ("/poll export 1", "channel"),
     "jobs subscribe": ("/jobs subscribe ftp://example.org/feed", "community"),
     "jobs unsubscribe": ("/jobs unsubscribe 9", "community"),

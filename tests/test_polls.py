@@ -376,3 +376,25 @@ def test_a_changed_poll_secret_is_refused_once_anonymous_ballots_exist(tmp_path:
     assert "this anonymous-poll key is not the one the anonymous ballots in" in refused.stderr
     again = shell(tmp_path, "club.sqlite3", "/poll results 2\n", BOT_POLL_SECRET=second)  # the right key: as before
     assert again.returncode == 0 and "RDA          1" in again.stdout, again.stdout
+
+
+async def test_delete_by_its_creator_in_time_and_before_others_vote_or_by_a_moderator(testbot: TestBot) -> None:
+    await testbot.push(":as ann", '/poll create "Typo?" a b closes=2h', ":click 1")  # her own vote does not stop her
+    assert "(only you) Poll #1 is deleted." in await testbot.push("/poll delete 1")
+    for table in ("poll_options", "poll_votes"):
+        assert await testbot.db.scalar(f"SELECT COUNT(*) FROM {table}") == 0, table
+    row = await testbot.db.fetchone("SELECT question, creator_id, deleted_at FROM polls WHERE id = 1")
+    assert (row[0], row[1]) == ("", None) and row[2]  # emptied; the number is never reused
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM timers WHERE name = 'poll.close' AND status = 'pending'") == 0
+    assert any("Poll #1 was deleted by its creator." == (shown.card.title or "") for shown in testbot.console.shown)
+    assert "There is no poll #1 in this channel." in await testbot.push("/poll results 1")
+
+    await testbot.push('/poll create "Second?" a b', ":as ben", ":click 2")
+    refused = await testbot.push(":as ann", "/poll delete 2", ":as ben", "/poll delete 2")
+    assert "Others have voted in poll #2; /poll close 2 ends it instead." in refused
+    assert "Only the poll's creator or a moderator can delete poll #2." in refused
+    await testbot.push(":as ann", '/poll create "Third?" a b anonymous=yes')
+    testbot.clock.advance(timedelta(minutes=11))
+    assert "is over 10 minutes old" in await testbot.push("/poll delete 3")
+    assert "(only you) Poll #2 is deleted." in await testbot.push(":as mo moderator", "/poll delete 2")
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM polls WHERE deleted_at IS NULL") == 1

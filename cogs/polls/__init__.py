@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 MAX_OPTIONS = 25
 LONGEST_POLL = timedelta(days=32)
 SHORTEST_POLL = timedelta(minutes=1)
+DELETE_WINDOW = timedelta(minutes=10)  # how long a poll's creator may delete it (before others vote)
 EXAMPLE = '/poll create "Question?" "Yes" "No"'
 
 
@@ -196,6 +197,27 @@ class Polls:
         await ctx.respond(card)  # this answer is the announcement
         await self.store.mark_announced(poll.id, self.clock.now())
         return None
+
+    @command("poll delete", args=PollId, help="Delete a poll: its creator within 10 minutes if no one else voted, or a moderator")
+    async def delete(self, ctx: Context, args: PollId) -> Card:
+        """A poll posted by mistake goes: its creator may delete it within DELETE_WINDOW of
+        asking and before anyone else votes; a moderator may at any time. Its message says
+        so (no buttons), its pending close is cancelled, its ballots are zeroed on disk."""
+        poll = await self._poll(ctx, args.id)
+        moderator = ctx.member.role >= Role.MODERATOR
+        if not moderator:
+            if ctx.member.id != poll.creator_id:
+                raise UserError(f"Only the poll's creator or a moderator can delete poll #{poll.id}.")
+            if ctx.now - poll.created_at > DELETE_WINDOW:
+                raise UserError(f"Poll #{poll.id} is over {DELETE_WINDOW.seconds // 60} minutes old; "
+                                f"/poll close {poll.id} ends it, or ask a moderator to delete it.")  # fmt: skip
+        if not await self.store.delete(poll.id, ctx.now, None if moderator else self.voter(poll, ctx.member)):
+            raise UserError(f"Others have voted in poll #{poll.id}; /poll close {poll.id} ends it instead.")
+        await self.scheduler.cancel("poll.close", poll.id)
+        if poll.message is not None:
+            who = "a moderator" if moderator and ctx.member.id != poll.creator_id else "its creator"
+            self.messenger.edit(poll.message, Card(title=f"Poll #{poll.id} was deleted by {who}."), final=True)
+        return notice(f"Poll #{poll.id} is deleted.")
 
     @command("poll export", args=ExportArgs, role=Role.ORGANIZER,
              help="Download a poll's results as CSV (votes=yes: one row per vote)")
