@@ -386,7 +386,7 @@ async def test_delete_by_its_creator_in_time_and_before_others_vote_or_by_a_mode
     row = await testbot.db.fetchone("SELECT question, creator_id, deleted_at FROM polls WHERE id = 1")
     assert (row[0], row[1]) == ("", None) and row[2]  # emptied; the number is never reused
     assert await testbot.db.scalar("SELECT COUNT(*) FROM timers WHERE name = 'poll.close' AND status = 'pending'") == 0
-    assert any("Poll #1 was deleted by its creator." == (shown.card.title or "") for shown in testbot.console.shown)
+    assert any((shown.card.title or "") == "Poll #1 was deleted by its creator." for shown in testbot.console.shown)
     assert "There is no poll #1 in this channel." in await testbot.push("/poll results 1")
 
     await testbot.push('/poll create "Second?" a b', ":as ben", ":click 2")

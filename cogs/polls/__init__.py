@@ -26,7 +26,12 @@ from bot.scheduler import Scheduler
 from bot.text import neutralise
 from bot.timeparse import closes_in
 from cogs.polls.render import chart_png, export_csv, export_votes_csv, live_card, results_card
-from storage.ballots import has_anonymous_ballots, key_fingerprint, save_key_fingerprint, stored_key_fingerprint
+from storage.ballots import (
+    has_anonymous_ballots,
+    key_fingerprint,
+    save_key_fingerprint,
+    stored_key_fingerprint,
+)
 from storage.polls import Poll, PollStore, Tally
 
 Content = Callable[[Place, str, str, datetime], None]
