@@ -178,12 +178,17 @@ class EventListing:
 
 @dataclass(frozen=True)
 class MemberJoined(Interaction):
-    pass
+    """A member joined the community (a Discord server, a Slack workspace), or only a
+    channel of it when `channel_only` (Slack's member_joined_channel)."""
+
+    channel_only: bool = False
 
 
 @dataclass(frozen=True)
 class MemberLeft(Interaction):
-    pass
+    """A member left the community, or only a channel of it when `channel_only`."""
+
+    channel_only: bool = False
 
 
 class EngagementEvent(NamedTuple):

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from bot.app import Bot, Context
 from bot.cards import Card, notice
 from bot.clock import Clock
-from bot.commands import command
+from bot.commands import command, on
 from bot.config import Setting
-from bot.model import Community, Member
+from bot.model import Community, Member, MemberLeft
 from bot.quotas import Quota
 from storage.engagement import EngagementLog
 from storage.follows import FollowStore, ZoneOf
@@ -53,6 +53,14 @@ class Follow:
             return notice(f"You were not following {self.brand} here.")
         extra = await self.perk(ctx, False)
         return notice(" ".join(filter(None, [f"You no longer follow {self.brand} here.", extra])))
+
+    @on(MemberLeft)
+    async def left(self, ctx: Context) -> None:
+        """A follower who leaves the community no longer follows (a change of state on the
+        local day, as /unfollow records); leaving one channel changes nothing."""
+        event = ctx.event
+        if isinstance(event, MemberLeft) and not event.channel_only:
+            await self.follows.unfollow(ctx.community, ctx.member, ctx.now, _day(ctx))
 
     async def share(self, community: Community) -> str:
         followers = await self.follows.count(community)

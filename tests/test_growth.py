@@ -1005,3 +1005,20 @@ async def test_the_migration_replays_follow_history_from_the_logged_commands(
         assert m.followers_end == await db.scalar("SELECT COUNT(*) FROM follows") == 3
     finally:
         await db.close()
+
+
+async def test_a_follower_who_leaves_the_community_no_longer_follows(testbot: TestBot) -> None:
+    from bot.model import MemberLeft
+    from bot.platforms.base import SilentResponder
+
+    await testbot.push(":as ann", "/follow", ":as ben", "/follow")
+    ann = Member("console", "ann", "ann")
+    general = Place(Community("console", "local"), "general", "general")
+    await testbot.bot.dispatch(MemberLeft(ann, general, channel_only=True), SilentResponder())  # one channel: no change
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM follows") == 2
+    await testbot.bot.dispatch(MemberLeft(ann, general), SilentResponder())  # the community: no longer a follower
+    assert [r[0] for r in await testbot.db.fetchall("SELECT member_id FROM follows")] == ["ben"]
+    rows = await testbot.db.fetchall("SELECT member_id, followed FROM follow_history ORDER BY id")
+    assert [tuple(r) for r in rows] == [("ann", 1), ("ben", 1), ("ann", 0)]
+    m = await metrics(testbot.db, date(2026, 11, 27), date(2026, 11, 27))
+    assert (m.days[0].follows, m.days[0].unfollows, m.followers_end) == (2, 1, 1)

@@ -517,7 +517,7 @@ class SlackPlatform(SlackSending):
             place = await self._place(community, event.channel)
             member = await self._member(community, event.user)
             joined = MemberJoined if event.type == "member_joined_channel" else MemberLeft
-            await self.bot.dispatch(joined(member, place), SilentResponder())
+            await self.bot.dispatch(joined(member, place, channel_only=True), SilentResponder())
 
     async def _message_posted(self, community: Community, event: MessageEvent, gate: AckGate | None) -> None:
         """A member's new message in a channel: not edits, joins or other bots' posts."""
