@@ -23,14 +23,14 @@ import asyncio
 import json
 import logging
 import re
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import aiohttp
 from aiohttp import web
+from async_lru import alru_cache
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -100,46 +100,16 @@ log = logging.getLogger(__name__)
 
 ROLE_TTL = 300.0
 """Seconds a user's profile (admin, owner) and a user group's members are trusted."""
+ROLE_CACHE_SIZE = 10_000  # profiles and groups kept at most (least recently used go first)
 SEEN_FOR = timedelta(days=1)  # Slack stops retrying an event within the hour
 HOUSEKEEPING_EVERY = 6 * 3600.0  # member-count snapshot and seen-event pruning
 CHANNEL_TYPES = {"channel", "group"}  # message.channels and message.groups
 CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|^([CG][A-Z0-9]{6,})$")
 GROUP_ID = re.compile(r"\b(S[A-Z0-9]{6,})\b")
 
-K = TypeVar("K")
-V = TypeVar("V")
-
 
 def create(bot: Bot, settings: Settings) -> SlackPlatform:
     return SlackPlatform(bot, settings)
-
-
-class TtlCache(Generic[K, V]):
-    """Values that expire after `ttl` seconds, with one lookup in flight per key, so a
-    burst of clicks from one member costs one API call."""
-
-    def __init__(self, ttl: float, load: Callable[[K], Awaitable[V]]) -> None:
-        self.ttl = ttl
-        self._load = load
-        self._values: dict[K, tuple[float, V]] = {}
-        self._loading: dict[K, asyncio.Future[V]] = {}
-
-    async def get(self, key: K) -> V:
-        hit = self._values.get(key)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        future = self._loading.get(key)
-        if future is None:
-            future = self._loading[key] = asyncio.ensure_future(self._fetch(key))
-        return await asyncio.shield(future)
-
-    async def _fetch(self, key: K) -> V:
-        try:
-            value = await self._load(key)
-            self._values[key] = (time.monotonic() + self.ttl, value)
-            return value
-        finally:
-            del self._loading[key]
 
 
 class SlackResponder:
@@ -184,8 +154,10 @@ class SlackPlatform(SlackSending):
                                           _secret(settings.slack_bot_token))  # fmt: skip
         self._event_types = set(event_types())
         self.intake = Intake(limit=max_in_flight, budget=ack_budget)
-        self.users: TtlCache[str, dict[str, Any]] = TtlCache(role_ttl, self._user_info)
-        self.groups: TtlCache[str, frozenset[str]] = TtlCache(role_ttl, self._group_members)
+        # async-lru: bounded, expiring, and one lookup in flight per key, so a burst of clicks
+        # from one member costs one API call
+        self.users = alru_cache(maxsize=ROLE_CACHE_SIZE, ttl=role_ttl)(self._user_info)
+        self.groups = alru_cache(maxsize=ROLE_CACHE_SIZE, ttl=role_ttl)(self._group_members)
         self.channel_names: dict[str, str] = {}
         self.community = Community(PLATFORM, "", "")
         self.bot_user_id = ""
@@ -537,7 +509,7 @@ class SlackPlatform(SlackSending):
 
     async def _member(self, community: Community, user_id: str, fallback_name: str = "") -> Member:
         try:
-            user = await self.users.get(user_id)
+            user = await self.users(user_id)
         except SlackApiError as exc:
             log.warning("users.info failed user=%s error=%s", user_id, exc.response.get("error"))
             user = {}
@@ -566,7 +538,7 @@ class SlackPlatform(SlackSending):
         if match is None:
             return False
         try:
-            return user_id in await self.groups.get(match.group(1))
+            return user_id in await self.groups(match.group(1))
         except SlackApiError as exc:
             log.warning("usergroups.users.list failed group=%s error=%s", match.group(1), exc.response.get("error"))
             return False
