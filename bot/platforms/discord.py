@@ -25,7 +25,6 @@ from typing import Any
 
 import aiohttp
 import discord
-import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
@@ -47,25 +46,29 @@ from bot.model import (
     MessagePosted,
     MessageRef,
     Place,
-    Role,
 )
 from bot.platforms.base import STALE_BUTTON, SilentResponder, custom_id_fits, nonce
 from bot.platforms.discord_commands import build_commands, suggest
+from bot.platforms.discord_connect import FirstConnect, _client, _gateway_ended, _reason, _refusal
+from bot.platforms.discord_connect import apply_seams as apply_seams  # where it was
 from bot.platforms.discord_events import NEEDS_MANAGE_EVENTS as NEEDS_MANAGE_EVENTS  # where it was
 from bot.platforms.discord_events import list_event, raw_interest_events
 from bot.platforms.discord_render import NO_MENTIONS, clip, render
+from bot.platforms.discord_respond import (
+    PLATFORM,
+    ChannelResponder,
+    InteractionResponder,
+)
+from bot.platforms.discord_roles import find_role, grants_power, role_of
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "discord"
-LIBRARY_GATEWAY = DiscordWebSocket.DEFAULT_GATEWAY
 DEFER_AFTER_SECONDS = 2.0  # Discord wants an answer within 3 s
 SNAPSHOT_EVERY_SECONDS = 24 * 3600
 DRAIN_SECONDS = 10.0
 GUILD_ONLY = "This works in a server, not in direct messages."
 CANNOT_MESSAGE_USER = 50007  # the member takes no direct messages from the bot or server members
 UNKNOWN_USER = 10013
-UNKNOWN_INTERACTION = 10062  # answered after Discord's 3 s: the member saw "This interaction failed"
 SUGGEST_SECONDS = 2.0  # an autocomplete answer, like any interaction's, is due within 3 s
 CLOSE_SECONDS = 5.0  # for the gateway connection to end once the client is closed
 
@@ -453,230 +456,12 @@ class DiscordPlatform:
         await self.bot.engagement.record_member_count(self._community(guild), count, self.bot.clock.now())
 
 
-def apply_seams(settings: Settings) -> None:
-    """Point discord.py's REST and gateway at DISCORD_API_BASE / DISCORD_GATEWAY_URL (process-wide)."""
-    discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
-    gateway = settings.discord_gateway_url
-    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway) if gateway else LIBRARY_GATEWAY
-
-
-def _client(settings: Settings, ready_timeout: float) -> discord.Client:
-    """Only the intents the bot uses; members and message content are privileged and opt-in."""
-    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # the bot never speaks
-    intents = discord.Intents.none()
-    intents.guilds = True
-    intents.guild_scheduled_events = True  # not privileged: "Interested" on a mirrored webinar counts as going
-    intents.members = settings.discord_members_intent
-    intents.guild_messages = intents.message_content = settings.discord_message_content_intent
-    options: dict[str, Any] = {
-        "intents": intents,
-        "allowed_mentions": NO_MENTIONS,
-        "chunk_guilds_at_startup": False,  # interactions carry the member; no member cache needed
-        "member_cache_flags": discord.MemberCacheFlags.none(),
-        "max_messages": None,
-        "guild_ready_timeout": ready_timeout,
-    }
-    if settings.discord_shards:
-        return discord.AutoShardedClient(shard_count=settings.discord_shards, **options)
-    return discord.Client(**options)
-
-
-def _gateway_ended(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and (error := task.exception()) is not None:
-        log.error("the Discord gateway connection ended: %s", error)
-
-
-class FirstConnect(logging.Filter):
-    """Until the gateway first connects, discord.py answers a failed connection by logging
-    the error with its traceback and retrying forever (`discord.client`, or `discord.shard`
-    for a sharded client). While installed (`with watch:`), such a record is kept off the
-    log and resolves `failed` with its exception, so start-up can end in one line."""
-
-    LOGGERS = ("discord.client", "discord.shard")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.failed: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        if error is None:
-            return True
-        if not self.failed.done():
-            self.failed.set_result(error)
-        return False
-
-    def __enter__(self) -> FirstConnect:
-        for name in self.LOGGERS:
-            logging.getLogger(name).addFilter(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for name in self.LOGGERS:
-            logging.getLogger(name).removeFilter(self)
-
-
-def _refusal(error: BaseException) -> str:
-    """One line for why the gateway ended the first connection."""
-    if isinstance(error, discord.PrivilegedIntentsRequired):
-        return ("config: Discord refused a privileged intent: turn on the intents set in DISCORD_MEMBERS_INTENT and "
-                "DISCORD_MESSAGE_CONTENT_INTENT in the Developer Portal (Bot, Privileged Gateway Intents), or set them to false")  # fmt: skip
-    if isinstance(error, discord.ConnectionClosed):
-        if error.code == 4004:
-            return "config: DISCORD_TOKEN was refused by the Discord gateway (4004 Authentication failed)"
-        why = " ".join(filter(None, [str(error.code), clip(error.reason or "", 80)]))
-        return f"discord: the Discord gateway closed the connection ({why})"
-    return f"discord: the Discord gateway connection failed ({_reason(error)})"
-
-
-def _reason(error: BaseException) -> str:
-    return clip(str(error), 160) or type(error).__name__
-
-
 def _typed_so_far(interaction: discord.Interaction) -> dict[str, Any]:
     """The options filled in while another is being typed (autocomplete), as Discord sent them."""
     options = list((interaction.data or {}).get("options") or [])
     while options and options[0].get("type") in (1, 2):  # a subcommand (or group) holds its options
         options = list(options[0].get("options") or [])
     return {o["name"]: o.get("value") for o in options if not o.get("focused")}
-
-
-def role_of(roles: list[discord.Role], permissions: discord.Permissions, config: CommunitySettings) -> Role:
-    """Organizer: the organizer_role or Administrator. Moderator: the moderator_role or Manage Server."""
-    if permissions.administrator or find_role(roles, config.organizer_role):
-        return Role.ORGANIZER
-    if permissions.manage_guild or find_role(roles, config.moderator_role):
-        return Role.MODERATOR
-    return Role.MEMBER
-
-
-POWERS = discord.Permissions.elevated() | discord.Permissions(mention_everyone=True)
-
-
-def grants_power(role: discord.Role, roles: list[discord.Role], config: CommunitySettings) -> bool:
-    """True for a role /follow must never hand out or take away: the moderator or organizer
-    role, or one with moderating permissions (Administrator, Manage Server, Manage Roles...)."""
-    if role.permissions.value & POWERS.value:
-        return True
-    return role in (find_role(roles, config.moderator_role), find_role(roles, config.organizer_role))
-
-
-def find_role(roles: list[discord.Role], wanted: str | None) -> discord.Role | None:
-    """A configured role, by id, mention (<@&id>) or name (case-insensitive)."""
-    if not wanted:
-        return None
-    key = wanted.strip().removeprefix("<@&").removesuffix(">").lstrip("@").casefold()
-    return next((r for r in roles if str(r.id) == key or r.name.casefold() == key), None)
-
-
-class InteractionResponder:
-    """Answers one interaction: the first card replies, later ones follow up.
-
-    If a command's handler has not answered within `defer_after` seconds it is deferred
-    (Discord shows "thinking"), so slow work never misses Discord's 3 s limit; the first
-    card then replaces the placeholder.
-
-    A click is never deferred on a timer: a silent deferral tells Discord (and the member)
-    the click was taken, and Discord never redelivers it, so a vote still waiting for the
-    database when the process dies would be acknowledged and lost. A click is acknowledged
-    by its handler's first answer, which comes after the handler has committed its effect,
-    or by `finish()` once the handler is done. One answered after Discord's 3 s is refused
-    by Discord (the member sees "This interaction failed"; the effect is stored).
-    """
-
-    def __init__(self, interaction: discord.Interaction, *, component: bool, defer_after: float) -> None:
-        self.interaction = interaction
-        self.component = component
-        self._lock = asyncio.Lock()
-        self._thinking = False  # a public "thinking" placeholder is waiting to be replaced
-        self._expired = False  # Discord refused the first answer as too late
-        self._deferral: asyncio.Task[None] | None = None
-        self._timer = None if component else asyncio.get_running_loop().call_later(defer_after, self._start_deferral)
-
-    async def respond(self, card: Card) -> MessageRef | None:
-        rendered = render(card)
-        async with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-            if self._expired:
-                return None
-            try:
-                message_id = await self._deliver(rendered.send_kwargs, rendered.edit_kwargs, card.ephemeral)
-            except discord.NotFound as exc:
-                if exc.code != UNKNOWN_INTERACTION or self.interaction.response.is_done():
-                    raise
-                self._expired = True
-                log.warning("answered after Discord's 3 s interaction=%s: the member saw it fail", self.interaction.id)
-                return None
-        if message_id is None:
-            return None
-        return MessageRef(PLATFORM, str(self.interaction.channel_id), str(message_id))
-
-    async def _deliver(self, send: Callable[[], dict[str, Any]], edit: Callable[[], dict[str, Any]], ephemeral: bool) -> int | None:
-        response = self.interaction.response
-        if not response.is_done():
-            callback = await response.send_message(**send(), ephemeral=ephemeral)
-            return callback.message_id
-        if self._thinking:
-            self._thinking = False
-            if not ephemeral:
-                return (await self.interaction.edit_original_response(**edit())).id
-            await self.interaction.delete_original_response()  # the placeholder was public; this card is not
-        message = await self.interaction.followup.send(**send(), ephemeral=ephemeral, wait=True)
-        return message.id
-
-    def _start_deferral(self) -> None:
-        self._deferral = asyncio.create_task(self._defer())
-
-    async def _defer(self) -> None:
-        async with self._lock:
-            if self.interaction.response.is_done():
-                return
-            try:
-                if self.component:
-                    await self.interaction.response.defer()
-                else:
-                    await self.interaction.response.defer(thinking=True)
-                    self._thinking = True
-            except discord.HTTPException as exc:
-                log.warning("could not defer interaction=%s status=%s", self.interaction.id, exc.status)
-
-    async def finish(self) -> None:
-        """After the handler: acknowledge a click nobody answered, drop an unused placeholder."""
-        if self._timer is not None:
-            self._timer.cancel()
-        if self._deferral is not None:
-            await asyncio.gather(self._deferral, return_exceptions=True)
-        async with self._lock:
-            if self._expired:
-                return
-            try:
-                if not self.interaction.response.is_done():
-                    if self.component:
-                        await self.interaction.response.defer()
-                    else:
-                        await self.interaction.response.send_message("Done.", ephemeral=True)
-                elif self._thinking:
-                    self._thinking = False
-                    await self.interaction.delete_original_response()
-            except discord.HTTPException as exc:
-                log.warning("could not close interaction=%s status=%s", self.interaction.id, exc.status)
-
-
-class ChannelResponder:
-    """Answers a chat message in its channel. Discord has no private reply to a message,
-    so ephemeral cards (meant for the author only) are not shown."""
-
-    def __init__(self, channel: discord.abc.Messageable, channel_id: str) -> None:
-        self.channel = channel
-        self.channel_id = channel_id
-
-    async def respond(self, card: Card) -> MessageRef | None:
-        if card.ephemeral:
-            log.debug("not shown on Discord: a private answer to a chat message")
-            return None
-        message = await self.channel.send(**render(card).send_kwargs())
-        return MessageRef(PLATFORM, self.channel_id, str(message.id))
 
 
 def _keyed(kwargs: dict[str, Any], key: str | None) -> dict[str, Any]:

@@ -149,7 +149,7 @@ def test_roles_with_moderating_permissions_are_never_follower_roles() -> None:
     import discord
 
     from bot.config import CommunitySettings
-    from bot.platforms.discord import grants_power
+    from bot.platforms.discord_roles import grants_power
 
     def role(**perms: bool) -> Any:
         return SimpleNamespace(id=1, name="Followers", permissions=discord.Permissions(**perms))
