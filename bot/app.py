@@ -46,7 +46,7 @@ from bot.model import (
     Place,
     Role,
 )
-from bot.platforms.base import Platform, Responder
+from bot.platforms.base import Platform, Responder, SilentResponder
 from bot.quotas import Quota, QuotaBook, quota_of
 from bot.scheduler import Scheduler
 from bot.text import channel_from_text, is_channel_mention
@@ -328,6 +328,24 @@ class Bot:
         """Run every delete-my-data hook (the core's engagement and settings, then each cog's);
         returns what each removed or anonymised."""
         return {name: await hook(member) for name, hook in self.forget_hooks.items()}
+
+    async def home(self, member: Member, place: Place) -> list[Card]:
+        """A member's home (Slack's App Home tab): the cards of every cog that has
+        `async def home(ctx) -> list[Card]`, in cog order. A cog that fails is left out
+        (and logged); the others still show."""
+        now = self.clock.now()
+        config = self.config.cached(place.community) or await self.config.get(place.community)
+        ctx = Context(Interaction(member, place), SilentResponder(), now, self._zone(config), config)
+        cards: list[Card] = []
+        for cog in self.cogs:
+            hook = getattr(cog, "home", None)
+            if hook is None or not callable(hook):
+                continue
+            try:
+                cards += await hook(ctx)
+            except Exception:
+                log.exception("home cards failed cog=%s member=%s", type(cog).__name__, member.id)
+        return cards
 
     # -- the one path in -------------------------------------------------------------------
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.app import Bot, Context
-from bot.cards import Card, notice
+from bot.cards import Button, Card, Style, notice
 from bot.clock import Clock
-from bot.commands import command, on
+from bot.commands import button, command, on
 from bot.config import Setting
+from bot.errors import UserError
 from bot.model import Community, Member, MemberLeft
-from bot.quotas import Quota
+from bot.quotas import Quota, button_quota
 from storage.engagement import EngagementLog
 from storage.follows import FollowStore, ZoneOf
 
@@ -53,6 +54,22 @@ class Follow:
             return notice(f"You were not following {self.brand} here.")
         extra = await self.perk(ctx, False)
         return notice(" ".join(filter(None, [f"You no longer follow {self.brand} here.", extra])))
+
+    async def home(self, ctx: Context) -> list[Card]:
+        """The member's home (Slack's App Home): whether they follow, and a button to change it."""
+        if await self.follows.following(ctx.community, ctx.member):
+            return [Card(text=f"You follow {self.brand} here.",
+                         buttons=(Button("Unfollow", "follow.set", ("off",)),))]  # fmt: skip
+        return [Card(text=f"You do not follow {self.brand} here yet.",
+                     buttons=(Button("Follow", "follow.set", ("on",), Style.PRIMARY),))]  # fmt: skip
+
+    @button("follow.set")
+    @button_quota(Quota(10, 3600))
+    async def toggle(self, ctx: Context, state: str) -> Card:
+        """The home's Follow / Unfollow button: the same as /follow and /unfollow."""
+        if state not in ("on", "off"):
+            raise UserError("That button is out of date; it has no effect now.")
+        return await (self.follow(ctx, None) if state == "on" else self.unfollow(ctx, None))
 
     @on(MemberLeft)
     async def left(self, ctx: Context) -> None:

@@ -72,6 +72,7 @@ from bot.platforms.slack_edge import (
     MAX_BODY,
     UNREADABLE,
     Action,
+    AppHomeOpened,
     BlockActions,
     ChannelMembership,
     EdgeLog,
@@ -92,6 +93,7 @@ from bot.platforms.slack_edge import (
     validate_url_verification,
     verify,
 )
+from bot.platforms.slack_home import HomeResponder, home_view
 from bot.platforms.slack_intake import ACK_BUDGET, DRAIN_LIMIT, MAX_IN_FLIGHT, AckGate, Intake
 from bot.platforms.slack_manifest import EVENTS_PATH, event_types
 from bot.platforms.slack_send import PLATFORM, UNREACHABLE, ResponseUrl, SlackSending, _checked
@@ -459,6 +461,9 @@ class SlackPlatform(SlackSending):
         place = await self._place(community, actions.channel_id, actions.channel.name if actions.channel else "")
         user = actions.user
         member = await self._member(community, user.id, user.username or user.name)
+        if actions.on_home:
+            await self._home_actions(actions, member, Place(community, "", ""))
+            return
         ref = None
         if container.message_ts and not container.is_ephemeral:
             ref = MessageRef(PLATFORM, place.channel_id, container.message_ts)
@@ -474,6 +479,25 @@ class SlackPlatform(SlackSending):
                 continue
             await self.bot.dispatch(ButtonPressed(member, place, custom_id=custom_id, message=ref), responder)
 
+    async def _home_actions(self, actions: BlockActions, member: Member, place: Place) -> None:
+        """Clicks on the Home tab: through the core like any click; their answers become
+        notes at the top of the tab, published again to show what changed."""
+        responder = HomeResponder()
+        for action in actions.actions:
+            if _is_link(action):
+                continue
+            custom_id = action.value or action.action_id
+            if not custom_id_fits(custom_id):
+                await responder.respond(notice(STALE_BUTTON))
+                continue
+            await self.bot.dispatch(ButtonPressed(member, place, custom_id=custom_id), responder)
+        await self.publish_home(member, place, responder.notes)
+
+    async def publish_home(self, member: Member, place: Place, notes: list[str] | None = None) -> None:
+        """The member's Home tab: the cogs' home cards (`Bot.home`), with `views.publish`."""
+        view = home_view(await self.bot.home(member, place), self.spell, notes)
+        await self._api("views.publish", user_id=member.id, view=view)
+
     async def _event(self, envelope: EventEnvelope, event: Model, gate: AckGate | None = None) -> None:
         if not await self.bot.first_time(PLATFORM, envelope.event_id):
             log.info("duplicate slack event skipped event_id=%s type=%s", envelope.event_id, envelope.event.type)
@@ -485,6 +509,9 @@ class SlackPlatform(SlackSending):
             member = await self._member(community, event.user.id, event.user.name)
             await self.bot.dispatch(MemberJoined(member, Place(community, "", "")), SilentResponder())
             self._want_snapshot()
+        elif isinstance(event, AppHomeOpened) and event.tab in ("home", ""):
+            member = await self._member(community, event.user)
+            await self.publish_home(member, Place(community, "", ""))
         elif isinstance(event, ChannelMembership) and event.user != self.bot_user_id:
             place = await self._place(community, event.channel)
             member = await self._member(community, event.user)

@@ -205,31 +205,38 @@ class Action(Model):
     type: Name = ""  # type: ignore[valid-type]
 
 
+class View(Model):
+    id: Id
+    hash: Id | None = None
+    callback_id: Name = ""  # type: ignore[valid-type]
+    type: Name = ""  # type: ignore[valid-type]
+
+
 class BlockActions(Model):
     type: Literal["block_actions"]
     user: User
     team: Team | None = None
     channel: Channel | None = None
     container: Container = Container()
+    view: View | None = None  # a click on the App Home tab: a view, no channel
     actions: list[Action] = Field(min_length=1, max_length=MAX_ACTIONS)
     response_url: Url | None = None
     trigger_id: Id | None = None
 
     @model_validator(mode="after")
     def _somewhere(self) -> BlockActions:
-        if self.channel is None and not self.container.channel_id:
-            raise ValueError("a click outside any channel")
+        if self.channel is None and not self.container.channel_id and self.view is None:
+            raise ValueError("a click outside any channel or view")
         return self
 
     @property
+    def on_home(self) -> bool:
+        """A click in a view (the App Home tab), not on a message in a channel."""
+        return self.channel is None and not self.container.channel_id
+
+    @property
     def channel_id(self) -> str:
-        return self.channel.id if self.channel is not None else str(self.container.channel_id)
-
-
-class View(Model):
-    id: Id
-    hash: Id | None = None
-    callback_id: Name = ""  # type: ignore[valid-type]
+        return self.channel.id if self.channel is not None else str(self.container.channel_id or "")
 
 
 class ViewSubmission(Model):
@@ -273,7 +280,16 @@ class ChannelMembership(Model):
     event_ts: Id | None = None
 
 
+class AppHomeOpened(Model):
+    type: Literal["app_home_opened"]
+    user: Id
+    channel: Id | None = None
+    tab: Name = ""  # type: ignore[valid-type]
+    event_ts: Id | None = None
+
+
 EVENT_MODELS: dict[str, type[Model]] = {
+    "app_home_opened": AppHomeOpened,
     "message": MessageEvent,
     "team_join": TeamJoin,
     "member_joined_channel": ChannelMembership,

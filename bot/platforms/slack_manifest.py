@@ -25,6 +25,7 @@ EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "team_join": ("team_join", ("users:read",)),
     "member_joined_channel": ("member_joined_channel", ("channels:read", "groups:read")),
     "member_left_channel": ("member_left_channel", ("channels:read", "groups:read")),
+    "app_home_opened": ("app_home_opened", ()),  # the Home tab: no scope beyond the bot token
 }
 
 API_SCOPES: dict[str, tuple[str, ...]] = {
@@ -40,7 +41,8 @@ API_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.history": ("channels:history", "groups:history"),  # a keyed post already made, after a crash
     "conversations.join": ("channels:join",),
     "conversations.invite": ("channels:manage", "groups:write"),
-    "conversations.open": ("im:write",),  # a private file export goes to the member's DM
+    "conversations.open": ("im:write",),
+    "views.publish": (),  # the member's Home tab; needs only the bot token  # a private file export goes to the member's DM
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
 }
@@ -102,7 +104,7 @@ def manifest(settings: Settings, request_url: str = f"https://bot.example.org{EV
             "description": f"Trivia, polls, job posts and webinars from {brand}, where members already talk.",
         },
         "features": {
-            "app_home": {"messages_tab_enabled": True, "messages_tab_read_only_enabled": True},
+            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": True, "messages_tab_read_only_enabled": True},
             "bot_user": {"display_name": f"{brand} bot", "always_online": True},
             "slash_commands": [command],
         },

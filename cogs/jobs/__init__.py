@@ -125,6 +125,9 @@ class LatestArgs(Args):
     keywords: str | None = Field(None, description="only jobs with one of these terms, separated by commas")
 
 
+HOME_JOBS = 5  # job posts shown on a member's home
+
+
 class JobPosts:
     """Job posts from feeds and moderators"""
 
@@ -229,6 +232,12 @@ class JobPosts:
     async def saved(self, ctx: Context, args: object) -> Card:
         return list_card("Your saved jobs", await self.store.saved(ctx.member, ctx.community),
                          "You have no saved jobs; click Save on a job post.")  # fmt: skip
+
+    async def home(self, ctx: Context) -> list[Card]:
+        """The member's home (Slack's App Home): the latest job posts."""
+        items = await self.store.latest(ctx.community, HOME_JOBS)
+        card = list_card("Latest job posts", items, "No job posts yet.")
+        return [Card(title=card.title, text=card.text)]
 
     @button("jobs.save")
     @button_quota(Quota(30, 600))

@@ -52,6 +52,9 @@ Content = Callable[[Place, str, str, datetime], None]
 ListEvent = Callable[[EventListing], Awaitable[tuple[str | None, str | None]]]
 
 
+HOME_WEBINARS = 3  # webinars shown on a member's home
+
+
 class Webinars:
     """Webinars and continuing education"""
 
@@ -175,6 +178,13 @@ class Webinars:
     async def attendees(self, ctx: Context, args: WebinarId) -> Card:
         webinar = await self._webinar(ctx, args.id)
         return attendees_card(webinar, await self.store.rsvps(webinar.id))
+
+    async def home(self, ctx: Context) -> list[Card]:
+        """The member's home (Slack's App Home): the next few webinars, with their RSVP buttons."""
+        webinars = await self.store.upcoming(ctx.community, ctx.now, limit=HOME_WEBINARS)
+        if not webinars:
+            return [Card(title="Upcoming webinars", text="No webinars are scheduled yet.")]
+        return [announcement(w, await self.store.counts(w.id)) for w in webinars]
 
     @button("webinar.rsvp")
     @button_quota(Quota(20, 600))

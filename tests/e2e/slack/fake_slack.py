@@ -127,6 +127,7 @@ class FakeSlack:
         self.files: dict[str, dict[str, Any]] = {}
         self.posts: list[Post] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.homes: dict[str, Post] = {}  # user -> their Home tab as last published (views.publish)
         self.response_urls: dict[str, int] = {}  # token -> uses
         self.response_url_messages: dict[str, str] = {}  # token -> ts of the message clicked
         self.ratelimit_next: dict[str, int] = {}  # method -> how many 429s to answer
@@ -296,6 +297,25 @@ class FakeSlack:
         if not text and not blocks:
             raise SlackError("no_text")
         return Post(via, channel, text, blocks)
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A member's Home tab; needs only a bot token (no scope). Kept per user, last one wins."""
+        user = args.get("user_id", "")
+        if user not in self.users:
+            raise SlackError("user_not_found")
+        view = args.get("view") or {}
+        if isinstance(view, str):
+            view = json.loads(view)
+        if view.get("type") != "home":
+            raise SlackError("invalid_arguments")
+        blocks = view.get("blocks") or []
+        if len(blocks) > 100:
+            raise SlackError("invalid_blocks") from AssertionError("more than 100 blocks in a view")
+        if error := self.block_error(blocks, limit=100):
+            raise SlackError("invalid_blocks") from AssertionError(error)
+        view_id = f"V{next(self._ids):08d}"
+        self.homes[user] = Post("views.publish", view_id, "", blocks, user=user)
+        return {"view": {"id": view_id, "type": "home", "blocks": blocks, "hash": f"h{view_id}"}}
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(args["user"])
@@ -474,10 +494,11 @@ class FakeSlack:
 
     # -- what Slack rejects --------------------------------------------------------------------
 
-    def block_error(self, blocks: list[dict[str, Any]]) -> str | None:
-        """Why Slack would answer invalid_blocks, or None (the limits in Slack's reference)."""
-        if len(blocks) > 50:
-            return "more than 50 blocks"
+    def block_error(self, blocks: list[dict[str, Any]], limit: int = 50) -> str | None:
+        """Why Slack would answer invalid_blocks, or None (the limits in Slack's reference;
+        50 blocks a message, 100 a Home tab view)."""
+        if len(blocks) > limit:
+            return f"more than {limit} blocks"
         action_ids: set[str] = set()
         for block in blocks:
             kind = block["type"]
@@ -510,6 +531,9 @@ class FakeSlack:
                     if url is not None and not (str(url).startswith(("http://", "https://")) and len(url) <= 3000):
                         return "button url"
                     action_ids.add(action_id)
+            elif kind == "divider":
+                if set(block) - {"type", "block_id"}:
+                    return "divider"
             elif kind == "image":
                 slack_file = block.get("slack_file") or {}
                 if not block.get("alt_text") or len(block["alt_text"]) > 2000:
@@ -571,6 +595,30 @@ class SlackWire:
         payload = self.click("", user, channel, message_ts, action_id=action_id)
         del payload["actions"][0]["value"]
         return payload
+
+    def home_opened(self, user: str, tab: str = "home") -> dict[str, Any]:
+        """The `app_home_opened` event of `user` opening the app's Home (or Messages) tab."""
+        home = self.fake.homes.get(user)
+        event: dict[str, Any] = {"type": "app_home_opened", "user": user, "channel": dm_channel(user), "tab": tab}
+        if home is not None:
+            event["view"] = {"id": home.channel, "type": "home"}
+        return self.event(event)
+
+    def home_click(self, value: str, user: str, *, action_id: str | None = None) -> dict[str, Any]:
+        """A click on a button of `user`'s Home tab: block_actions with a `view`, no channel,
+        no message and no response_url, as Slack sends it."""
+        home = self.fake.homes[user]
+        return {
+            "type": "block_actions", "token": "verification-token", "api_app_id": "A0APP",
+            "user": {"id": user, "username": self.fake.users[user].name, "team_id": TEAM_ID},
+            "team": {"id": TEAM_ID, "domain": "library-folk"},
+            "container": {"type": "view", "view_id": home.channel},
+            "view": {"id": home.channel, "type": "home", "hash": f"h{home.channel}", "callback_id": ""},
+            "trigger_id": f"t{next(self._ids)}",
+            "actions": [{"type": "button", "action_id": action_id or value, "block_id": "b",
+                         "value": value, "text": {"type": "plain_text", "text": "x"},
+                         "action_ts": self.fake._ts()}],
+        }  # fmt: skip
 
     def event(self, event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
         return {
