@@ -17,20 +17,12 @@ from zoneinfo import ZoneInfo
 
 from bot.cards import Card, notice
 from bot.clock import Clock
-from bot.commands import (
-    ButtonRoute,
-    Command,
-    Handler,
-    Registry,
-    build_args,
-    resolve_name,
-    resolve_text,
-    validate_args,
-)
+from bot.commands import ButtonRoute, Command, Handler, Registry
 from bot.community import CommunityConfig
 from bot.config import CommunitySettings, Settings
 from bot.edits import CardSource, EditCoalescer
 from bot.errors import UserError
+from bot.grammar import build_args, resolve_name, resolve_text, validate_args
 from bot.model import (
     ButtonPressed,
     CommandInvoked,

@@ -13,18 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import Field
 
-from bot.commands import (
-    Args,
-    Duration,
-    Registry,
-    UnknownCommand,
-    When,
-    YesNo,
-    build_args,
-    command,
-    resolve_text,
-)
+from bot.commands import Args, Duration, Registry, When, YesNo, command
 from bot.errors import UsageError
+from bot.grammar import UnknownCommand, build_args, resolve_text
 from bot.model import Role
 from bot.timeparse import format_duration, parse_duration, parse_when
 
@@ -236,13 +227,13 @@ def test_known_commands_with_any_arguments_raise_only_usage_errors(registry: Reg
 
 
 def test_an_exact_name_is_looked_up_without_the_grammar(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.commands
+    import bot.grammar
 
     def no_grammar(text: str) -> list[str]:
         raise AssertionError(f"tokenized {text!r}")
 
     with monkeypatch.context() as patch:
-        patch.setattr(bot.commands, "tokenize", no_grammar)
+        patch.setattr(bot.grammar, "tokenize", no_grammar)
         for name in ("follow", "trivia start", "poll create"):
             found, tokens = resolve_text(registry, name)
             assert (found.spec.name, tokens) == (name, [])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.commands import build_args, resolve_text
+from bot.grammar import build_args, resolve_text
 from cogs.help import examples_of
 from tests.harness import TestBot
 
