@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.cards import Card, notice
@@ -20,6 +20,8 @@ from bot.clock import Clock
 from bot.commands import ButtonRoute, Command, Handler, Registry
 from bot.community import CommunityConfig
 from bot.config import CommunitySettings, Settings
+from bot.context import Context as Context  # where cogs have always found it
+from bot.context import Messenger as Messenger
 from bot.edits import CardSource, EditCoalescer
 from bot.errors import UserError
 from bot.grammar import build_args, resolve_name, resolve_text, validate_args
@@ -41,7 +43,6 @@ from bot.model import (
 from bot.platforms.base import Platform, Responder, SilentResponder
 from bot.quotas import Quota, QuotaBook, quota_of
 from bot.scheduler import Scheduler
-from bot.text import channel_from_text, is_channel_mention
 from bot.timeparse import format_duration
 from storage.db import Database
 from storage.engagement import EngagementLog
@@ -68,52 +69,6 @@ AUDIT_REFUSALS = Quota(20, 60, moderators=True)  # refused attempts audited per 
 AUDIT_FLOOD_NOTE = Quota(1, 60, moderators=True)
 
 ForgetHook = Callable[[Member], Awaitable[int]]
-
-
-class Context:
-    """What a handler knows about the interaction it answers."""
-
-    __slots__ = ("event", "member", "place", "community", "now", "tz", "config", "unnamed", "_responder")
-
-    def __init__(
-        self, event: Interaction, responder: Responder, now: datetime, tz: ZoneInfo,
-        config: CommunitySettings,
-    ) -> None:  # fmt: skip
-        self.event = event
-        self.member = event.member
-        self.place = event.place
-        self.community = event.place.community
-        self.now = now
-        self.tz = tz
-        self.config = config
-        self.unnamed = False
-        """Set by a handler whose interaction must not be tied to the member (an anonymous
-        ballot, a forget-me confirmation): it is then counted only in the daily totals."""
-        self._responder = responder
-
-    async def respond(self, card: Card) -> MessageRef | None:
-        return await self._responder.respond(card)
-
-    def channel(self, given: str | None, setting: str, example: str) -> Place:
-        """Where a post goes: `channel=` if given, else the community's `setting`, else here.
-        On chat platforms a channel must be picked from the # list (a mention); raises
-        UserError naming `example` (`#jobs`) otherwise."""
-        channel = given or self.config.get(setting)
-        if not channel:
-            return self.place
-        if self.place.platform != "console" and not is_channel_mention(channel):
-            raise UserError(f"Pick the channel from the # list so it becomes a link, e.g. channel={example}.")
-        return Place(self.community, *channel_from_text(channel))
-
-
-class Messenger(Protocol):
-    """How cogs post outside an interaction; the Bot is one."""
-
-    async def send(
-        self, place: Place, card: Card, *, key: str | None = None, since: datetime | None = None
-    ) -> MessageRef | None: ...
-
-    def edit(self, ref: MessageRef, card: CardSource, *, final: bool = False) -> None: ...
 
 
 class Bot:
