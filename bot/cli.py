@@ -367,7 +367,7 @@ def cmd_stats_import(args: argparse.Namespace, settings: Settings) -> int:
     good rows are still imported (re-running the fixed file is safe: it upserts); a file
     problem (no header, not UTF-8, broken CSV quoting) imports nothing. Exit 0 when every
     row was good, 1 when any row or the file was bad, 2 when the file cannot be read."""
-    from cogs.stats.social import import_csv
+    from cogs.stats.social_csv import import_csv
     from storage.db import Database
     from storage.social import SocialStore
 

@@ -29,10 +29,10 @@ from cogs.stats.social import (
     fetch_followers,
     normalise_handle,
     normalise_network,
-    parse_counts_csv,
     record_count,
     refresh_all,
 )
+from cogs.stats.social_csv import parse_counts_csv
 from storage.db import Database
 from storage.social import SocialStore
 from tests.harness import TestBot
