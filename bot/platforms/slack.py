@@ -25,7 +25,7 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -50,38 +50,21 @@ from bot.cards import Card, notice
 from bot.config import CommunitySettings, ConfigError, Settings
 from bot.errors import DirectMessagesClosed
 from bot.model import (
-    ButtonPressed,
-    CommandInvoked,
     Community,
     Member,
-    MemberJoined,
-    MemberLeft,
-    MessagePosted,
     MessageRef,
     Place,
-    Role,
 )
-from bot.platforms.base import STALE_BUTTON, SilentResponder, custom_id_fits
 from bot.platforms.slack_blocks import (
     DM_REFUSALS,
     command_spelling,
-    from_slack,
-    is_link_click,
 )
 from bot.platforms.slack_edge import (
     MAX_BODY,
     UNREADABLE,
-    Action,
-    AppHomeOpened,
-    BlockActions,
-    ChannelMembership,
     EdgeLog,
-    EventEnvelope,
-    MessageEvent,
     Model,
     Refused,
-    SlashCommand,
-    TeamJoin,
     envelope_type,
     identity_key,
     normalized_event,
@@ -93,50 +76,23 @@ from bot.platforms.slack_edge import (
     validate_url_verification,
     verify,
 )
-from bot.platforms.slack_home import HomeResponder, home_view
 from bot.platforms.slack_intake import ACK_BUDGET, DRAIN_LIMIT, MAX_IN_FLIGHT, AckGate, Intake
 from bot.platforms.slack_manifest import EVENTS_PATH, event_types
-from bot.platforms.slack_send import PLATFORM, UNREACHABLE, ResponseUrl, SlackSending, _checked
+from bot.platforms.slack_send import PLATFORM, UNREACHABLE, ResponseUrl, _checked
+from bot.platforms.slack_translate import SlackTranslation, is_link
 
 log = logging.getLogger(__name__)
 
 ROLE_TTL = 300.0
 """Seconds a user's profile (admin, owner) and a user group's members are trusted."""
 ROLE_CACHE_SIZE = 10_000  # profiles and groups kept at most (least recently used go first)
-SEEN_FOR = timedelta(days=1)  # Slack stops retrying an event within the hour
-HOUSEKEEPING_EVERY = 6 * 3600.0  # member-count snapshot and seen-event pruning
-CHANNEL_TYPES = {"channel", "group"}  # message.channels and message.groups
-CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|^([CG][A-Z0-9]{6,})$")
-GROUP_ID = re.compile(r"\b(S[A-Z0-9]{6,})\b")
 
 
 def create(bot: Bot, settings: Settings) -> SlackPlatform:
     return SlackPlatform(bot, settings)
 
 
-class SlackResponder:
-    """Answers one interaction; every card may be ephemeral or not, first or later.
-    Ephemeral answers wait for the interaction's ack (its `AckGate`); the others, whose
-    message a handler may keep to edit later, go at once."""
-
-    def __init__(self, platform: SlackPlatform, place: Place, member: Member, response_url: str | None,
-                 gate: AckGate | None = None) -> None:  # fmt: skip
-        self.platform = platform
-        self.place = place
-        self.member = member
-        self.response_url = ResponseUrl(response_url)
-        self.gate = gate
-
-    async def respond(self, card: Card) -> MessageRef | None:
-        if self.gate is None:
-            return await self._deliver(card)
-        return await self.gate.send(lambda: self._deliver(card), needs_ref=not card.ephemeral)
-
-    async def _deliver(self, card: Card) -> MessageRef | None:
-        return await self.platform.deliver(self.place, card, user=self.member.id, response_url=self.response_url)
-
-
-class SlackPlatform(SlackSending):
+class SlackPlatform(SlackTranslation):
     name = PLATFORM
 
     def __init__(self, bot: Bot, settings: Settings, *, role_ttl: float = ROLE_TTL,
@@ -374,7 +330,7 @@ class SlackPlatform(SlackSending):
             self.edge.refuse(refused.status, refused.reason)
             await ack()
             return None
-        if all(_is_link(action) for action in actions.actions):  # links only opened a page
+        if all(is_link(action) for action in actions.actions):  # links only opened a page
             await ack()
             return None
         if not self.intake.admit():
@@ -445,219 +401,7 @@ class SlackPlatform(SlackSending):
                   "mode": "socket" if self.socket_mode else "http"}  # fmt: skip
         return web.json_response(status, status=200 if connected else 503)
 
-    # -- Slack payloads -> neutral interactions -----------------------------------------------
-
-    async def _command(self, command: SlashCommand, gate: AckGate | None = None) -> None:
-        community = self._community(command.team_id)
-        place = await self._place(community, command.channel_id, command.channel_name)
-        member = await self._member(community, command.user_id, command.user_name)
-        text = from_slack(command.text).strip() or "help"
-        responder = SlackResponder(self, place, member, command.response_url, gate)
-        await self.bot.dispatch(CommandInvoked(member, place, text=text), responder)
-
-    async def _actions(self, actions: BlockActions, gate: AckGate | None = None) -> None:
-        container = actions.container
-        community = self._community(actions.team.id if actions.team else None)
-        place = await self._place(community, actions.channel_id, actions.channel.name if actions.channel else "")
-        user = actions.user
-        member = await self._member(community, user.id, user.username or user.name)
-        if actions.on_home:
-            await self._home_actions(actions, member, Place(community, "", ""))
-            return
-        ref = None
-        if container.message_ts and not container.is_ephemeral:
-            ref = MessageRef(PLATFORM, place.channel_id, container.message_ts)
-        responder = SlackResponder(self, place, member, actions.response_url, gate)
-        if ref is not None and actions.response_url:
-            self._remember_click(ref, responder.response_url)
-        for action in actions.actions:
-            if _is_link(action):
-                continue
-            custom_id = action.value or action.action_id
-            if not custom_id_fits(custom_id):  # a number beyond what storage takes: no button of ours
-                await responder.respond(notice(STALE_BUTTON))
-                continue
-            await self.bot.dispatch(ButtonPressed(member, place, custom_id=custom_id, message=ref), responder)
-
-    async def _home_actions(self, actions: BlockActions, member: Member, place: Place) -> None:
-        """Clicks on the Home tab: through the core like any click; their answers become
-        notes at the top of the tab, published again to show what changed."""
-        responder = HomeResponder()
-        for action in actions.actions:
-            if _is_link(action):
-                continue
-            custom_id = action.value or action.action_id
-            if not custom_id_fits(custom_id):
-                await responder.respond(notice(STALE_BUTTON))
-                continue
-            await self.bot.dispatch(ButtonPressed(member, place, custom_id=custom_id), responder)
-        await self.publish_home(member, place, responder.notes)
-
-    async def publish_home(self, member: Member, place: Place, notes: list[str] | None = None) -> None:
-        """The member's Home tab: the cogs' home cards (`Bot.home`), with `views.publish`."""
-        view = home_view(await self.bot.home(member, place), self.spell, notes)
-        await self._api("views.publish", user_id=member.id, view=view)
-
-    async def _event(self, envelope: EventEnvelope, event: Model, gate: AckGate | None = None) -> None:
-        if not await self.bot.first_time(PLATFORM, envelope.event_id):
-            log.info("duplicate slack event skipped event_id=%s type=%s", envelope.event_id, envelope.event.type)
-            return
-        community = self._community(envelope.team_id)
-        if isinstance(event, MessageEvent):
-            await self._message_posted(community, event, gate)
-        elif isinstance(event, TeamJoin) and not event.user.is_bot:
-            member = await self._member(community, event.user.id, event.user.name)
-            await self.bot.dispatch(MemberJoined(member, Place(community, "", "")), SilentResponder())
-            self._want_snapshot()
-        elif isinstance(event, AppHomeOpened) and event.tab in ("home", ""):
-            member = await self._member(community, event.user)
-            await self.publish_home(member, Place(community, "", ""))
-        elif isinstance(event, ChannelMembership) and event.user != self.bot_user_id:
-            place = await self._place(community, event.channel)
-            member = await self._member(community, event.user)
-            joined = MemberJoined if event.type == "member_joined_channel" else MemberLeft
-            await self.bot.dispatch(joined(member, place, channel_only=True), SilentResponder())
-
-    async def _message_posted(self, community: Community, event: MessageEvent, gate: AckGate | None) -> None:
-        """A member's new message in a channel: not edits, joins or other bots' posts."""
-        if event.subtype or event.bot_id or not event.user or event.channel_type not in CHANNEL_TYPES:
-            return
-        place = await self._place(community, event.channel)
-        member = await self._member(community, event.user)
-        responder = SlackResponder(self, place, member, None, gate)
-        await self.bot.dispatch(MessagePosted(member, place, text=from_slack(event.text)), responder)
-
-    def _community(self, team_id: str | None) -> Community:
-        if not team_id or team_id == self.community.id:
-            return self.community
-        return Community(PLATFORM, team_id, "")
-
     # -- people, roles and channels ----------------------------------------------------------
-
-    async def _member(self, community: Community, user_id: str, fallback_name: str = "") -> Member:
-        try:
-            user = await self.users(user_id)
-        except SlackApiError as exc:
-            log.warning("users.info failed user=%s error=%s", user_id, exc.response.get("error"))
-            user = {}
-        profile = user.get("profile") or {}
-        name = profile.get("display_name") or profile.get("real_name") or user.get("name") or fallback_name or user_id
-        config = await self.bot.config.get(community)
-        return Member(PLATFORM, user_id, name, await self._role(user_id, user, config))
-
-    async def _role(self, user_id: str, user: dict[str, Any], config: CommunitySettings) -> Role:
-        """Organizer: SLACK_ORGANIZERS, workspace owners, the organizer_role user group.
-        Moderator: SLACK_MODERATORS, workspace admins, the moderator_role user group."""
-        settings = self.settings
-        # workspace flags count only for our own full members, not Slack Connect strangers or guests
-        home = (user.get("team_id") in (None, self.community.id) and not user.get("is_stranger")
-                and not user.get("is_restricted") and not user.get("is_ultra_restricted"))  # fmt: skip
-        if (user_id in settings.slack_organizers or (home and (user.get("is_owner") or user.get("is_primary_owner")))
-                or await self._in_group(config.organizer_role, user_id)):  # fmt: skip
-            return Role.ORGANIZER
-        if (user_id in settings.slack_moderators or (home and user.get("is_admin"))
-                or await self._in_group(config.moderator_role, user_id)):  # fmt: skip
-            return Role.MODERATOR
-        return Role.MEMBER
-
-    async def _in_group(self, setting: str | None, user_id: str) -> bool:
-        match = GROUP_ID.search(setting or "")
-        if match is None:
-            return False
-        try:
-            return user_id in await self.groups(match.group(1))
-        except SlackApiError as exc:
-            log.warning("usergroups.users.list failed group=%s error=%s", match.group(1), exc.response.get("error"))
-            return False
-
-    async def _user_info(self, user_id: str) -> dict[str, Any]:
-        return dict((await self._api("users.info", user=user_id))["user"])
-
-    async def _group_members(self, group_id: str) -> frozenset[str]:
-        return frozenset((await self._api("usergroups.users.list", usergroup=group_id))["users"])
-
-    async def _place(self, community: Community, channel_id: str, name: str | None = None) -> Place:
-        """Channel names come with commands and clicks; events carry only the id."""
-        if name:
-            self.channel_names[channel_id] = name
-        elif channel_id not in self.channel_names:
-            try:
-                info = await self._api("conversations.info", channel=channel_id)
-                self.channel_names[channel_id] = info["channel"].get("name") or ""
-            except SlackApiError as exc:
-                log.warning("conversations.info failed channel=%s error=%s", channel_id, exc.response.get("error"))
-                return Place(community, channel_id, "")
-        return Place(community, channel_id, self.channel_names[channel_id])
-
-    async def find_channel(self, text: str) -> str | None:
-        """A channel id from `<#C0123|name>`, `C0123` or `#name`."""
-        match = CHANNEL_REF.search(text.strip())
-        if match:
-            return match.group(1) or match.group(2)
-        wanted = text.strip().lstrip("#").lower()
-        cursor = None
-        while True:
-            page = await self._api("conversations.list", types="public_channel,private_channel",
-                                   exclude_archived=True, limit=200, cursor=cursor)  # fmt: skip
-            for channel in page["channels"]:
-                self.channel_names[channel["id"]] = channel.get("name", "")
-                if channel.get("name", "").lower() == wanted:
-                    return str(channel["id"])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-
-    async def _invite(self, channel: str, user_id: str) -> None:
-        try:
-            await self._api("conversations.invite", channel=channel, users=user_id)
-        except SlackApiError as exc:
-            if exc.response.get("error") != "not_in_channel":
-                raise
-            await self._api("conversations.join", channel=channel)  # public channels only
-            await self._api("conversations.invite", channel=channel, users=user_id)
-
-    # -- growth snapshots and housekeeping ---------------------------------------------------
-
-    async def _housekeep(self) -> None:
-        while True:
-            self._want_snapshot()
-            try:
-                await self.bot.forget_seen(PLATFORM, SEEN_FOR)
-            except Exception:
-                log.exception("pruning seen events failed")
-            await asyncio.sleep(HOUSEKEEPING_EVERY)
-
-    def _want_snapshot(self) -> None:
-        """Count members soon; joins during a count ask for one more count, not one each."""
-        self._snapshot_due = True
-        if not self._snapshotting:
-            self._snapshotting = True
-            self.bot.spawn(self._snapshots())
-
-    async def _snapshots(self) -> None:
-        try:
-            while self._snapshot_due:
-                self._snapshot_due = False
-                try:
-                    members = await self._count_members()
-                    await self.bot.engagement.record_member_count(self.community, members, self.bot.clock.now())
-                except Exception:
-                    log.exception("member count snapshot failed")
-        finally:
-            self._snapshotting = False
-
-    async def _count_members(self) -> int:
-        """People in the workspace: not bots, not deactivated accounts."""
-        count, cursor = 0, None
-        while True:
-            page = await self._api("users.list", limit=200, cursor=cursor)
-            count += sum(
-                1 for user in page["members"]
-                if not (user.get("deleted") or user.get("is_bot") or user.get("id") == "USLACKBOT")
-            )  # fmt: skip
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return count
 
 
 SOCKET_KINDS = {"slash_commands": "command", "interactive": "interactive", "events_api": "event"}
@@ -706,10 +450,6 @@ async def _read_bounded(request: web.Request, limit: int) -> bytes:
 def _ephemeral_ack(text: str) -> BoltResponse:
     body = {"response_type": "ephemeral", "replace_original": False, "text": text}
     return BoltResponse(status=200, body=json.dumps(body), headers={"content-type": "application/json;charset=utf-8"})
-
-
-def _is_link(action: Action) -> bool:
-    return is_link_click({"action_id": action.action_id, "value": action.value})
 
 
 def _client_wins_notice(record: logging.LogRecord) -> bool:
