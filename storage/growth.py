@@ -58,15 +58,6 @@ class GrowthQueries:
         )
         return members, followers
 
-    async def snapshots(self, community: Key | None, until: date) -> list[tuple[str, str, str, int, int]]:
-        where, params = _where(community)
-        rows = await self.db.fetchall(
-            f"SELECT platform, community_id, day, members, followers FROM community_snapshots WHERE {where}"
-            " AND day <= ? ORDER BY day",
-            (*params, until.isoformat()),
-        )
-        return [tuple(row) for row in rows]  # type: ignore[misc]
-
     async def follow_days(self, community: Key | None, until: date) -> list[tuple[str, str, str, int, int]]:
         """Follows and unfollows per community and local day, from the start of history."""
         where, params = _where(community)
