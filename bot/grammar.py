@@ -30,6 +30,8 @@ OPTION = re.compile(r"^([a-z_][a-z0-9_-]*)=(.*)$", re.DOTALL)
 
 
 LITERAL_EQUALS = "\x00"  # `a\=b` is the text "a=b", never an option
+SEPARATOR_LOOKALIKES = str.maketrans({"⩵": "=", "≔": "=", "᐀": "=", "∶": ":", "꞉": ":",
+                                      "—": "-", "–": "-", "―": "-", "‒": "-", "−": "-"})  # fmt: skip
 LOOKALIKES = str.maketrans(  # Cyrillic and Greek lower-case letters that render like Latin ones (Unicode confusables)
     "аеорсухіјѕԁһոտνοαικτυ", "aeopcyxijsdhnuvoaiktu"
 )
@@ -110,19 +112,32 @@ def _plain_name(token: str) -> str:
     separator is the first character that NFKC reads as `=` (`＝` too), and the value is
     left as typed."""
     for at, char in enumerate(token):
-        if char == "=" or (ord(char) > 127 and unicodedata.normalize("NFKC", char) == "="):
+        if char == "=" or (ord(char) > 127 and _separator(char) == "="):
             return name_skeleton(token[:at]) + "=" + token[at + 1:]
     return token
+
+
+def _separator(char: str) -> str:
+    """What a character reads as where it may separate a name from its value: `=` for
+    `＝`, `﹦`, `⩵`, `≔`, `᐀`; `:` for `：`, `﹕`, `∶`, `꞉`; `-` for dashes (`—`, `–`, `−`);
+    else the character itself."""
+    plain = unicodedata.normalize("NFKC", char).translate(SEPARATOR_LOOKALIKES)
+    return plain[0] if plain and plain.strip(plain[0]) == "" else char
+
+
+def _separators(text: str) -> str:
+    return "".join(_separator(char) if ord(char) > 127 else char for char in text)
 
 
 def _refuse_near_option(spec: CommandSpec, token: str, following: str | None) -> None:
     """A positional that is plainly an option written another way (`anonymous:yes`,
     `--anonymous`, `anonymous =yes`) is refused rather than read as data."""
     fields = spec.args.model_fields
+    token, following = _separators(token), None if following is None else _separators(following)
     name, colon, value = token.partition(":")
-    dashed = token.startswith("--") and name_skeleton(token[2:]).replace("-", "_") in fields
+    dashed = token.startswith("-") and name_skeleton(token.lstrip("-")).replace("-", "_") in fields  # `—x`: a phone's `--x`
     if dashed:
-        option = name_skeleton(token[2:]).replace("-", "_")
+        option = name_skeleton(token.lstrip("-")).replace("-", "_")
         raise UsageError(f"{spec.name}: options are written name=value, e.g. {option}=yes, not {token}. "
                          f"Usage: {spec.usage}")  # fmt: skip
     if colon and " " not in name and not value[:1].isspace() and name_skeleton(name).replace("-", "_") in fields:
@@ -131,7 +146,8 @@ def _refuse_near_option(spec: CommandSpec, token: str, following: str | None) ->
                          f"put a space after the colon. Usage: {spec.usage}")  # fmt: skip
     if following is not None and following.startswith("=") and name_skeleton(token).replace("-", "_") in fields:
         option = name_skeleton(token).replace("-", "_")
-        raise UsageError(f"{spec.name}: write {option}={following[1:]} without spaces around =. Usage: {spec.usage}")
+        raise UsageError(f"{spec.name}: write {option}={following[1:] or 'VALUE'} without spaces around =. "
+                         f"Usage: {spec.usage}")  # fmt: skip
 
 
 def name_skeleton(name: str) -> str:

@@ -79,13 +79,15 @@ def channel_setting(text: str) -> str:
     return "#" + name
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "|", "\t", "\r")
+INVISIBLE_LEAD = "\ufeff\u200b\u200c\u200d\u2060\u00ad "
 
 
 def spreadsheet_cell(value: str) -> str:
-    """Text for a CSV cell: spreadsheets run cells that start with = + - @ (or a tab or
-    carriage return) as formulas, so those get a leading apostrophe (OWASP's CSV injection)."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """Text for a CSV cell: spreadsheets run cells that start with = + - @ | (or a tab or
+    carriage return) as formulas, also after invisible characters, so those get a leading
+    apostrophe (OWASP's CSV injection)."""
+    return "'" + value if value.lstrip(INVISIBLE_LEAD).startswith(FORMULA_STARTS) else value
 
 
 def echo(text: str, limit: int = 80) -> str:

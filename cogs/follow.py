@@ -44,6 +44,7 @@ class Follow:
         extra = await self.perk(ctx, True)  # again when already following: a role or channel may have been lost
         if not added:  # nothing changed: only the member hears it
             return notice(" ".join(filter(None, [f"You already follow {self.brand} here.", extra])))
+        self.engagement.saw(ctx.community, ctx.member, ctx.now)  # counted among the members the reply states
         lead = f"You now follow {self.brand} here."
         return notice(" ".join(filter(None, [lead, extra, await self.share(ctx.community)])), ephemeral=False)
 

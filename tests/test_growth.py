@@ -1022,3 +1022,8 @@ async def test_a_follower_who_leaves_the_community_no_longer_follows(testbot: Te
     assert [tuple(r) for r in rows] == [("ann", 1), ("ben", 1), ("ann", 0)]
     m = await metrics(testbot.db, date(2026, 11, 27), date(2026, 11, 27))
     assert (m.days[0].follows, m.days[0].unfollows, m.followers_end) == (2, 1, 1)
+
+
+async def test_the_follow_reply_counts_the_new_follower_among_the_members(testbot: TestBot) -> None:
+    out = await testbot.push(":as a", "/follow", ":as b", "/follow", "/unfollow", ":as c", "/follow")
+    assert out.rstrip().endswith("You now follow ALCTS here. 2 of 3 members follow (67%).")

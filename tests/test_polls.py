@@ -64,6 +64,10 @@ async def click(testbot: TestBot, member: str, custom_id: str) -> str:
         ('/poll create "Salary" "Under 50k" "50k+" anonymous:yes', "to give anonymous, write anonymous=yes"),
         ('/poll create "Salary" "Under 50k" "50k+" --anonymous', "options are written name=value, e.g. anonymous=yes"),
         ('/poll create "Salary" "Under 50k" "50k+" anonymous =yes', "write anonymous=yes without spaces around ="),
+        ('/poll create "Salary" "Under 50k" "50k+" —anonymous', "options are written name=value, e.g. anonymous=yes"),
+        ('/poll create "Salary" "Under 50k" "50k+" anonymous：yes', "to give anonymous, write anonymous=yes"),
+        ('/poll create "Salary" "Under 50k" "50k+" anonymous ⩵yes', "write anonymous=yes without spaces around ="),
+        ('/poll create "Salary" "Under 50k" "50k+" anonymous ＝ yes', "write anonymous=VALUE without spaces around ="),
         ("/poll create Q a b closes=soon", "'soon' is neither a duration nor a time"),
         ("/poll create Q a b closes=-5m", "'-5m' is in the past; give a duration such as 2h or a time to come"),
         ("/poll create Q a b anonymous=maybe", "'maybe' should be yes or no"),
@@ -183,8 +187,8 @@ def test_single_choice_shares_sum_to_exactly_100() -> None:
 
 
 def test_formula_cells_are_escaped() -> None:
-    assert [safe_cell(v) for v in ["=1+1", "+1", "-1", "@SUM", "\tx", "ok", "a=b"]] == [
-        "'=1+1", "'+1", "'-1", "'@SUM", "'\tx", "ok", "a=b"
+    assert [safe_cell(v) for v in ["=1+1", "+1", "-1", "@SUM", "\tx", "ok", "a=b", "\ufeff=9", "\u200b=8+8", "|cmd"]] == [
+        "'=1+1", "'+1", "'-1", "'@SUM", "'\tx", "ok", "a=b", "'\ufeff=9", "'\u200b=8+8", "'|cmd"
     ]
 
 
@@ -352,7 +356,8 @@ def test_the_key_follows_db_so_forget_me_from_another_folder_finds_the_ballot(tm
     assert not (tmp_path / "data" / "club.poll-key").exists()
 
 
-@pytest.mark.parametrize("written", ["anonymous＝yes", "аnonymous=yes", "ANONYMOUS=yes", "anonymous\u200b=yes"])
+@pytest.mark.parametrize("written", ["anonymous＝yes", "аnonymous=yes", "ANONYMOUS=yes", "anonymous\u200b=yes",
+                                     "anonymous≔yes", "anonymous᐀yes"])
 async def test_look_alike_option_names_are_the_option_not_data(testbot: TestBot, written: str) -> None:
     out = await testbot.push(f'/poll create "Salary" "Under 50k" "50k+" {written}')
     assert "(open, anonymous)" in out and "anonymous=yes" not in out.split("(open")[1]
