@@ -8,7 +8,7 @@ stays flat as the log grows.
 Load, the core: `--events` `ping` commands from 500 members through `Bot.dispatch` (the
 default cogs loaded, plus a trivial `ping`), answered into a null responder. After each
 dispatch the event loop runs once (`asyncio.sleep(0)`), as it does when events arrive from
-a socket, so the Database's flusher writes during the timed loop (at 500 buffered rows or
+a socket, so the Database's flusher writes during the timed loop (at 2,000 buffered rows or
 every 0.5 s) as it does in production. The clock moves 1 ms per event. Timed until
 `db.flush()` returns: every row is durable. (Seen while writing this: with the loop
 saturated, each of the flusher's trips to SQLite's thread waits on the GIL, so only a few

@@ -194,7 +194,7 @@ class DirectWriter:
             active = [(*k, n) for k, n in sorted(self.active.items())]
             active_sql = ACTIVE_SUM
         else:
-            active, active_sql = sorted(self.active), ACTIVE
+            active, active_sql = [(*k, 1) for k in sorted(self.active)], ACTIVE
         async with self.db.transaction() as conn:
             await conn.executemany(INSERT_EVENT, self.events)
             await conn.executemany(DAILY_SUM, [(*k, n) for k, n in self.daily.items()])

@@ -42,10 +42,11 @@ from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.clock import iso
 from storage.db import Database
-from storage.unit_of_work import Tx
+from storage.unit_of_work import Carried, Rider, Tx
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class _Request:
     multi: int
     now: datetime
     done: asyncio.Future[VoteChange | None] = field(repr=False)
+    carried: Carried | None = None  # a rider's rows and counts, written in the batch's transaction
 
 
 class BallotBox:
@@ -112,12 +114,20 @@ class BallotBox:
         self._writing = False  # a batch is between its gathering and its answers
         self._wake = asyncio.Event()  # a click arrived while a refused checkpoint waits to retry
 
-    async def cast(self, poll_id: int, voter: str, position: int, multi: int, now: datetime) -> VoteChange | None:
+    async def cast(
+        self, poll_id: int, voter: str, position: int, multi: int, now: datetime, rider: Rider | None = None
+    ) -> VoteChange | None:
         """Toggle option `position` for `voter` (see `toggle`) on anonymous poll `poll_id`;
         returns once the ballot is committed and the log checkpointed. None when the poll
         is not an open anonymous poll or its deadline is not after `now`. Raises what the
-        batch's transaction raised (the ballot is then not stored)."""
-        return await self._submit(_Request(poll_id, voter, position, multi, now, self._future()))
+        batch's transaction raised (the ballot is then not stored). `rider`: rows written in
+        the batch's transaction, whatever the click decided (told once committed)."""
+        carried = (rider.rows(), rider.counts()) if rider is not None else None
+        request = _Request(poll_id, voter, position, multi, now, self._future(), carried)
+        change = await self._submit(request)
+        if rider is not None:
+            rider.committed()
+        return change
 
     async def erase_log(self) -> bool:
         """Checkpoint and truncate the write-ahead log now (after a change to anonymous
@@ -240,7 +250,24 @@ class BallotBox:
                     store_shuffled(tx, poll_id, ballots, rng)
             return results
 
-        return await self.db.unit(write)
+        return await self.db.unit(write, _Riders([request.carried for request in batch if request.carried]))
+
+
+class _Riders:
+    """The riders of a batch's clicks as one (storage.unit_of_work.Rider): their rows and
+    counts written in the batch's transaction (an anonymous click's: its day's count)."""
+
+    def __init__(self, carried: list[Carried]) -> None:
+        self._carried = carried
+
+    def rows(self) -> list[tuple[str, Any]]:
+        return [row for rows, _ in self._carried for row in rows]
+
+    def counts(self) -> list[tuple[str, tuple[Any, ...]]]:
+        return [count for _, counts in self._carried for count in counts]
+
+    def committed(self) -> None:  # each click's rider is told by its own `cast`
+        return None
 
 
 def ballots_of(tx: Tx, poll_id: int) -> dict[str, tuple[int, ...]]:

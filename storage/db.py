@@ -3,7 +3,8 @@
 All writes go through one connection guarded by one lock, so a burst of concurrent
 interactions queues instead of failing with "database is locked". Reads use a second
 connection that sees committed data only. Append-only rows that nobody waits for
-(engagement events) are buffered by `enqueue` and written in batches.
+(engagement events) are buffered by `enqueue` and written in batches; counters (the
+rollups' upserts) are buffered by `count`, merged by key until written (storage/buffer.py).
 
 Writes that someone waits for are units of work (`unit`, storage/unit_of_work.py): every
 unit waiting when the writer is free runs in one transaction, as one call on the writer's
@@ -25,9 +26,12 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from storage.buffer import RowBuffer, storable
 from storage.migrations import MIGRATIONS
 from storage.unit_of_work import (
+    Carried,
     Pending,
+    Rider,
     Tx,
     Unit,
     finish_transaction,
@@ -42,47 +46,10 @@ log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | dict[str, Any]  # a tuple, NamedTuple, list or mapping
 
-FLUSH_EVERY_ROWS = 500
+FLUSH_EVERY_ROWS = 2000  # rows to write (counters merged): a flush holds the writer some 10-20 ms at most
 FLUSH_EVERY_SECONDS = 0.5
 MAX_GROUP = 1000  # units in one group commit at most (bounds how long one holds the writer)
 AUTOCOMMIT_ONLY = ("PRAGMA", "VACUUM", "ATTACH", "DETACH")  # statements that cannot run in a transaction
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-
-
-def storable(params: Params) -> bool:
-    """Whether SQLite can bind every value: None, a bool, an int in 64 bits, a float,
-    bytes, or a str that encodes as UTF-8 (a lone surrogate from a bad byte does not).
-    On the path of every buffered row: exact types first, subclasses the slow way."""
-    for value in params.values() if isinstance(params, dict) else params:
-        kind = type(value)
-        if kind is str:
-            if value.isascii():
-                continue
-        elif kind is int:
-            if INT64_MIN <= value <= INT64_MAX:
-                continue
-            return False
-        elif value is None or kind is float or kind is bool or kind is bytes:
-            continue
-        if not _storable_value(value):
-            return False
-    return True
-
-
-def _storable_value(value: Any) -> bool:
-    if value is None or isinstance(value, float | bytes):
-        return True
-    if isinstance(value, int):
-        return INT64_MIN <= value <= INT64_MAX
-    if isinstance(value, str):
-        if value.isascii():
-            return True
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    return False
 
 
 class StoreUnavailable(Exception):
@@ -117,11 +84,11 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
-        self._pending: dict[str, list[Params]] = {}
-        self._pending_rows = 0
-        self._flusher: asyncio.Task[None] | None = None
         self._wake_flusher = asyncio.Event()
-        self._units: list[tuple[Unit[Any], asyncio.Future[Any]]] = []  # waiting for the next group
+        self.buffer = RowBuffer(FLUSH_EVERY_ROWS, self._wake_flusher.set)  # waiting for the next write transaction
+        self._flusher: asyncio.Task[None] | None = None
+        self._rows_out = False  # buffered rows taken by a writer and not yet written or given back
+        self._units: list[tuple[Unit[Any], Carried | None, asyncio.Future[Any]]] = []  # waiting for the next group
         self._committer: asyncio.Task[None] | None = None
         self.groups = 0  # group commits written (for tests and benchmarks)
         self.applied: list[int] = []
@@ -266,21 +233,27 @@ class Database:
             if not written and pending:  # the effect still commits; the rows go the slow way
                 self._give_back(pending)
                 self._wake_flusher.set()
+            self._rows_out = False
 
     # -- units of work (group commit) -----------------------------------------------------
 
-    async def unit(self, work: Unit[T]) -> T:
+    async def unit(self, work: Unit[T], rider: Rider | None = None) -> T:
         """Run `work(tx)` (a plain function, see storage/unit_of_work.py) in a transaction on
         the writer's thread, together with every other unit waiting and the buffered rows
         (one COMMIT). Returns its result once committed; raises what it raised (it alone is
         rolled back) or what failed the group's transaction (then nothing of it is stored).
-        Never call it while holding `transaction()`: the writer is taken."""
+        `rider`: rows written in the unit's own transaction after it (see `Rider`), told
+        once committed. Never call it while holding `transaction()`: the writer is taken."""
+        carried = (rider.rows(), rider.counts()) if rider is not None else None
         done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._units.append((work, done))
+        self._units.append((work, carried, done))
         if self._committer is None or self._committer.done():
             self._require_writer()
             self._committer = asyncio.create_task(self._commit_groups(), name="db-group-commit")
-        return await done
+        value = await done
+        if rider is not None:
+            rider.committed()
+        return value
 
     async def _commit_groups(self) -> None:
         conn = self._require_writer()
@@ -291,22 +264,23 @@ class Database:
                     group, self._units = group[:MAX_GROUP], group[MAX_GROUP:]
                 else:
                     self._units = []
-                group = [item for item in group if not item[1].done()]  # a caller that gave up: not run
+                group = [item for item in group if not item[2].done()]  # a caller that gave up: not run
                 if not group and not self._pending_rows:
                     continue
                 pending = self._take_pending() if self._pending_rows else None
                 try:  # shielded: once on the thread, the group completes whatever happens here
                     outcomes, written = await asyncio.shield(
-                        on_thread(conn, run_group, [work for work, _ in group], pending)
+                        on_thread(conn, run_group, [work for work, _, _ in group], pending,
+                                  [carried for _, carried, _ in group] if any(item[1] for item in group) else None)
                     )
                 except asyncio.CancelledError:
-                    for _, done in group:
+                    for _, _, done in group:
                         done.cancel()
                     raise
                 except BaseException as exc:  # nothing of the group is stored
                     if pending:
                         self._give_back(pending)
-                    for _, done in group:
+                    for _, _, done in group:
                         if not done.done():
                             done.set_exception(exc)
                     if not isinstance(exc, Exception):
@@ -317,7 +291,8 @@ class Database:
             if pending and not written:  # the units still commit; the rows go the slow way
                 self._give_back(pending)
                 self._wake_flusher.set()
-            for (_, done), (ok, value) in zip(group, outcomes, strict=True):
+            self._rows_out = False
+            for (_, _, done), (ok, value) in zip(group, outcomes, strict=True):
                 if done.done():
                     continue
                 if ok:
@@ -352,25 +327,30 @@ class Database:
         A row SQLite could not store (a 20-digit id, a lone surrogate) is set aside and
         logged here, at the boundary, so it can never poison a batch."""
         if not storable(params):
-            log.warning("engagement row set aside: a value SQLite cannot store sql=%s", sql.split("(")[0].strip())
-            self.rejected += 1
+            self._set_aside(sql)
             return
-        rows = self._pending.get(sql)
-        if rows is None:
-            self._pending[sql] = [params]
-        else:
-            rows.append(params)
-        self._pending_rows += 1
-        if self._pending_rows >= FLUSH_EVERY_ROWS:
-            self._wake_flusher.set()
+        self.buffer.append(sql, params)
+
+    def count(self, sql: str, key: tuple[Any, ...]) -> None:
+        """Buffer one more of a counter: `sql` is an upsert whose parameters are `key` and
+        then the number to add (`... DO UPDATE SET n = n + excluded.n`). Counts of one key
+        are merged while they wait (one row a flush); written as `enqueue`'s rows are."""
+        if not self.buffer.count(sql, key):
+            self._set_aside(sql)
+
+    def _set_aside(self, sql: str) -> None:
+        log.warning("engagement row set aside: a value SQLite cannot store sql=%s", sql.split("(")[0].strip())
+        self.rejected += 1
 
     async def flush(self) -> None:
         """Write every buffered row in one transaction. If the batch fails, rows are
         written one by one: a bad row is logged and set aside, the others are stored."""
         conn = self._require_writer()
         if not self._pending_rows:
-            async with self._write_lock:  # rows another flush has taken may still be on their way:
-                return  # wait for it, so a reader that flushed first sees them
+            if self._rows_out and self._write_lock.locked():  # rows another writer took are on their way:
+                async with self._write_lock:  # wait for them, so a reader that flushed first sees them
+                    pass
+            return  # nothing buffered, nothing on its way: nothing to wait for (a click's ack after its vote)
         async with self._write_lock:
             pending = self._take_pending()
             try:  # one hop; shielded: once sent, the rows are written whatever happens here
@@ -383,15 +363,18 @@ class Database:
             for sql, exc in rejected:
                 self.rejected += 1
                 log.error("buffered row set aside sql=%s error=%s", sql.split("(")[0].strip(), exc)
+            self._rows_out = False
+
+    @property
+    def _pending_rows(self) -> int:
+        return self.buffer.size
 
     def _take_pending(self) -> Pending:
-        pending, self._pending, self._pending_rows = self._pending, {}, 0
-        return pending
+        self._rows_out = True  # until the taker, holding the writer, has written or given them back
+        return self.buffer.take()
 
     def _give_back(self, pending: Pending) -> None:
-        for sql, rows in pending.items():
-            self._pending.setdefault(sql, [])[:0] = rows
-            self._pending_rows += len(rows)
+        self.buffer.give_back(pending)
 
     async def _flush_loop(self) -> None:
         while True:

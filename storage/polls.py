@@ -19,7 +19,7 @@ from bot.model import Community, MessageRef, Place
 from storage.ballots import BallotBox, VoteChange, ballots_of, store_shuffled, toggle
 from storage.db import Database
 from storage.single_flight import SingleFlight
-from storage.unit_of_work import Tx
+from storage.unit_of_work import Rider, Tx
 
 __all__ = ["BallotBox", "Poll", "PollStore", "Tally", "VoteChange"]
 
@@ -167,17 +167,19 @@ class PollStore:
         return [(row["id"], from_iso(row["closes_at"])) for row in rows]
 
     async def vote(
-        self, poll_id: int, voter: str, position: int, multi: int, at: datetime | None, now: datetime
-    ) -> VoteChange | None:
+        self, poll_id: int, voter: str, position: int, multi: int, at: datetime | None, now: datetime,
+        rider: Rider | None = None,
+    ) -> VoteChange | None:  # fmt: skip
         """Toggle one option for one voter of an open (not anonymous) poll, atomically, by
         the rule of `toggle`; None when the poll is closed or its deadline (`closes_at`) is
         not after `now`. Anonymous polls vote through `self.ballots.cast`.
 
         One unit of work (read, decide, write), committed with the other votes of the
-        moment (group commit); returns after the commit."""
+        moment (group commit); returns after the commit. `rider`: rows written in the same
+        transaction, whatever the vote decided (the click's engagement event)."""
         stamp = iso(now)
         voted_at = stamp if at is now else iso(at) if at else None
-        return await self.db.unit(partial(_vote, poll_id, voter, position, multi, voted_at, stamp))
+        return await self.db.unit(partial(_vote, poll_id, voter, position, multi, voted_at, stamp), rider)
 
     async def tally(self, poll_id: int, options: int) -> Tally:
         rows = await self.db.fetchall(

@@ -47,6 +47,8 @@ from typing import Any, Protocol, TypeVar
 
 import aiosqlite
 
+from storage.buffer import Pending
+
 T = TypeVar("T")
 Params = Sequence[Any] | dict[str, Any]
 Row = Any  # indexable by column name (and, on SQLite, by position)
@@ -73,6 +75,27 @@ class Tx(Protocol):
 
 
 Unit = Callable[[Tx], T]
+
+
+class Rider(Protocol):
+    """Rows that belong with a unit of work's effect (an interaction's engagement event:
+    the click and the vote it cast), written in the unit's own transaction.
+
+    Asked once, when the unit is sent: `rows()`, `(statement, parameters)` pairs each run
+    once, and `counts()`, `(statement, key)` pairs that each add one to a counter (an
+    upsert whose parameters are the key and then the number to add; the riders of a group
+    are merged into one row per key). If the unit raises, they are rolled back with it;
+    once it has committed, the rider is told (`committed()`), so whoever would otherwise
+    buffer the rows knows they are written."""
+
+    def rows(self) -> Sequence[tuple[str, Params]]: ...
+
+    def counts(self) -> Sequence[tuple[str, tuple[Any, ...]]]: ...
+
+    def committed(self) -> None: ...
+
+
+Carried = tuple[Sequence[tuple[str, Params]], Sequence[tuple[str, tuple[Any, ...]]]]  # a rider's rows, counts
 
 
 class SqliteTx:
@@ -106,7 +129,6 @@ class SqliteTx:
 # -- the SQLite engine: runs on the writer connection's thread ------------------------------
 
 Outcome = tuple[bool, Any]  # (True, the unit's result) or (False, the exception it raised)
-Pending = dict[str, list[Params]]  # buffered rows: statement -> parameter rows
 
 
 async def on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
@@ -121,11 +143,15 @@ def _call(conn: aiosqlite.Connection, fn: Callable[..., T], args: tuple[Any, ...
 
 
 def run_group(
-    conn: sqlite3.Connection, units: Sequence[Unit[Any]], pending: Pending | None
-) -> tuple[list[Outcome], bool]:
-    """One transaction for `units` and the buffered rows `pending` (in a savepoint of their
-    own); returns each unit's outcome, in order, and whether the buffered rows were
-    written (if not, the caller keeps them for the flusher).
+    conn: sqlite3.Connection, units: Sequence[Unit[Any]], pending: Pending | None,
+    carried: Sequence[Carried | None] | None = None,
+) -> tuple[list[Outcome], bool]:  # fmt: skip
+    """One transaction for `units`, their riders' rows (`carried[i]`: unit i's, see Rider)
+    and the buffered rows `pending` (in a savepoint of their own); returns each unit's
+    outcome, in order, and whether the buffered rows were written (if not, the caller
+    keeps them for the flusher). The riders of the units that succeeded are written after
+    them, merged (one executemany a statement, one row a counter's key); if that fails,
+    the group runs again with each rider in its unit's savepoint.
 
     Units first run without savepoints (a savepoint costs a copy of every page the unit
     touches that the group touched before: about a third of a vote). If one raises, it
@@ -150,6 +176,8 @@ def run_group(
                     cur.execute("SAVEPOINT unit")
                 try:
                     value = units[i](tx)
+                    if savepoints and carried and carried[i]:
+                        _write_carried(cur, (carried[i],))
                 except Exception as exc:  # this unit's error, for its caller
                     final[i] = (False, exc)
                     if savepoints and conn.in_transaction:
@@ -163,6 +191,13 @@ def run_group(
                 if savepoints:
                     cur.execute("RELEASE unit")
                 done.append((i, value))
+            if carried and not again and not savepoints:
+                try:
+                    _write_carried(cur, [carried[i] for i, _ in done if carried[i]])
+                except sqlite3.Error:  # one rider's rows: each unit again, with its rider, in a savepoint
+                    if conn.in_transaction:
+                        cur.execute("ROLLBACK")
+                    again = True
             if pending and not again:
                 written = _write_buffered(conn, cur, pending)
                 if not conn.in_transaction:  # their error ended the transaction: units again
@@ -181,6 +216,22 @@ def run_group(
             final[i] = (True, value)
         break
     return [final[i] for i in range(len(units))], written
+
+
+def _write_carried(cur: sqlite3.Cursor, carried: Iterable[Carried | None]) -> None:
+    """Riders' rows, one executemany a statement, and their counts merged by key."""
+    rows: dict[str, list[Params]] = {}
+    counts: dict[str, dict[tuple[Any, ...], int]] = {}
+    for appended, counted in carried:  # type: ignore[misc]  # the caller leaves out None
+        for sql, params in appended:
+            rows.setdefault(sql, []).append(params)
+        for sql, key in counted:
+            counter = counts.setdefault(sql, {})
+            counter[key] = counter.get(key, 0) + 1
+    for sql, parameters in rows.items():
+        cur.executemany(sql, parameters)
+    for sql, counter in counts.items():
+        cur.executemany(sql, [(*key, n) for key, n in counter.items()])
 
 
 def _write_buffered(conn: sqlite3.Connection, cur: sqlite3.Cursor, pending: Pending) -> bool:

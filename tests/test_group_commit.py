@@ -290,3 +290,96 @@ async def test_storing_a_poll_message_keeps_the_cached_poll(testbot: TestBot) ->
     assert polls.store._cache.loads == loads
     polls.store._forget(1)
     assert await polls.store.get(1) == kept and polls.store._cache.loads == loads + 1
+
+
+# -- an interaction's engagement event rides in its unit of work -------------------------------
+
+
+class Rows:
+    """A rider (storage.unit_of_work.Rider) that records whether it was told of its commit."""
+
+    def __init__(self, *rows: tuple[str, tuple[object, ...]]) -> None:
+        self._rows = list(rows)
+        self.told = 0
+
+    def rows(self) -> list[tuple[str, tuple[object, ...]]]:
+        return self._rows
+
+    def counts(self) -> list[tuple[str, tuple[object, ...]]]:
+        return [(COUNT, ("clicks",))]
+
+    def committed(self) -> None:
+        self.told += 1
+
+
+COUNT = "INSERT INTO c (k, n) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET n = n + excluded.n"
+
+
+async def test_a_rider_commits_with_its_unit_or_not_at_all(tmp_path: Path) -> None:
+    db = await opened(tmp_path)
+    await db.execute("CREATE TABLE c (k TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+    await fresh_log(db)
+    more = [Rows() for _ in range(5)]
+    kept, lost = Rows(("INSERT INTO t (n, label) VALUES (?, ?)", (100, "rider of 1"))), Rows(
+        ("INSERT INTO t (n, label) VALUES (?, ?)", (200, "rider of 2"))
+    )
+    results = await asyncio.gather(db.unit(insert(1), kept), db.unit(insert(2, fail=ValueError("no")), lost),
+                                   *(db.unit(insert(10 + n), rider) for n, rider in enumerate(more)),
+                                   return_exceptions=True)  # fmt: skip
+    assert results[0] == 1 and isinstance(results[1], ValueError)
+    assert stored(db) == [1, 10, 11, 12, 13, 14, 100]  # the failed unit's rider rolled back with it
+    assert stored(db, "SELECT n FROM c") == [6]  # the riders' counts, merged
+    assert (kept.told, lost.told) == (1, 0)  # told only once committed
+    assert commits_in_log(db) == 1
+    await db.close()
+
+
+async def test_a_vote_and_its_engagement_event_are_one_transaction(testbot: TestBot) -> None:
+    """Acknowledged means durable, for the engagement log too: when a click is answered,
+    its engagement event is committed with its ballot (a kill -9 then cannot keep the vote
+    and lose the event), and it is not recorded a second time after the handler."""
+    await testbot.push('/poll create "Best standard?" MARC RDA BIBFRAME', '/poll create "Secret?" Yes No anonymous=yes')
+    await testbot.db.flush()
+    seen: dict[str, tuple[int, int, int]] = {}
+
+    class Answer:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        async def respond(self, card) -> None:  # noqa: ANN001
+            with closing(sqlite3.connect(testbot.db.path)) as conn:  # what a kill -9 now would leave
+                seen[self.name] = (
+                    conn.execute("SELECT COUNT(*) FROM poll_votes WHERE voter = ?", (self.name,)).fetchone()[0],
+                    conn.execute("SELECT COUNT(*) FROM engagement_events WHERE member_id = ? AND subject = 'poll.vote'",
+                                 (self.name,)).fetchone()[0],  # fmt: skip
+                    conn.execute("SELECT COALESCE(SUM(events), 0) FROM engagement_daily WHERE kind = 'button'"
+                                 " AND cog = 'polls'").fetchone()[0],  # fmt: skip
+                )
+
+    members = [Member("console", f"m{n}", f"Member {n}") for n in range(40)]
+    await asyncio.gather(*(
+        testbot.bot.dispatch(ButtonPressed(m, testbot.console.place, custom_id=f"poll.vote:1:{n % 3}"), Answer(m.id))
+        for n, m in enumerate(members)
+    ))  # fmt: skip
+    assert all(votes == 1 and events == 1 and daily >= 1 for votes, events, daily in seen.values())
+    assert len(seen) == 40
+    secret = Member("console", "s1", "Secret voter")
+    await testbot.bot.dispatch(ButtonPressed(secret, testbot.console.place, custom_id="poll.vote:2:0"), Answer("s1"))
+    assert seen["s1"][2] == 41  # the anonymous click is counted (in the day's total only) with its ballot
+    await testbot.db.flush()
+    assert stored(testbot.db, "SELECT COUNT(*) FROM engagement_events WHERE subject = 'poll.vote'") == [40]  # not twice
+    assert stored(testbot.db, "SELECT SUM(events) FROM engagement_daily WHERE kind = 'button' AND cog = 'polls'") == [41]
+    assert stored(testbot.db, "SELECT COUNT(*) FROM engagement_events WHERE member_id = 's1'") == [0]
+
+
+async def test_a_rider_that_fails_fails_its_unit_alone(tmp_path: Path) -> None:
+    db = await opened(tmp_path)
+    await db.execute("CREATE TABLE c (k TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+    await db.execute("INSERT INTO t (n, label) VALUES (1000, 'taken')")
+    bad, good = Rows(("INSERT INTO t (n, label) VALUES (?, ?)", (300, "taken"))), Rows()
+    results = await asyncio.gather(db.unit(insert(1), good), db.unit(insert(2), bad), db.unit(insert(3)),
+                                   return_exceptions=True)  # fmt: skip
+    assert results[0] == 1 and isinstance(results[1], sqlite3.IntegrityError) and results[2] == 3
+    assert stored(db) == [1, 3, 1000]  # unit 2 rolled back with its rider; the others committed
+    assert stored(db, "SELECT n FROM c") == [1] and (good.told, bad.told) == (1, 0)
+    await db.close()
