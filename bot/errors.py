@@ -9,11 +9,22 @@ if TYPE_CHECKING:
 
 
 class UserError(Exception):
-    """A one-sentence problem shown to the member; never a traceback."""
+    """A one-sentence problem shown to the member; never a traceback. `argument` names the
+    argument it is about, if one: a submitted form shows the sentence on that field."""
+
+    def __init__(self, message: str = "", argument: str | None = None) -> None:
+        super().__init__(message)
+        self.argument = argument
 
 
 class UsageError(UserError):
     """The command was typed wrong: a missing or malformed argument."""
+
+
+class NotAllowed(UserError):
+    """The member may not do that at all (their role): a refusal, not a problem with what
+    they typed or filled in. A form's submission shows it as a notice, never on a field,
+    and no form opens for it."""
 
 
 class DirectMessagesClosed(Exception):

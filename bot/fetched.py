@@ -14,7 +14,7 @@ class FetchError(UserError):
     """A fetch failed; `reason` (also `str(exc)`) is one plain sentence for the member."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+        super().__init__(reason, argument="url")  # what members give to fetch is a url=
         self.reason = reason
 
 

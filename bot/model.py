@@ -126,11 +126,13 @@ class Interaction:
 
 @dataclass(frozen=True)
 class CommandInvoked(Interaction):
-    """A command, either as text (`poll create "Q?" A B`) or as typed options (Discord)."""
+    """A command, either as text (`poll create "Q?" A B`), as typed options (Discord), or
+    as a submitted form (`form=True`: `options` are the form's values, see bot/forms.py)."""
 
     text: str = ""
     name: str | None = None
     options: dict[str, Any] | None = None
+    form: bool = False
 
     def __post_init__(self) -> None:
         if not self.text.isascii():

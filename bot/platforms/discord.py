@@ -11,7 +11,7 @@ Seams (contract): `DISCORD_API_BASE` sets `discord.http.Route.BASE`, which every
 
 Start-up fails in one line (`ConfigError`, exit code 2 from `alcts-bot run`), never a
 traceback or a hang: a refused token, Discord out of reach, or a gateway that refuses us.
-Webinars mirrored as server Events live in `discord_events`.
+Webinars mirrored as server Events live in `discord_events`; forms (modals) in `discord_forms`.
 """
 
 from __future__ import annotations
@@ -47,12 +47,21 @@ from bot.model import (
     MessageRef,
     Place,
 )
-from bot.platforms.base import STALE_BUTTON, SilentResponder, custom_id_fits, nonce
+from bot.platforms.base import (
+    STALE_BUTTON,
+    ChannelLookup,
+    RoleLookup,
+    SilentResponder,
+    custom_id_fits,
+    nonce,
+)
 from bot.platforms.discord_commands import build_commands, suggest
 from bot.platforms.discord_connect import FirstConnect, _client, _gateway_ended, _reason, _refusal
 from bot.platforms.discord_connect import apply_seams as apply_seams  # where it was
 from bot.platforms.discord_events import NEEDS_MANAGE_EVENTS as NEEDS_MANAGE_EVENTS  # where it was
 from bot.platforms.discord_events import list_event, raw_interest_events
+from bot.platforms.discord_forms import CommandResponder, DiscordForms
+from bot.platforms.discord_lookups import CURRENT, channel_lookup, role_lookup
 from bot.platforms.discord_render import NO_MENTIONS, clip, render
 from bot.platforms.discord_respond import (
     PLATFORM,
@@ -106,6 +115,7 @@ class DiscordPlatform:
         self.tree.error(self._on_tree_error)
         self._connected = asyncio.Event()
         self._closing = False
+        self.forms = DiscordForms(bot.registry, self._handle, lambda: self._closing)  # modals: discord_forms
         self._in_flight = 0
         self._drained = asyncio.Event()
         self._drained.set()
@@ -258,12 +268,49 @@ class DiscordPlatform:
             return None
         return f"You now have the {role.name} role." if following else f"The {role.name} role was removed."
 
+    async def setting_channel(self, member: Member, community: Community, text: str) -> ChannelLookup | None:
+        """A channel a setting names, as this server has it (see `discord_lookups`); None for a
+        server not in the cache (still starting): cannot tell."""
+        guild = self.client.get_guild(int(community.id)) if community.id.isdigit() else None
+        return None if guild is None else await channel_lookup(guild, member.id, text)
+
+    async def setting_role(self, community: Community, text: str) -> RoleLookup | None:
+        """A role a setting names, as this server has it (see `discord_lookups`)."""
+        guild = self.client.get_guild(int(community.id)) if community.id.isdigit() else None
+        return None if guild is None else role_lookup(guild, text)
+
     async def list_event(self, listing: EventListing) -> tuple[str | None, str | None]:
         """Mirror a webinar as a server Event (see `discord_events`)."""
         guild = self._listing_guild(listing)
         if guild is None:
             return None, None  # not a server the bot is in
         return await list_event(guild, listing)
+
+    async def can_post(self, place: Place) -> str | None:
+        """Whether the bot can post in the channel later, outside any interaction (a
+        webinar's reminders, a job feed, the daily question): from discord.py's cache (the
+        Guilds intent keeps every channel of the server with its overwrites, and the bot's
+        own roles), the bot's View Channel and Send Messages there. None when it can, else
+        one sentence for the member. A server not in the cache (still starting) is not held
+        against the channel."""
+        community = place.community
+        guild = self.client.get_guild(int(community.id)) if community.id.isdigit() else None
+        me = guild.me if guild is not None else None
+        if guild is None or me is None:
+            return None
+        channel = guild.get_channel_or_thread(int(place.channel_id)) if place.channel_id.isdigit() else None
+        if channel is None:
+            return "That is not a channel of this server that I can find; pick one from the # list."
+        if not isinstance(channel, discord.abc.Messageable):
+            return f"{channel.mention} takes no messages; pick a text channel."
+        permissions = channel.permissions_for(me)
+        send = permissions.send_messages_in_threads if isinstance(channel, discord.Thread) else permissions.send_messages
+        missing = [name for name, allowed in (("View Channel", permissions.view_channel), ("Send Messages", send))
+                   if not allowed]  # fmt: skip
+        if missing:
+            return (f"I cannot post in {channel.mention}: I lack {' and '.join(missing)} there. Give the bot's role "
+                    "that in the channel's permissions, or pick another channel.")  # fmt: skip
+        return None
 
     def _listing_guild(self, listing: EventListing) -> discord.Guild | None:
         community = listing.community
@@ -277,10 +324,15 @@ class DiscordPlatform:
         self._connected.set()
 
     async def _on_command(self, interaction: discord.Interaction, name: str, options: dict[str, Any]) -> None:
-        await self._handle(interaction, lambda m, p: CommandInvoked(m, p, name=name, options=options), component=False)
+        await self._handle(interaction, lambda m, p: CommandInvoked(m, p, name=name, options=options), component=False,
+                           respond=CommandResponder)  # fmt: skip
 
     async def _on_interaction(self, interaction: discord.Interaction) -> None:
-        """Buttons: every click is routed by its custom_id, whatever message it sits on."""
+        """Buttons: every click is routed by its custom_id, whatever message it sits on.
+        Modal submissions and their retry buttons go to `discord_forms`."""
+        if self.forms.claims(interaction):
+            await self.forms.take(interaction)
+            return
         data: dict[str, Any] = dict(interaction.data or {})
         if interaction.type is not discord.InteractionType.component or data.get("component_type") != discord.ComponentType.button.value:
             return
@@ -372,7 +424,8 @@ class DiscordPlatform:
 
     # -- the one way in --------------------------------------------------------------------------
 
-    async def _handle(self, interaction: discord.Interaction, make_event: MakeEvent, *, component: bool) -> None:
+    async def _handle(self, interaction: discord.Interaction, make_event: MakeEvent, *, component: bool,
+                      respond: Callable[..., InteractionResponder] = InteractionResponder) -> None:  # fmt: skip
         if self._closing:
             return
         if interaction.guild_id is None:
@@ -380,10 +433,12 @@ class DiscordPlatform:
             return
         with self._tracked():
             config, member, place = await self._who(interaction)
-            responder = InteractionResponder(interaction, component=component, defer_after=self.defer_after)
+            responder = respond(interaction, component=component, defer_after=self.defer_after)
+            current = CURRENT.set(interaction)  # who a channel a setting names must be visible to
             try:
                 await self.bot.dispatch(make_event(member, place), responder)
             finally:
+                CURRENT.reset(current)
                 await responder.finish()
 
     async def _who(self, interaction: discord.Interaction) -> tuple[CommunitySettings, Member, Place]:

@@ -76,10 +76,13 @@ from bot.platforms.slack_edge import (
     validate_url_verification,
     verify,
 )
+from bot.platforms.slack_forms import SlackForms
+from bot.platforms.slack_home import HomeRefresher
 from bot.platforms.slack_intake import ACK_BUDGET, DRAIN_LIMIT, MAX_IN_FLIGHT, AckGate, Intake
 from bot.platforms.slack_manifest import EVENTS_PATH, event_types
+from bot.platforms.slack_modal import FORM_PREFIX, is_form_click, validate_submission
 from bot.platforms.slack_send import PLATFORM, UNREACHABLE, ResponseUrl, _checked
-from bot.platforms.slack_translate import SlackTranslation, is_link
+from bot.platforms.slack_translate import is_link
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +95,7 @@ def create(bot: Bot, settings: Settings) -> SlackPlatform:
     return SlackPlatform(bot, settings)
 
 
-class SlackPlatform(SlackTranslation):
+class SlackPlatform(SlackForms):
     name = PLATFORM
 
     def __init__(self, bot: Bot, settings: Settings, *, role_ttl: float = ROLE_TTL,
@@ -119,6 +122,7 @@ class SlackPlatform(SlackTranslation):
         self.channel_names: dict[str, str] = {}
         self.community = Community(PLATFORM, "", "")
         self.bot_user_id = ""
+        self.bot_name = ""
         self.app: AsyncApp | None = None
         self._client: AsyncWebClient | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -131,6 +135,7 @@ class SlackPlatform(SlackTranslation):
         self.spell: Callable[[str], str] = str
         self._snapshot_due = False
         self._snapshotting = False
+        self.homes = HomeRefresher(self.refresh_home, platform=PLATFORM)
 
     # -- Platform ----------------------------------------------------------------------------
 
@@ -148,6 +153,7 @@ class SlackPlatform(SlackTranslation):
             await _checked("SLACK_APP_TOKEN", self._client.apps_connections_open(app_token=_secret(settings.slack_app_token)))
         self.community = Community(PLATFORM, auth["team_id"], auth.get("team") or "")
         self.bot_user_id = auth.get("user_id") or ""
+        self.bot_name = auth.get("user") or ""
         # Bolt logs a rejected request's body (response_url included) at INFO; keep it out.
         logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
         # Bolt also reads SLACK_BOT_TOKEN itself and warns that our client wins; it should.
@@ -160,6 +166,7 @@ class SlackPlatform(SlackTranslation):
         self.spell = command_spelling(settings.slack_command, self.bot.registry.groups())
         # Bolt tries listeners in order, at a cost each: clicks come in the largest bursts.
         self.app.action(re.compile(".+"))(self._on_action)
+        self.app.view(re.compile("^" + re.escape(FORM_PREFIX)))(self._on_view)  # forms: bot/platforms/slack_forms.py
         for event_type in event_types():
             self.app.event(event_type)(self._on_event)
         self.app.command(settings.slack_command)(self._on_command)
@@ -175,6 +182,7 @@ class SlackPlatform(SlackTranslation):
             self._socket = CheckedSocketModeHandler(self, self.app, _secret(settings.slack_app_token))
             await self._socket.connect_async()
         self._housekeeping = asyncio.create_task(self._housekeep(), name="slack-housekeeping")
+        self.bot.content_listeners.append(self.homes.changed)  # Home tabs follow content changes
         log.info(
             "slack ready team=%s mode=%s http=%s:%d", self.community.id,
             "socket" if self.socket_mode else "http", settings.bot_http_host, settings.bot_http_port,
@@ -216,6 +224,9 @@ class SlackPlatform(SlackTranslation):
     async def close(self) -> None:
         """Refuse new work at once, finish every interaction in flight and its answers
         (up to DRAIN_LIMIT seconds), then stop listening and close the connections."""
+        if self.homes.changed in self.bot.content_listeners:
+            self.bot.content_listeners.remove(self.homes.changed)
+        await self.homes.close()
         if self._housekeeping is not None:
             self._housekeeping.cancel()
             await asyncio.gather(self._housekeeping, return_exceptions=True)
@@ -275,7 +286,10 @@ class SlackPlatform(SlackTranslation):
         for name in ("X-Slack-Retry-Num", "X-Slack-Retry-Reason"):
             if name in headers:
                 forwarded[name.lower()] = headers[name][:40]
-        response = await self.app_or_fail().async_dispatch(AsyncBoltRequest(body=json.dumps(validated), headers=forwarded))
+        # the payload as a dict, parsed and verified here: no JSON round trip (Bolt takes a dict in
+        # its socket_mode; that mode's only other effect, skipping Bolt's signature check, is off anyway)
+        bolt_request = AsyncBoltRequest(body=validated, headers=forwarded, mode="socket_mode")
+        response = await self.app_or_fail().async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
 
     def _validated(self, kind: str, body: dict[str, Any]) -> dict[str, Any] | web.Response:
@@ -297,7 +311,9 @@ class SlackPlatform(SlackTranslation):
             if event is None:
                 raise Refused(200, "event type not handled")
             return normalized_event(envelope, event)
-        raise Refused(200, "payload type not handled")  # view_submission, shortcuts...: the bot has none
+        if kind == "view_submission":
+            return validate_submission(body).model_dump(exclude_none=True)
+        raise Refused(200, "payload type not handled")  # shortcuts, view_closed...: the bot has none
 
     def app_or_fail(self) -> AsyncApp:
         if self.app is None:
@@ -330,6 +346,8 @@ class SlackPlatform(SlackTranslation):
             self.edge.refuse(refused.status, refused.reason)
             await ack()
             return None
+        if is_form_click(actions):  # "Add option" in a form's modal: no core button
+            return await self._on_form_click(ack, actions)
         if all(is_link(action) for action in actions.actions):  # links only opened a page
             await ack()
             return None

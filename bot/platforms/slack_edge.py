@@ -210,6 +210,7 @@ class View(Model):
     hash: Id | None = None
     callback_id: Name = ""  # type: ignore[valid-type]
     type: Name = ""  # type: ignore[valid-type]
+    private_metadata: _text(3000) = ""  # type: ignore[valid-type]  # Slack's limit; a form's state (slack_forms)
 
 
 class BlockActions(Model):

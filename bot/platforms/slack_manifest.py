@@ -36,13 +36,17 @@ API_SCOPES: dict[str, tuple[str, ...]] = {
     "users.info": ("users:read",),
     "users.list": ("users:read",),
     "usergroups.users.list": ("usergroups:read",),
+    "usergroups.list": ("usergroups:read",),  # a role setting names a user group: does it exist?
     "conversations.info": ("channels:read", "groups:read"),
     "conversations.list": ("channels:read", "groups:read"),
+    "conversations.members": ("channels:read", "groups:read"),  # a private channel a setting names: is the member in it?
     "conversations.history": ("channels:history", "groups:history"),  # a keyed post already made, after a crash
     "conversations.join": ("channels:join",),
     "conversations.invite": ("channels:manage", "groups:write"),
     "conversations.open": ("im:write",),
     "views.publish": (),  # the member's Home tab; needs only the bot token  # a private file export goes to the member's DM
+    "views.open": (),  # a command's form (a modal), in the slash command's trigger; no scope
+    "views.update": (),  # the form's "Add option" button; no scope
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
 }
@@ -56,7 +60,8 @@ SCOPE_REASONS: dict[str, str] = {
     "channels:history": "typed trivia answers in public channels the bot was invited to; after a crash, whether a"
     " post was already made (so it is not made twice)",
     "groups:history": "the same in private channels the bot was invited to",
-    "channels:read": "channel names and membership events in public channels (a channel setting, members joining)",
+    "channels:read": "channel names and membership events in public channels (a channel setting, members joining); "
+                     "whether the bot can post in a channel chosen for webinars, job feeds or the daily question",
     "groups:read": "the same for private channels the bot is in",
     "channels:join": "joining the public announcements channel, when not in it, to invite a follower there",
     "channels:manage": "inviting a member who follows to the public announcements channel",

@@ -32,7 +32,7 @@ from bot.platforms.slack_edge import (
     SlashCommand,
     TeamJoin,
 )
-from bot.platforms.slack_home import HomeResponder, home_view
+from bot.platforms.slack_home import HomeRefresher, HomeResponder, home_view
 from bot.platforms.slack_intake import AckGate
 from bot.platforms.slack_send import PLATFORM, ResponseUrl, SlackSending
 
@@ -67,14 +67,20 @@ class SlackTranslation(SlackDirectory):
     """Slack's payloads, validated by the edge, as neutral interactions through the core."""
 
     bot_user_id: str
+    homes: HomeRefresher  # recent viewers of the Home tab, refreshed when content changes
 
     async def _command(self, command: SlashCommand, gate: AckGate | None = None) -> None:
         community = self._community(command.team_id)
         place = await self._place(community, command.channel_id, command.channel_name)
         member = await self._member(community, command.user_id, command.user_name)
         text = from_slack(command.text).strip() or "help"
-        responder = SlackResponder(self, place, member, command.response_url, gate)
+        responder = self._command_responder(command, place, member, gate)
         await self.bot.dispatch(CommandInvoked(member, place, text=text), responder)
+
+    def _command_responder(self, command: SlashCommand, place: Place, member: Member,
+                           gate: AckGate | None) -> SlackResponder:  # fmt: skip
+        """A slash command's responder (`SlackForms` gives one that can open a form)."""
+        return SlackResponder(self, place, member, command.response_url, gate)
 
     async def _actions(self, actions: BlockActions, gate: AckGate | None = None) -> None:
         container = actions.container
@@ -96,6 +102,7 @@ class SlackTranslation(SlackDirectory):
     async def _home_actions(self, actions: BlockActions, member: Member, place: Place) -> None:
         """Clicks on the Home tab: through the core like any click; their answers become
         notes at the top of the tab, published again to show what changed."""
+        self.homes.opened(place.community, member)
         responder = HomeResponder()
         await self._press(actions, member, place, responder)
         await self.publish_home(member, place, responder.notes)
@@ -114,8 +121,15 @@ class SlackTranslation(SlackDirectory):
 
     async def publish_home(self, member: Member, place: Place, notes: list[str] | None = None) -> None:
         """The member's Home tab: the cogs' home cards (`Bot.home`), with `views.publish`."""
+        self.homes.rendering(place.community, member)
         view = home_view(await self.bot.home(member, place), self.spell, notes)
         await self._api("views.publish", user_id=member.id, view=view)
+
+    async def refresh_home(self, community: Community, user_id: str) -> None:
+        """Publish a recent viewer's tab again after a content change (`HomeRefresher`),
+        as the member is now (their role may have changed)."""
+        member = await self._member(community, user_id)
+        await self.publish_home(member, Place(community, "", ""))
 
     async def _event(self, envelope: EventEnvelope, event: Model, gate: AckGate | None = None) -> None:
         if not await self.bot.first_time(PLATFORM, envelope.event_id):
@@ -130,6 +144,7 @@ class SlackTranslation(SlackDirectory):
             self._want_snapshot()
         elif isinstance(event, AppHomeOpened) and event.tab in ("home", ""):
             member = await self._member(community, event.user)
+            self.homes.opened(community, member)
             await self.publish_home(member, Place(community, "", ""))
         elif isinstance(event, ChannelMembership) and event.user != self.bot_user_id:
             place = await self._place(community, event.channel)

@@ -10,6 +10,10 @@ What discord.py needs from it, learned the hard way: JSON answers with Content-T
 version and attachment_size_limit; the interaction callback (posted with_response=1)
 answers with an `interaction` object and the created message as `resource`; READY carries
 `resume_gateway_url` (and `shard` for a sharded client).
+
+Modals: a callback of type 9 is refused as Discord refuses it (`fake_modals.modal_error`, and
+never in answer to a modal's submission); `submit` sends the MODAL_SUBMIT (interaction type 5)
+that Discord's client sends when a member fills in a modal and presses Submit.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.e2e.discord.fake_modals import modal_error, submission
+
 TOKEN = "fake-bot-token.for-loopback.tests"
 APP_ID = 900000000000000001
 GUILD_ID = 800000000000000001
@@ -36,7 +42,11 @@ EPOCH = "2026-01-01T00:00:00.000000+00:00"
 ADMINISTRATOR = 1 << 3
 MANAGE_GUILD = 1 << 5
 MEMBER_PERMISSIONS = (1 << 10) | (1 << 11)  # view channel, send messages
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
+
+MODAL = 9  # the interaction callback type that opens a modal
 
 # gateway opcodes
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, REQUEST_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = (
@@ -68,13 +78,25 @@ class FakeGuild:
     member_count: int = 42
     channel_id: int = CHANNEL_ID
     roles: dict[int, str] = field(default_factory=dict)  # id -> name, besides @everyone
+    channels: dict[int, str] = field(default_factory=dict)  # more text channels: id -> name
+    private: dict[int, int] = field(default_factory=dict)  # channel id -> the one role that may view it
+    read_only: set[int] = field(default_factory=set)  # channels where @everyone may not send messages
 
     def channel(self, channel_id: int | None = None) -> dict[str, Any]:
-        """A text channel of this guild as interactions carry it (`general`, or `channel-ID`)."""
+        """A text channel of this guild as interactions carry it (`general`, one of `channels`,
+        or `channel-ID`); a `private` one denies @everyone the View Channel permission and
+        grants it to its role; a `read_only` one denies @everyone Send Messages."""
         channel_id = channel_id or self.channel_id
-        name = "general" if channel_id == self.channel_id else f"channel-{channel_id}"
-        return {"id": str(channel_id), "type": 0, "name": name, "guild_id": str(self.id), "position": 0,
-                "permission_overwrites": [], "nsfw": False, "parent_id": None}  # fmt: skip
+        name = "general" if channel_id == self.channel_id else self.channels.get(channel_id, f"channel-{channel_id}")
+        overwrites = []
+        if channel_id in self.private:
+            overwrites = [{"id": str(self.id), "type": 0, "allow": "0", "deny": str(VIEW_CHANNEL)},
+                          {"id": str(self.private[channel_id]), "type": 0, "allow": str(VIEW_CHANNEL), "deny": "0"}]  # fmt: skip
+        if channel_id in self.read_only:
+            overwrites.append({"id": str(self.id), "type": 0, "allow": "0", "deny": str(SEND_MESSAGES)})
+        position = list(self.channels).index(channel_id) + 1 if channel_id in self.channels else 0
+        return {"id": str(channel_id), "type": 0, "name": name, "guild_id": str(self.id), "position": position,
+                "permission_overwrites": overwrites, "nsfw": False, "parent_id": None}  # fmt: skip
 
     def role(self, role_id: int) -> dict[str, Any]:
         names = {self.id: "@everyone", **self.roles}
@@ -82,15 +104,29 @@ class FakeGuild:
             raise AssertionError(f"no role {role_id} in guild {self.id}")
         return _role(role_id, names[role_id], list(names).index(role_id), 0)
 
-    def payload(self) -> dict[str, Any]:
+    def bot_refusal(self, channel_id: int) -> tuple[str, int] | None:
+        """How Discord refuses the bot's post in one of this guild's channels, or None: the bot
+        holds only @everyone, so a `private` channel is Missing Access, a `read_only` one
+        Missing Permissions."""
+        if channel_id in self.private:
+            return "Missing Access", 50001
+        if channel_id in self.read_only:
+            return "Missing Permissions", 50013
+        return None
+
+    def payload(self, me: FakeUser | None = None) -> dict[str, Any]:
+        """GUILD_CREATE's guild; `me`, the bot, is its one member there (as Discord always
+        includes the current user), so discord.py knows `guild.me` and its permissions."""
         roles = [_role(self.id, "@everyone", 0, MEMBER_PERMISSIONS)]
         roles += [_role(rid, name, i + 1, 0) for i, (rid, name) in enumerate(self.roles.items())]
         channel = {"id": str(self.channel_id), "type": 0, "name": "general", "position": 0,
                    "guild_id": str(self.id), "permission_overwrites": [], "nsfw": False, "parent_id": None}  # fmt: skip
+        more = [self.channel(channel_id) for channel_id in self.channels]
         return {
             "id": str(self.id), "name": self.name, "icon": None, "owner_id": "1", "member_count": self.member_count,
-            "approximate_member_count": self.member_count, "roles": roles, "channels": [channel],
-            "members": [], "voice_states": [], "presences": [], "threads": [], "stage_instances": [],
+            "approximate_member_count": self.member_count, "roles": roles, "channels": [channel, *more],
+            "members": [{k: v for k, v in me.member().items() if k != "permissions"}] if me else [],
+            "voice_states": [], "presences": [], "threads": [], "stage_instances": [],
             "guild_scheduled_events": [], "soundboard_sounds": [], "emojis": [], "stickers": [], "features": [],
             "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
             "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0, "preferred_locale": "en-US",
@@ -306,6 +342,24 @@ class FakeDiscord:
         data = {"custom_id": custom_id, "component_type": 2}
         return await self._interact(3, user, guild, data, message=message)
 
+    async def submit(self, modal: dict[str, Any], user: FakeUser, values: dict[str, Any] | None = None,
+                     guild: FakeGuild | None = None, *, channel_id: int | None = None) -> int:  # fmt: skip
+        """A member fills in `modal` (the `data` of a type-9 callback) and sends it: the
+        MODAL_SUBMIT interaction (type 5) Discord sends (see fake_modals.submission for
+        `values` and the shapes), from `channel_id` (default: the guild's channel)."""
+        guild = guild or self.guilds[0]
+
+        def channel(picked: int) -> dict[str, Any]:
+            return {**guild.channel(picked), "permissions": str(MEMBER_PERMISSIONS)}
+
+        return await self.modal_submit(submission(modal, values or {}, channel), user, guild, channel_id=channel_id)
+
+    async def modal_submit(self, data: dict[str, Any], user: FakeUser, guild: FakeGuild | None = None, *,
+                           channel_id: int | None = None) -> int:  # fmt: skip
+        """A MODAL_SUBMIT interaction (type 5) carrying `data` as it is (no checks: for a
+        client that sends anything)."""
+        return await self._interact(5, user, guild or self.guilds[0], data, channel_id=channel_id)
+
     async def answers_for(self, interaction_id: int, count: int = 1, within: float = 10.0) -> list[Answer]:
         """The first `count` answers to an interaction (callback, edits, follow-ups), in order."""
         await self.wait_for(lambda: len(self.answers.get(interaction_id, [])) >= count, within)
@@ -509,6 +563,10 @@ class FakeDiscord:
         body, files = await _read_body(request)
         kind = body.get("type")
         data = body.get("data") or {}
+        if kind == MODAL:  # only a command or a click may be answered with a modal
+            error = modal_error(data) if self._interaction_types.get(interaction_id) in (2, 3) else "not a modal's answer"
+            if error:
+                return _json({"message": f"Invalid Form Body ({error})", "code": 50035}, status=400)
         channel_id = self.guilds[0].channel_id
         message = None
         if kind in (4, 5):  # a message, or the "thinking" placeholder
@@ -560,6 +618,9 @@ class FakeDiscord:
         recipient = self.dm_channels.get(channel_id)
         if recipient in self.dms_closed:  # as Discord answers when the user's DMs are closed
             return _json({"message": "Cannot send messages to this user", "code": 50007}, status=403)
+        refusal = next((r for g in self.guilds if (r := g.bot_refusal(channel_id))), None)
+        if refusal is not None:  # as Discord answers a bot that may not see or write in the channel
+            return _json({"message": refusal[0], "code": refusal[1]}, status=403)
         body, files = await _read_body(request)
         if error := component_error(body.get("components") or []):
             return _json({"message": f"Invalid Form Body ({error})", "code": 50035}, status=400)
@@ -760,7 +821,7 @@ class FakeDiscord:
             ready["shard"] = session.shard
         await self._send(session, "READY", ready)
         for guild in mine:
-            await self._send(session, "GUILD_CREATE", guild.payload())
+            await self._send(session, "GUILD_CREATE", guild.payload(self.bot_user))
         return session
 
     async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> Session | None:

@@ -3,6 +3,7 @@ talking to `FakeSlack`; tests send it what Slack would send, over HTTP or Socket
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -139,6 +140,28 @@ class SlackHarness:
         status = await self.send("interactive", self.wire.click(value, user, channel, message_ts, **options))
         assert status == 200
         return self.fake.posts[before:]
+
+    async def interact(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send an interactive payload as Slack does (signed over HTTP, or as a Socket Mode
+        envelope); returns the acknowledgement's body ({} when it is empty) once the
+        interaction and its answers are done."""
+        if self.socket_mode:
+            body = (await self.fake.envelope("interactive", payload)).get("payload") or {}
+        else:
+            assert self.http is not None
+            status, text = await self.wire.post(self.http, "interactive", payload)
+            assert status == 200, (status, text)
+            body = json.loads(text) if text else {}
+        await self.settle()
+        return dict(body)
+
+    async def submit_view(self, view_id: str, values: dict[str, Any], user: str | None = None) -> dict[str, Any]:
+        """Submit a modal (fake_views.py: `values` by block id); returns the ack's body."""
+        return await self.interact(self.wire.view_submission(view_id, values, user))
+
+    async def click_view(self, view_id: str, action_id: str, user: str | None = None) -> dict[str, Any]:
+        """Click a button inside a modal; returns the ack's body."""
+        return await self.interact(self.wire.view_click(view_id, action_id, user))
 
     async def event(self, event: dict[str, Any], event_id: str | None = None, **http: Any) -> int:
         return await self.send("event", self.wire.event(event, event_id), **http)

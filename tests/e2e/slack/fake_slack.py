@@ -2,8 +2,9 @@
 
 `FakeSlack` serves the Web API methods the adapter calls (JSON, form and query bodies,
 bearer tokens, scopes, Block Kit limits checked the way Slack rejects a message), the
-response_url endpoints, file uploads and a Socket Mode websocket. `SlackWire` builds the
-payloads Slack sends and signs them (`v0=` HMAC-SHA256 of `v0:{timestamp}:{body}`).
+response_url endpoints, file uploads, modals (`views.open`, `views.update`: fake_views.py)
+and a Socket Mode websocket. `SlackWire` builds the payloads Slack sends (a modal's
+submission and clicks too) and signs them (`v0=` HMAC-SHA256 of `v0:{timestamp}:{body}`).
 The fake keeps its own table of the scopes each method needs; the token is granted the
 manifest's scopes, so a method the manifest forgot fails as `missing_scope`.
 """
@@ -24,6 +25,8 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+from tests.e2e.slack.fake_views import FakeViews, Trigger, ViewWire
+
 BOT_TOKEN = "xoxb-fake-bot-token"
 APP_TOKEN = "xapp-fake-app-token"
 SIGNING_SECRET = "fake-signing-secret"
@@ -39,8 +42,10 @@ METHOD_SCOPES: dict[str, set[str]] = {  # any one of these grants the method (Sl
     "users.info": {"users:read"},
     "users.list": {"users:read"},
     "usergroups.users.list": {"usergroups:read"},
+    "usergroups.list": {"usergroups:read"},
     "conversations.info": {"channels:read", "groups:read"},
     "conversations.list": {"channels:read", "groups:read"},
+    "conversations.members": {"channels:read", "groups:read", "im:read", "mpim:read"},
     "conversations.join": {"channels:join"},
     "conversations.invite": {"channels:manage", "groups:write"},
     "conversations.open": {"im:write"},
@@ -118,16 +123,19 @@ class Post:
         return json.dumps(self.blocks, ensure_ascii=False) + "\n" + self.text
 
 
-class FakeSlack:
+class FakeSlack(FakeViews):
     def __init__(self, scopes: set[str]) -> None:
         self.scopes = scopes
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
         self.usergroups: dict[str, set[str]] = {}
+        self.usergroup_handles: dict[str, str] = {}  # id -> handle (`organizers`); unset: the id in lower case
         self.files: dict[str, dict[str, Any]] = {}
         self.posts: list[Post] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.homes: dict[str, Post] = {}  # user -> their Home tab as last published (views.publish)
+        self.views: dict[str, dict[str, Any]] = {}  # modals: views.open and views.update (fake_views.py)
+        self.triggers: dict[str, Trigger] = {}  # trigger_id -> when, by whom, where (fake_views.py)
         self.response_urls: dict[str, int] = {}  # token -> uses
         self.response_url_messages: dict[str, str] = {}  # token -> ts of the message clicked
         self.ratelimit_next: dict[str, int] = {}  # method -> how many 429s to answer
@@ -331,6 +339,15 @@ class FakeSlack:
         if group is None:
             raise SlackError("no_such_subteam")
         return {"users": sorted(group)}
+
+    def _usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"usergroups": [{"id": gid, "team_id": TEAM_ID, "handle": self.usergroup_handles.get(gid, gid.lower()),
+                                "name": self.usergroup_handles.get(gid, gid.lower()).title(), "user_count": len(users)}
+                               for gid, users in self.usergroups.items()]}  # fmt: skip
+
+    def _conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"])
+        return self._page(args, "members", sorted(channel.members))
 
     def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args["channel"])
@@ -552,7 +569,7 @@ def _text_ok(obj: dict[str, Any], limit: int, kind: str | None = None) -> bool:
 # -- what Slack sends to the app ------------------------------------------------------------
 
 
-class SlackWire:
+class SlackWire(ViewWire):
     """Builds the payloads Slack sends, signs them, and POSTs them to the app."""
 
     def __init__(self, fake: FakeSlack, app_url: str = "", secret: str = SIGNING_SECRET) -> None:
@@ -568,7 +585,8 @@ class SlackWire:
             "token": "verification-token", "team_id": TEAM_ID, "team_domain": "library-folk",
             "channel_id": channel, "channel_name": self.fake.channels[channel].name or "directmessage",
             "user_id": user, "user_name": user_obj.name, "command": command, "text": text,
-            "api_app_id": "A0APP", "response_url": response_url, "trigger_id": f"t{next(self._ids)}",
+            "api_app_id": "A0APP", "response_url": response_url,
+            "trigger_id": self.fake.issue_trigger(f"t{next(self._ids)}", user, channel),
         }  # fmt: skip
 
     def click(self, value: str, user: str, channel: str, message_ts: str = "", *,

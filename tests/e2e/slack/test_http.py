@@ -57,8 +57,12 @@ async def test_the_bare_command_shows_help_in_the_channel(slack: SlackHarness) -
 
 async def test_every_command_of_the_catalogue_answers(slack: SlackHarness) -> None:
     """Derived from the registry, so commands added later are served (or fail) here too."""
-    for name in slack.bot.registry.commands:
+    for name, command in slack.bot.registry.commands.items():
+        opened = len(slack.fake.called("views.open"))
         posts = await slack.command(name, user=CAL)
+        if command.spec.form is not None:  # alone, a command with a form opens it (test_forms.py)
+            assert posts == [] and len(slack.fake.called("views.open")) == opened + 1, f"/{name} opened no form"
+            continue
         assert posts, f"/{name} got no answer"
         assert all(SORRY not in p.everything() for p in posts), f"/{name} failed: {posts}"
 
@@ -74,10 +78,36 @@ async def test_follow_is_recorded_and_invites_to_the_announcements_channel(slack
 
 
 async def test_follow_is_recorded_even_when_the_invite_fails(slack: SlackHarness) -> None:
-    await slack.command("config set announcements_channel #secret", user=CAL)  # private: the bot cannot see it
+    slack.fake.channels[SECRET].members.update({"U0BOTUSER", CAL})  # a private channel the bot and CAL are in
+    set_it = await slack.command("config set announcements_channel #secret", user=CAL)
+    assert set_it[0].text == f"announcements_channel is now <#{SECRET}|secret>."
+    slack.fake.channels[SECRET].members.discard("U0BOTUSER")  # then the bot is removed: its invites fail
     posts = await slack.command("follow")
     assert posts[0].text.startswith("You now follow ALCTS here.")
     assert await slack.count("SELECT COUNT(*) FROM follows WHERE member_id = ?", ANN) == 1
+
+
+async def test_config_set_refuses_channels_and_user_groups_slack_does_not_have(slack: SlackHarness) -> None:
+    async def say(text: str) -> str:
+        return (await slack.command(f"config set {text}", user=CAL))[0].text
+
+    assert await say("jobs_channel nosuch") == (
+        "jobs_channel: there is no channel nosuch here that the bot can see; pick one from the # list."
+    )
+    assert await say("jobs_channel #secret") == (  # private, without the bot: Slack says no such channel
+        "jobs_channel: there is no channel #secret here that the bot can see; pick one from the # list."
+    )
+    slack.fake.channels[SECRET].members.add("U0BOTUSER")  # the bot is invited, but CAL is not in it
+    assert await say(f"jobs_channel <#{SECRET}|secret>") == (
+        f"jobs_channel: <#{SECRET}|secret> is not a channel you can see; pick one you can."
+    )
+    assert await say("moderator_role modz") == "moderator_role: there is no user group modz here."
+    assert await slack.count("SELECT COUNT(*) FROM community_settings") == 0
+    # by name: stored as Slack's mention and the user group's id, which the rest of the bot reads
+    assert await say("jobs_channel announcements") == f"jobs_channel is now <#{NEWS}|announcements>."
+    assert await say("moderator_role @S0ORGANIZ") == f"moderator_role is now {ORGANIZERS}."
+    slack.fake.usergroup_handles[ORGANIZERS] = "organizers"
+    assert await say("organizer_role Organizers") == f"organizer_role is now {ORGANIZERS}."
 
 
 async def test_the_bot_joins_a_public_announcements_channel_to_invite(slack: SlackHarness) -> None:

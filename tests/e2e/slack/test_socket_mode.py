@@ -55,6 +55,20 @@ async def test_envelopes_are_acked_and_handled(socket_slack: tuple[SlackHarness,
     assert probe.heard == [("Ann", "general", "MARC")]  # real name: ann set no display name
 
 
+async def test_a_form_is_opened_grown_and_submitted_over_socket_mode(socket_slack: tuple[SlackHarness, Probe]) -> None:
+    harness, _ = socket_slack
+    assert await harness.command("poll create") == []
+    view = harness.fake.latest_view()
+    body = await harness.submit_view(view["id"], {"question": "Tea?", "options.0": "Tea", "options.1": "tea"})
+    assert body["response_action"] == "errors" and list(body["errors"]) == ["options.0"]  # on the field, in the ack
+    assert await harness.click_view(view["id"], "form.add:options") == {}
+    assert "options.2" in [block.get("block_id") for block in harness.fake.views[view["id"]]["blocks"]]
+    values = {"question": "Tea or coffee?", "options.0": "Tea", "options.1": "Coffee", "options.2": "Both"}
+    assert await harness.submit_view(view["id"], values) == {}
+    assert await harness.count("SELECT COUNT(*) FROM poll_options") == 3
+    assert "Tea or coffee?" in harness.fake.in_channel(GENERAL)[0].everything()
+
+
 async def test_a_wrong_app_token_stops_start_with_a_clear_error(tmp_path: Path, fake_slack: FakeSlack) -> None:
     harness = SlackHarness(tmp_path, fake_slack, socket_mode=True, slack_app_token="xapp-wrong")
     with pytest.raises(ConfigError, match=r"^config: SLACK_APP_TOKEN was refused by Slack \(invalid_auth\)$"):
@@ -65,7 +79,11 @@ async def test_a_wrong_app_token_stops_start_with_a_clear_error(tmp_path: Path, 
 async def test_every_command_of_the_catalogue_answers_in_socket_mode(socket_slack: tuple[SlackHarness, Probe]) -> None:
     harness, probe = socket_slack
     probe.gate.set()  # /probe slow answers at once
-    for name in harness.bot.registry.commands:
+    for name, command in harness.bot.registry.commands.items():
+        opened = len(harness.fake.called("views.open"))
         posts = await harness.command(name, user=CAL)
+        if command.spec.form is not None:  # alone, a command with a form opens it (test_forms.py)
+            assert posts == [] and len(harness.fake.called("views.open")) == opened + 1, f"/{name} opened no form"
+            continue
         assert posts, f"/{name} got no answer"
         assert all(SORRY not in p.everything() for p in posts), f"/{name} failed: {posts}"
