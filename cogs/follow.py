@@ -6,11 +6,12 @@ from collections.abc import Awaitable, Callable
 
 from bot.app import Bot, Context
 from bot.cards import Button, Card, Style, notice
+from bot.changes import ContentChangedHook, unheard
 from bot.clock import Clock
 from bot.commands import button, command, on
 from bot.config import Setting
 from bot.errors import UserError
-from bot.model import Community, Member, MemberLeft
+from bot.model import Community, Member, MemberLeft, Role
 from bot.quotas import Quota, button_quota
 from storage.engagement import EngagementLog
 from storage.follows import FollowStore, ZoneOf
@@ -23,13 +24,14 @@ class Follow:
 
     name = "follow"
     settings = (
-        Setting("follower_role", "Discord role granted on /follow (never one with moderating powers)"),
+        Setting("follower_role", "Discord role granted on /follow (never one with moderating powers)", role=True,
+                given=True),
         Setting("announcements_channel", "Slack channel followers are invited to on /follow", channel=True),
     )
 
     def __init__(
         self, follows: FollowStore, engagement: EngagementLog, brand: str, perk: FollowPerk, clock: Clock,
-        zone_of: ZoneOf,
+        zone_of: ZoneOf, content_changed: ContentChangedHook = unheard,
     ) -> None:  # fmt: skip
         self.follows = follows
         self.zone_of = zone_of
@@ -37,22 +39,27 @@ class Follow:
         self.engagement = engagement
         self.brand = brand
         self.perk = perk
+        self.content_changed = content_changed
 
     @command("follow", help="Follow the association's updates in this community", quota=Quota(10, 3600))
     async def follow(self, ctx: Context, args: object) -> Card:
         added = await self.follows.follow(ctx.community, ctx.member, ctx.now, _day(ctx))
         extra = await self.perk(ctx, True)  # again when already following: a role or channel may have been lost
-        if not added:  # nothing changed: only the member hears it
+        if not added:  # nothing changed: only the member hears it, and it is not activity
+            ctx.activity = False
             return notice(" ".join(filter(None, [f"You already follow {self.brand} here.", extra])))
         self.engagement.saw(ctx.community, ctx.member, ctx.now)  # counted among the members the reply states
+        self._changed(ctx.community, ctx.member)
         lead = f"You now follow {self.brand} here."
         return notice(" ".join(filter(None, [lead, extra, await self.share(ctx.community)])), ephemeral=False)
 
     @command("unfollow", help="Stop following the association's updates here", quota=Quota(10, 3600))
     async def unfollow(self, ctx: Context, args: object) -> Card:
         removed = await self.follows.unfollow(ctx.community, ctx.member, ctx.now, _day(ctx))
-        if not removed:
+        if not removed:  # nothing changed: not activity
+            ctx.activity = False
             return notice(f"You were not following {self.brand} here.")
+        self._changed(ctx.community, ctx.member)
         extra = await self.perk(ctx, False)
         return notice(" ".join(filter(None, [f"You no longer follow {self.brand} here.", extra])))
 
@@ -77,8 +84,14 @@ class Follow:
         """A follower who leaves the community no longer follows (a change of state on the
         local day, as /unfollow records); leaving one channel changes nothing."""
         event = ctx.event
-        if isinstance(event, MemberLeft) and not event.channel_only:
-            await self.follows.unfollow(ctx.community, ctx.member, ctx.now, _day(ctx))
+        left = isinstance(event, MemberLeft) and not event.channel_only
+        if left and await self.follows.unfollow(ctx.community, ctx.member, ctx.now, _day(ctx)):
+            self._changed(ctx.community, ctx.member)
+
+    def _changed(self, community: Community, member: Member) -> None:
+        """Homes that show the change: the member's own (their button), organizers' (the figures)."""
+        self.content_changed(community, "follow", member=member)
+        self.content_changed(community, "follow", audience=Role.ORGANIZER)
 
     async def share(self, community: Community) -> str:
         followers = await self.follows.count(community)
@@ -97,4 +110,4 @@ def _day(ctx: Context) -> str:
 
 def setup(bot: Bot) -> None:
     bot.add_cog(Follow(FollowStore(bot.db), bot.engagement, bot.settings.bot_brand, bot.follow_perk, bot.clock,
-                       bot.config.zone_of))  # fmt: skip
+                       bot.config.zone_of, bot.content_changed))  # fmt: skip

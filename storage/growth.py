@@ -9,6 +9,7 @@ community's local days (ISO dates), as recorded.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.clock import iso
@@ -24,6 +25,21 @@ def _where(community: Key | None, alias: str = "") -> tuple[str, tuple[str, ...]
     if community is None:
         return "1 = 1", ()
     return f"{prefix}platform = ? AND {prefix}community_id = ?", community
+
+
+@dataclass(frozen=True)
+class Glance:
+    """An organizer's figures at a glance: followers and their net change in the window,
+    members now, and members active in the window (a 7-day window: WAU)."""
+
+    followers: int
+    change: int
+    members: int
+    active: int
+
+    @property
+    def follow_rate(self) -> float | None:
+        return self.followers / self.members if self.members else None
 
 
 class GrowthQueries:
@@ -89,6 +105,29 @@ class GrowthQueries:
             (*params, before),
         )
         return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    async def glance(self, community: Key, since: date, until: date) -> Glance:
+        """The figures at a glance (an organizer's home): followers now and their net change
+        over the local days `since`..`until`, members now (the platform's latest count, else
+        members seen; never fewer than the followers) and the members active in the window.
+        Primary-key ranges and the member summaries only: no raw events are read."""
+        followers = int(await self.db.scalar(
+            "SELECT COUNT(*) FROM follows WHERE platform = ? AND community_id = ?", community) or 0)  # fmt: skip
+        change = await self.db.scalar(
+            "SELECT SUM(follows - unfollows) FROM follow_daily WHERE platform = ? AND community_id = ?"
+            " AND day BETWEEN ? AND ?",
+            (*community, since.isoformat(), until.isoformat()),
+        )
+        counted = await self.db.scalar(
+            "SELECT members FROM member_counts WHERE platform = ? AND community_id = ? ORDER BY at DESC, id DESC LIMIT 1",
+            community,
+        )
+        if counted is None:
+            counted = await self.db.scalar(
+                "SELECT COUNT(*) FROM members_seen WHERE platform = ? AND community_id = ?", community
+            )
+        active = await self.distinct_active(community, since, until)
+        return Glance(followers, int(change or 0), max(int(counted or 0), followers), active)
 
     # -- activity ---------------------------------------------------------------------------------
 

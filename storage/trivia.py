@@ -71,6 +71,15 @@ class MemberStats:
     wins: int
 
 
+@dataclass(frozen=True)
+class Standing:
+    """A member on the community's board for a period: points, rank (None: not played), players."""
+
+    points: int
+    rank: int | None
+    players: int
+
+
 ROUND_SCORES = (
     "SELECT member_id, MAX(member_name) AS name, SUM(points) AS points, SUM(correct) AS correct,"
     " COUNT(*) AS answered, MAX(CASE WHEN points > 0 THEN answered_at END) AS reached"
@@ -280,6 +289,22 @@ class TriviaStore:
         )
         assert row is not None
         return MemberStats(row["answered"], row["correct"], row["points"], row["best"], int(wins or 0))
+
+    async def standing(self, member: Member, community: Community, since: datetime) -> Standing:
+        """The member's points here since `since`, their rank among the community's players
+        in that time (equal points share a rank: 1, 1, 3; None when they have not played)
+        and how many played. One pass over the window's answers (the board index)."""
+        row = await self.db.fetchone(
+            "WITH board AS (SELECT member_id, SUM(points) AS points FROM trivia_answers WHERE platform = ?"
+            " AND community_id = ? AND answered_at >= ? AND member_id IS NOT NULL GROUP BY member_id),"
+            " me AS (SELECT points FROM board WHERE member_id = ?)"
+            " SELECT (SELECT COUNT(*) FROM board) AS players, (SELECT points FROM me) AS points,"
+            " (SELECT COUNT(*) FROM board WHERE points > (SELECT points FROM me)) AS ahead",
+            (community.platform, community.id, iso(since), member.id),
+        )
+        assert row is not None
+        played = row["points"] is not None
+        return Standing(int(row["points"] or 0), int(row["ahead"]) + 1 if played else None, int(row["players"]))
 
     async def forget_member(self, member: Member) -> int:
         """Scores go; rounds keep their totals with the member's name removed."""

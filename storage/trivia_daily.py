@@ -66,6 +66,25 @@ class DailyStore:
         row = await self.db.fetchone("SELECT * FROM trivia_daily WHERE id = ?", (daily_id,))
         return _daily(row) if row else None
 
+    async def current(self, community: Community) -> Asked | None:
+        """The community's question of the day: the newest daily question that was posted
+        (its message stored) and not yet revealed, in any channel; None when none is open.
+        A community has at most one a day per channel, so this reads a handful of rows."""
+        row = await self.db.fetchone(
+            "SELECT * FROM trivia_daily WHERE platform = ? AND community_id = ? AND revealed_at IS NULL"
+            " AND message_ref IS NOT NULL ORDER BY posted_at DESC, id DESC LIMIT 1",
+            (community.platform, community.id),
+        )
+        return _daily(row) if row else None
+
+    async def choice_of(self, daily_id: int, member_id: str) -> int | None:
+        """The choice the member gave to a daily question, or None if they have not answered
+        (one row at most: an answer is unique per daily question and member)."""
+        value = await self.db.scalar(
+            "SELECT choice FROM trivia_answers WHERE daily_id = ? AND member_id = ?", (daily_id, member_id)
+        )
+        return int(value) if value is not None else None
+
     async def unrevealed_dailies(self, place: Place) -> list[Asked]:
         rows = await self.db.fetchall(
             "SELECT * FROM trivia_daily WHERE platform = ? AND community_id = ? AND channel_id = ?"

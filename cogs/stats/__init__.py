@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field
@@ -28,13 +28,14 @@ from bot.model import Community, Member, Role
 from bot.recurrence import Recurrence
 from bot.scheduler import Scheduler
 from cogs.stats.charts import content_chart, follow_rate_chart
-from cogs.stats.metrics import Metrics, compute
+from cogs.stats.metrics import REFERENCE_RATE, Metrics, compute
 from cogs.stats.social import (
     Fetch,
     accounts_lines,
     add_account,
     parse_day,
     record_count,
+    refresh_again,
     refresh_all,
     remove_account,
 )
@@ -165,6 +166,24 @@ class Stats:
             raise UsageError(f"stats record: {str(exc).rstrip('.')}.") from None
         return notice(await record_count(self.social, args.network, args.count, day, ctx.now, handle=args.handle))
 
+    async def home(self, ctx: Context) -> list[Card]:
+        """An organizer's home (Slack's App Home): this week's figures in one card of three
+        fields (followers and their change over the last 7 local days, the follow rate
+        against the study's reference, active members: WAU), from `GrowthQueries.glance`
+        (a few milliseconds on a year of a million events). Nothing for anyone else."""
+        if ctx.member.role < Role.ORGANIZER:
+            return []
+        until = ctx.now.astimezone(ctx.tz).date()
+        glance = await self.queries.glance((ctx.community.platform, ctx.community.id), until - timedelta(days=6), until)
+        fields = (
+            CardField("Followers", f"{glance.followers} ({glance.change:+d} this week)"),
+            CardField("Follow rate", f"{percent(glance.follow_rate)} of {glance.members} members "
+                                     f"(the study's reference: {percent(REFERENCE_RATE)})"),  # fmt: skip
+            CardField("Active members", f"{glance.active} this week"),
+        )
+        return [Card(title="This week's growth", fields=fields,
+                     footer="Only organizers see this. /stats growth has the chart; /stats engagement, the rest.")]  # fmt: skip
+
     # -- members ---------------------------------------------------------------------------------
 
     @command("stats me", help="Your own activity here (only you see it)")
@@ -208,8 +227,20 @@ class Stats:
     async def refresh_social(self, key: str, payload: dict[str, Any]) -> None:
         """Daily: each Mastodon and Bluesky account's public follower count."""
         now = self.clock.now()
-        for problem in await refresh_all(self.social, self.fetch, self.process_settings, now, now.date().isoformat()):
+        for problem in await refresh_all(self.social, self.fetch, self.process_settings, now, now.date().isoformat(),
+                                         self._retry_social):  # fmt: skip
             log.warning("social follower count: %s", problem)
+
+    @timer("stats.social_retry", rerun=True)
+    async def retry_social(self, key: str, payload: dict[str, Any]) -> None:
+        """One account whose server answered "busy" (HTTP 429 or 503), asked again alone."""
+        problem = await refresh_again(self.social, self.fetch, self.process_settings, self.clock.now(), payload,
+                                      self._retry_social)  # fmt: skip
+        if problem is not None:
+            log.warning("social follower count: %s", problem)
+
+    async def _retry_social(self, key: str, due: datetime, payload: dict[str, Any]) -> None:
+        await self.scheduler.schedule("stats.social_retry", key, due, payload)
 
     async def start(self) -> None:
         if not await self.scheduler.repeating("stats.snapshot", "all"):

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.app import Bot, Context, Messenger
 from bot.cards import Card, notice
+from bot.changes import ContentChangedHook, unheard
 from bot.clock import Clock
 from bot.commands import button, command, on, timer
 from bot.community import CommunityConfig
@@ -50,6 +51,7 @@ class Trivia:
     def __init__(
         self, bank: QuestionBank, store: TriviaStore, scheduler: Scheduler, messenger: Messenger,
         clock: Clock, config: CommunityConfig, rng: random.Random | None = None, content: Content | None = None,
+        content_changed: ContentChangedHook = unheard,
     ) -> None:  # fmt: skip
         self.bank = bank
         self.store = store
@@ -59,6 +61,7 @@ class Trivia:
         self.config = config
         self.rng = rng or random.Random()
         self.content = content or (lambda place, kind, subject, at: None)
+        self.content_changed = content_changed  # a member's home shows their points and today's question
 
     # -- live rounds --------------------------------------------------------------------------
 
@@ -140,6 +143,7 @@ class Trivia:
         result = await self.store.answer(asked, ctx.community, ctx.member, category, choice, points, ctx.now)
         if result is None:
             return notice("You already answered this question; one answer each.")
+        self.content_changed(ctx.community, "trivia", member=ctx.member)  # their points
         return notice(f"Locked in: {choice_label(asked, choice)}")
 
     async def _ask(self, found: Round, position: int, post: Any) -> None:
@@ -355,13 +359,17 @@ def setup(bot: Bot) -> None:
     from cogs.trivia.boards import TriviaBoards
     from cogs.trivia.daily import DailyQuestion
     from cogs.trivia.disputes import TriviaDisputes
+    from cogs.trivia.home import TriviaHome
 
     folders = [SHIPPED]
     if bot.settings.bot_trivia_packs:
         folders.append(Path(bot.settings.bot_trivia_packs))
     bank = load_bank(folders)
-    trivia = Trivia(bank, TriviaStore(bot.db), bot.scheduler, bot, bot.clock, bot.config, content=bot.engagement.content)
+    trivia = Trivia(bank, TriviaStore(bot.db), bot.scheduler, bot, bot.clock, bot.config, content=bot.engagement.content,
+                    content_changed=bot.content_changed)  # fmt: skip
     bot.add_cog(trivia)
     bot.add_cog(TriviaBoards(bank, trivia.store))
     bot.add_cog(TriviaDisputes(bank, trivia.store.flags))
-    bot.add_cog(DailyQuestion(trivia, DailyStore(bot.db)))
+    daily = DailyQuestion(trivia, DailyStore(bot.db))
+    bot.add_cog(daily)
+    bot.add_cog(TriviaHome(daily))

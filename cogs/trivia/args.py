@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field, field_validator
 
 from bot.commands import Args, ChannelName, Choice, suggests
+from bot.text import shows
 
 if TYPE_CHECKING:
     from bot.app import Context
@@ -55,7 +56,7 @@ class FlagArgs(Args):
     @field_validator("reason")
     @classmethod
     def _reason(cls, value: list[str]) -> list[str]:
-        if not value:
+        if not value or not shows(" ".join(value)):
             raise ValueError("say what is wrong, e.g. /trivia flag marc21-001 the answer changed in 2019")
         length = len(" ".join(value))
         if length > REASON_MAX:

@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.errors import UserError
+from bot.text import echo
 from cogs.trivia.giveaways import conflict_map
 from cogs.trivia.matching import matches, normalise
 
@@ -165,7 +166,7 @@ class QuestionBank:
             return None
         name = given.lower()
         if name not in self.packs:
-            raise UserError(f"There is no category {given}. Categories: {', '.join(sorted(self.packs))}.")
+            raise UserError(f"There is no category {echo(given)}. Categories: {', '.join(sorted(self.packs))}.")
         return name
 
     def questions(self, category: str | None = None) -> list[Question]:

@@ -25,12 +25,12 @@ class TriviaBoards:
         self.bank = bank
         self.store = store
 
-    @command("trivia categories", help="List the question categories")
+    @command("trivia categories", activity=False, help="List the question categories")
     async def categories(self, ctx: Context, args: object) -> Card:
         lines = [f"{name}: {pack.title} ({len(pack.questions)} questions)" for name, pack in sorted(self.bank.packs.items())]
         return Card(title="Trivia categories", text="\n".join(lines), footer="/trivia start CATEGORY plays one.", ephemeral=True)
 
-    @command("trivia leaderboard", args=LeaderboardArgs, help="Top players this week, month or all time")
+    @command("trivia leaderboard", activity=False, args=LeaderboardArgs, help="Top players this week, month or all time")
     async def leaderboard(self, ctx: Context, args: LeaderboardArgs) -> Card:
         category = self.bank.category_named(args.category)
         span = PERIODS[args.period]
@@ -43,7 +43,7 @@ class TriviaBoards:
         about = f" in {self.bank.title(category)}" if category else ""
         return leaderboard_card(f"Trivia leaderboard{about}, {period}, {where}", scores)
 
-    @command("trivia stats", help="Your answers, accuracy, best streak and wins")
+    @command("trivia stats", activity=False, help="Your answers, accuracy, best streak and wins")
     async def stats(self, ctx: Context, args: object) -> Card:
         s = await self.store.member_stats(ctx.member)
         accuracy = f"{round(100 * s.correct / s.answered)}%" if s.answered else "-"

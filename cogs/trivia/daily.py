@@ -14,6 +14,7 @@ from bot.cards import Card, notice
 from bot.clock import from_iso, iso
 from bot.commands import button, command, timer
 from bot.config import Setting
+from bot.context import postable
 from bot.errors import UserError
 from bot.model import Community, Place, Role
 from bot.recurrence import Recurrence
@@ -45,6 +46,7 @@ class DailyQuestion:
         self.bank = trivia.bank
         self.rng = trivia.rng
         self.content = trivia.content
+        self.content_changed = trivia.content_changed
 
     async def start(self) -> None:
         """Every channel with the daily question on has its series, and every question
@@ -64,6 +66,7 @@ class DailyQuestion:
         place = ctx.channel(args.channel, "trivia_channel", "#trivia")
         if args.state == "off":
             return await self._off(ctx, place)
+        await postable(self.messenger, place)  # the questions go there every day, from a timer
         await self.store.set_daily_channel(place, args.at, True, ctx.member.id)
         due = await self._repeat_daily(place, args.at)
         following = f", the next in {format_duration(due - ctx.now)}" if due else ""
@@ -147,6 +150,7 @@ class DailyQuestion:
         if ref is not None:
             await self.store.set_daily_message(asked.daily_id, ref)
         self.content(place, "trivia_daily", question.id, self.clock.now())
+        self.content_changed(place.community, "trivia")  # members' homes show today's question
 
     @button("trivia.daily")
     async def daily_answer(self, ctx: Context, daily_id: int, choice: int) -> Card:
@@ -162,12 +166,14 @@ class DailyQuestion:
         )  # fmt: skip
         if result is None:
             return notice("You already answered today's question; one answer each.")
+        self.content_changed(ctx.community, "trivia", member=ctx.member)  # their home: answered, points
         return notice(f"Locked in: {choice_label(asked, choice)}. The answer comes out tomorrow.")
 
     async def _reveal_daily(self, asked: Asked) -> None:
         assert asked.daily_id is not None and asked.place is not None
         if not await self.store.reveal_daily(asked.daily_id, self.clock.now()):
             return
+        self.content_changed(asked.place.community, "trivia")  # no longer today's question on homes
         if asked.message is None:  # its post failed: nobody saw the question, nothing to reveal
             return
         question = self.trivia._question(asked.question_id)

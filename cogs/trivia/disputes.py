@@ -11,7 +11,7 @@ from bot.commands import command
 from bot.errors import UserError
 from bot.model import Role
 from bot.quotas import Quota
-from bot.text import neutralise
+from bot.text import echo, neutralise
 from cogs.trivia.args import FlagArgs, QuestionArgs
 from cogs.trivia.bank import QuestionBank
 from cogs.trivia.cards import flag_queue_card
@@ -31,7 +31,7 @@ class TriviaDisputes:
     async def flag(self, ctx: Context, args: FlagArgs) -> Card:
         question_id = args.question_id.lower()
         if self.bank.question(question_id) is None:
-            raise UserError(f"There is no question {question_id}; its id is at the foot of each question, like marc21-001.")
+            raise UserError(f"There is no question {echo(question_id)}; its id is at the foot of each question, like marc21-001.")
         by_moderator = ctx.member.role >= Role.MODERATOR
         reason = " ".join(neutralise(" ".join(args.reason)).split())
         first = await self.flags.flag(question_id, ctx.community, ctx.member, by_moderator, reason, ctx.now)
@@ -41,7 +41,7 @@ class TriviaDisputes:
             return notice(f"You had already flagged {question_id}; your reason is updated. Thanks.")
         return notice(f"Thanks: {question_id} is flagged for the moderators to check.")
 
-    @command("trivia flags", role=Role.MODERATOR, help="Questions members have disputed here, how many and why")
+    @command("trivia flags", activity=False, role=Role.MODERATOR, help="Questions members have disputed here, how many and why")
     async def queue(self, ctx: Context, args: object) -> Card:
         disputed = await self.flags.queue(ctx.community)
         if not disputed:
@@ -54,7 +54,7 @@ class TriviaDisputes:
         question_id = args.question_id.lower()
         disputed = await self.flags.disputed(question_id, ctx.community)
         if disputed is None:
-            raise UserError(f"{question_id} has no flags here; /trivia flags lists the questions that do.")
+            raise UserError(f"{echo(question_id)} has no flags here; /trivia flags lists the questions that do.")
         cleared = await self.flags.clear(question_id, ctx.community)
         flags = f"{cleared} flag is" if cleared == 1 else f"{cleared} flags are"
         if disputed.set_aside:
