@@ -364,9 +364,10 @@ def cmd_stats_import(args: argparse.Namespace, settings: Settings) -> int:
     """Upsert `date,platform,followers` rows into social_counts (source 'import').
 
     Bad rows are skipped, each named as `FILE:LINE: problem` on standard error, and the
-    good rows are still imported (re-running the fixed file is safe: it upserts); a file
-    problem (no header, not UTF-8, broken CSV quoting) imports nothing. Exit 0 when every
-    row was good, 1 when any row or the file was bad, 2 when the file cannot be read."""
+    good rows are still imported (re-running the fixed file is safe: it upserts). A problem
+    with the file as a whole (no header, not UTF-8, a quote left open) imports nothing and
+    is one line. Exit 0 when every row was good, 1 when a row was bad, 2 when the file
+    cannot be read or used."""
     from cogs.stats.social_csv import import_csv
     from storage.db import Database
     from storage.social import SocialStore
@@ -394,5 +395,7 @@ def cmd_stats_import(args: argparse.Namespace, settings: Settings) -> int:
     imported, skipped, problems, fatal = asyncio.run(go())
     for problem in problems:
         print(problem, file=sys.stderr)
+    if fatal:  # one line, above: nothing was imported
+        return 2
     print(f"Imported {imported} row{'' if imported == 1 else 's'} ({skipped} skipped)")
-    return 1 if problems or fatal else 0
+    return 1 if problems else 0

@@ -7,25 +7,30 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.text import quoted
+from bot.timeparse import ZONE_HINT, zone_setting
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def check_timezone(value: str) -> str:
-    """An IANA zone name, matched case-insensitively (`utc`, `america/chicago`); returns
-    the name as the zone database spells it. Raises ValueError with a sentence."""
-    if len(value) > 64:  # IANA names are short; a long one makes zoneinfo raise OSError
-        raise ValueError(f"{value[:20]!r}... is not a time zone; use a name like America/Chicago")
-    spelled = {name.casefold(): name for name in available_timezones()}.get(value.strip().casefold())
+    """A time zone as `bot.timeparse.zone_setting` reads it: an IANA name in any case, with
+    spaces for underscores (`america/new york`), a city one zone is named after (`chicago`),
+    or ET, CT, MT, PT (EST, CDT...: the zone, not a fixed offset), UTC. Returns the IANA name
+    as the zone database spells it; raises ValueError with a sentence."""
+    spelled = zone_setting(value)
     try:
-        ZoneInfo(spelled or value)
+        if spelled is None:
+            raise ValueError
+        ZoneInfo(spelled)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(f"{value!r} is not a time zone; use a name like America/Chicago") from None
-    return spelled or value
+        raise ValueError(f"{quoted(value)} is not a time zone; {ZONE_HINT}") from None
+    return spelled
 
 
 def split_commas(value: Any) -> Any:
@@ -153,6 +158,19 @@ class Setting:
     channel: bool = False
     """A channel: stored as its mention (`<#123>`, `<#C123|news>`), or `#name` on the
     console, so `news`, `#news` and a mention of it are one value."""
+    role: bool = False
+    """A platform role (or Slack user group): where the platform can, its roles are suggested
+    while the value is typed (Discord's autocomplete), and `/config set` refuses one the
+    platform does not have."""
+    powers: bool = False
+    """A role whose holders get powers (moderator_role, organizer_role): never the same role
+    as a `given` one."""
+    given: bool = False
+    """A role the bot hands to members (follower_role on /follow): never one with moderating
+    powers, nor the role of a `powers` setting (it would never be given)."""
+    choices: tuple[str, ...] = ()
+    """The only values it takes (a switch: `("yes", "no")`), suggested while typed; `/config
+    set` refuses others."""
 
 
 class CommunitySettings:
@@ -176,6 +194,6 @@ class CommunitySettings:
 
 CORE_SETTINGS = (
     Setting("timezone", "time zone for daily trivia, webinars and reports (e.g. America/Chicago)", check_timezone),
-    Setting("moderator_role", "platform role (or Slack user group) whose holders moderate"),
-    Setting("organizer_role", "platform role (or Slack user group) whose holders organize"),
+    Setting("moderator_role", "platform role (or Slack user group) whose holders moderate", role=True, powers=True),
+    Setting("organizer_role", "platform role (or Slack user group) whose holders organize", role=True, powers=True),
 )

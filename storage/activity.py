@@ -3,14 +3,19 @@ first engagement per feature).
 
 Every event is logged raw and counted in the day's totals, but joining or leaving the
 community is not activity, nor is a command that was refused (no permission, over its
-quota) or mistyped, and neither are the housekeeping commands (settings, the growth
-figures themselves, privacy requests and help): an organizer reading `/stats growth` every
-morning would otherwise count as the most engaged member.
+quota) or mistyped, nor one that only reads or changed nothing, and neither are the
+housekeeping commands (settings, the growth figures themselves, privacy requests and help):
+an organizer reading `/stats growth` every morning would otherwise count as the most
+engaged member.
 """
 
 from __future__ import annotations
 
-NOT_ACTIVITY = ("member_joined", "member_left", "refused")  # event kinds (refused: a command refused or mistyped)
+NOT_ACTIVITY = ("member_joined", "member_left", "refused", "form_opened", "no_change")
+"""Event kinds: refused is a command refused or mistyped; form_opened a command's form shown
+(its submission is the command, and counts); no_change a read-only command (`/poll results`,
+declared `@command(..., activity=False)`) or one that changed nothing (`/unfollow` when not
+following)."""
 HOUSEKEEPING_COGS = ("config", "stats", "privacy", "help")  # cog names (Cog.name)
 
 

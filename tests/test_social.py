@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.errors import UserError
 from bot.fetch import Fetcher, HttpStatus
 from bot.fetched import FetchResult, Unreachable
-from bot.model import Member
+from bot.model import Member, Role
 from cogs.stats.social import (
     BadAnswer,
     UnknownAccount,
@@ -30,6 +30,7 @@ from cogs.stats.social import (
     normalise_handle,
     normalise_network,
     record_count,
+    refresh_again,
     refresh_all,
 )
 from cogs.stats.social_csv import parse_counts_csv
@@ -219,7 +220,7 @@ async def test_json_without_a_count_is_one_sentence(body: bytes) -> None:
         ("bluesky", "ALCTS.org", "alcts.org"),
         ("bluesky", "https://bsky.app/profile/alcts.bsky.social", "alcts.bsky.social"),
         ("bluesky", "did:plc:abcdefghijklmnopqrstuvwx", "did:plc:abcdefghijklmnopqrstuvwx"),
-        ("facebook", "@ALCTS.page", "ALCTS.page"),
+        ("facebook", "@ALCTS.page", "alcts.page"),  # manual networks: any case is one account
     ],
 )
 def test_handles_are_normalised(network: str, given: str, stored: str) -> None:
@@ -341,15 +342,67 @@ async def test_accounts_are_added_once_fetched_daily_and_forget_me_unattributes(
     assert all(a.added_by is None for a in await store.accounts())
 
 
-async def test_a_busy_server_is_not_asked_again_in_the_same_run(
+async def test_a_429_for_one_account_waits_for_that_account_alone(
     store: SocialStore, fake: FakeNetworks, fetcher: Fetcher
 ) -> None:
+    fake.mastodon["alcts@third.example"] = 12
     for handle in ("alcts@other.example", "alcts@third.example"):
         await store.add_account("mastodon", handle, None, NOW)
-    fake.busy.update({"alcts@other.example", "alcts@third.example"})
-    problems = await refresh_all(store, fetcher.fetch, settings_for(fake), NOW, TODAY)
-    assert len(problems) == 2 and all("HTTP 429" in p for p in problems)
-    assert len(fake.seen) == 1  # BOT_MASTODON_URL: one server for both
+    fake.busy.add("alcts@other.example")  # one server for both (BOT_MASTODON_URL), busy for one lookup
+    asked: list[tuple[str, datetime, dict[str, object]]] = []
+
+    async def retry(key: str, due: datetime, payload: dict[str, object]) -> None:
+        asked.append((key, due, payload))
+
+    settings = settings_for(fake)
+    problems = await refresh_all(store, fetcher.fetch, settings, NOW, TODAY, retry)
+    assert len(fake.seen) == 2  # the other account on that server is still asked
+    assert problems == ["Mastodon alcts@other.example: The site is busy or having problems (HTTP 429); try again later"
+                        " (it asked for 2 minutes); asked again alone at 15:02 UTC."]  # fmt: skip
+    accounts = {a.handle: a for a in await store.accounts()}
+    assert accounts["alcts@third.example"].last_error is None and accounts["alcts@third.example"].last_fetch_at == NOW
+    assert accounts["alcts@other.example"].last_error is None  # not failed: waiting
+    (key, due, payload), = asked
+    assert due == NOW + timedelta(minutes=2) and payload == {"account": accounts["alcts@other.example"].id,
+                                                             "day": TODAY, "attempt": 1}  # fmt: skip
+
+    # still busy at the retries: asked again up to 3 times, then it is marked failed
+    for attempt in (2, 3):
+        assert await refresh_again(store, fetcher.fetch, settings, due, asked[-1][2], retry) is not None
+        assert asked[-1][2]["attempt"] == attempt and asked[-1][0] == f"{payload['account']}:{TODAY}:{attempt}"
+    failed = await refresh_again(store, fetcher.fetch, settings, due, asked[-1][2], retry)
+    assert len(asked) == 3 and failed is not None and failed.endswith("(it asked for 2 minutes).")
+    assert {a.handle: a.last_error for a in await store.accounts()}["alcts@other.example"] is not None
+
+    fake.busy.clear()  # a later retry that works records the day's count and clears the error
+    assert await refresh_again(store, fetcher.fetch, settings, due, payload, retry) is None
+    counts = {(c.handle, c.day): c.followers for c in await store.series(TODAY, TODAY)}
+    assert counts == {("alcts@other.example", TODAY): 77, ("alcts@third.example", TODAY): 12}
+    assert all(a.last_error is None for a in await store.accounts())
+
+
+async def test_the_daily_fetch_retries_a_busy_account_by_itself(tmp_path: Path, fake: FakeNetworks) -> None:
+    fake.mastodon["alcts@third.example"] = 12
+    testbot = TestBot(tmp_path, member="olga", role=Role.ORGANIZER, bot_mastodon_url=fake.base,
+                      bot_allow_private_urls=True)  # fmt: skip
+    await testbot.start()
+    try:
+        await testbot.push("/stats accounts add mastodon alcts@other.example", "/stats accounts add mastodon alcts@third.example")
+        fake.busy.add("alcts@other.example")
+        fake.mastodon.update({"alcts@other.example": 80, "alcts@third.example": 13})
+        next_six = (testbot.clock.now() + timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)
+        await testbot.wait((next_six - testbot.clock.now()).total_seconds() + 1)  # the daily fetch
+        day = next_six.date().isoformat()
+        counts = dict(await testbot.db.fetchall("SELECT handle, followers FROM social_counts WHERE day = ?", (day,)))
+        assert counts == {"alcts@third.example": 13}
+        fake.busy.clear()
+        await testbot.wait(125)  # the busy account alone, when the server said
+        counts = dict(await testbot.db.fetchall("SELECT handle, followers FROM social_counts WHERE day = ?", (day,)))
+        assert counts == {"alcts@other.example": 80, "alcts@third.example": 13}
+        out = await testbot.push("/stats accounts")
+        assert "last fetch failed" not in out
+    finally:
+        await testbot.stop()
 
 
 async def test_record_count_resolves_the_handle(store: SocialStore) -> None:
@@ -427,21 +480,58 @@ def test_cli_import_names_a_bad_row_and_imports_the_rest(tmp_path: Path) -> None
 def test_cli_import_without_a_header_imports_nothing(tmp_path: Path) -> None:
     (tmp_path / "c.csv").write_text("2025-01-01,facebook,1200\n")
     result = alcts(tmp_path, "stats", "import", "c.csv")
-    assert result.returncode == 1 and result.stdout == "Imported 0 rows (0 skipped)\n"
-    assert result.stderr == "c.csv:1: the first line must be the header date,platform,followers (missing date, platform, followers)\n"
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == ("c.csv:1: the first line must be the header date,platform,followers"
+                             " (missing date, platform, followers); nothing was imported\n")  # fmt: skip
     (tmp_path / "bin.csv").write_bytes(b"date,platform,followers\n2025-01-01,x,\xff\xfe\n")
     result = alcts(tmp_path, "stats", "import", "bin.csv")
-    assert result.returncode == 1 and result.stderr == "bin.csv:2: not UTF-8 text; save the file as CSV UTF-8\n"
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "bin.csv:2: not UTF-8 text; save the file as CSV UTF-8; nothing was imported\n"
     assert counts(tmp_path / "bot.sqlite3") == []
 
 
 @pytest.mark.usefixtures("database")
-def test_cli_import_of_an_unclosed_quote_imports_nothing(tmp_path: Path) -> None:
-    (tmp_path / "c.csv").write_text('date,platform,followers\n"2026-11-12,x,1\n2026-11-13,facebook,5\n2026-11-14,facebook,6\n')
+def test_cli_import_of_an_unclosed_quote_imports_nothing_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "c.csv").write_text('date,platform,followers\n2026-11-11,x,1\n"2026-11-12,x,1\n2026-11-13,facebook,5\n')
     result = alcts(tmp_path, "stats", "import", "c.csv")
-    assert result.returncode == 1 and result.stdout == "Imported 0 rows (0 skipped)\n"
-    assert result.stderr.startswith("c.csv:") and "not readable as CSV" in result.stderr
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "c.csv:3: a quote opened on this line is not closed on it; nothing was imported\n"
     assert counts(tmp_path / "bot.sqlite3") == []
+
+
+@pytest.mark.usefixtures("database")
+def test_cli_import_skips_a_row_with_bad_quotes_and_imports_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "c.csv").write_text('date,platform,followers\n2025-01-01,facebook,1\n2025-01-02,x,"1"2\n'
+                                    '2025-01-03,x,"3"\n2025-01-04,x,4,"a\n')  # fmt: skip
+    result = alcts(tmp_path, "stats", "import", "c.csv")  # a quote left open at the end: the file's problem
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "c.csv:5: a quote opened on this line is not closed on it; nothing was imported\n"
+    (tmp_path / "c.csv").write_text('date,platform,followers\n2025-01-01,facebook,1\n2025-01-02,x,"1"2\n2025-01-03,x,"3"\n')
+    result = alcts(tmp_path, "stats", "import", "c.csv")
+    assert (result.returncode, result.stdout) == (1, "Imported 2 rows (1 skipped)\n")
+    assert result.stderr == "c.csv:3: not readable as CSV (',' expected after '\"'); skipped\n"
+    assert counts(tmp_path / "bot.sqlite3") == [("facebook", "", "2025-01-01", 1, "import"), ("x", "", "2025-01-03", 3, "import")]
+
+
+@pytest.mark.usefixtures("database")
+def test_cli_import_skips_a_row_with_more_cells_than_the_header(tmp_path: Path) -> None:
+    (tmp_path / "c.csv").write_text("date,platform,followers\n2025-11-26,x,1\n2025-11-27,x,1,h,zzz\n"
+                                    "2025-11-27,facebook,2,\n")  # fmt: skip
+    result = alcts(tmp_path, "stats", "import", "c.csv")  # a trailing empty cell (a spreadsheet's comma) is fine
+    assert (result.returncode, result.stdout) == (1, "Imported 2 rows (1 skipped)\n")
+    assert result.stderr == "c.csv:3: 5 cells, but the header names 3 columns\n"
+    assert counts(tmp_path / "bot.sqlite3") == [("facebook", "", "2025-11-27", 2, "import"), ("x", "", "2025-11-26", 1, "import")]
+
+
+@pytest.mark.usefixtures("database")
+def test_cli_import_matches_manual_handles_without_regard_to_case(tmp_path: Path) -> None:
+    (tmp_path / "c.csv").write_text("date,platform,followers,handle\n2025-01-01,facebook,1,ALCTS\n"
+                                    "2025-01-01,Facebook,2,@alcts\n2025-01-02,x,3,@Alcts_Org\n")  # fmt: skip
+    result = alcts(tmp_path, "stats", "import", "c.csv")
+    assert result.returncode == 1 and result.stdout == "Imported 2 rows (1 skipped)\n"
+    assert result.stderr == "c.csv:3: Facebook alcts on 2025-01-01 is already on line 2; skipped\n"
+    assert counts(tmp_path / "bot.sqlite3") == [("facebook", "alcts", "2025-01-01", 1, "import"),
+                                                ("x", "alcts_org", "2025-01-02", 3, "import")]  # fmt: skip
 
 
 @pytest.mark.parametrize("what", ["missing", "a folder"])

@@ -6,7 +6,12 @@ bool, `Literal` choices; a `ChannelName` or `RoleName` field is Discord's own ch
 picker, and the pick reaches the core as its mention (`<#id>`, `<@&id>`); a list is one string
 split on `;`; durations and times are strings the core parses. Every option carries its
 field's description (`app_commands.describe`), and an option the model `@suggests` values
-for autocompletes (`suggest`). Every command calls one generic callback with the options given.
+for autocompletes (`suggest`); a suggestion may be a `Picks`, which lists the guild's channels
+the member can see (or its roles) here, and a channel typed by name in such an option reaches
+the core as its mention (`channels_named`). Every command calls one generic callback with the
+options given.
+A command with a form (bot/forms.py) has every option optional: used alone, it opens the form
+(`discord_forms`).
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ from bot.platforms.discord_render import clip
 log = logging.getLogger(__name__)
 
 Invoke = Callable[[discord.Interaction, str, dict[str, Any]], Awaitable[None]]
-Complete = Callable[[discord.Interaction, str, str, str], Awaitable[list[Choice]]]
-"""(interaction, command name, option, what was typed) -> suggestions."""
+Complete = Callable[[discord.Interaction, str, str, str], Awaitable[list[Choice | Picks]]]
+"""(interaction, command name, option, what was typed) -> suggestions (a `Picks` among them:
+the guild's channels the member can see, or its roles, listed here)."""
 AppCommand = app_commands.Command[Any, ..., Any] | app_commands.Group
 
 DESCRIPTION_MAX = 100
@@ -84,11 +90,12 @@ def build_commands(registry: Registry, invoke: Invoke, complete: Complete) -> li
 
 def _command(spec: CommandSpec, name: str, invoke: Invoke, complete: Complete, *,
              top_level: bool = True) -> app_commands.Command[Any, ..., Any]:  # fmt: skip
-    parameters, descriptions = _options(spec.args)
+    parameters, descriptions = _options(spec.args, optional=spec.form is not None)
     full_name = spec.name
 
     async def callback(interaction: discord.Interaction, **options: Any) -> None:
-        await invoke(interaction, full_name, {k: v for k, v in options.items() if v is not None})
+        given = {k: v for k, v in options.items() if v is not None}
+        await invoke(interaction, full_name, await channels_named(interaction, spec, given, complete))
 
     interaction_param = inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)
     callback.__signature__ = inspect.Signature([interaction_param, *parameters])  # type: ignore[attr-defined]
@@ -120,8 +127,10 @@ def _autocomplete(command: app_commands.Command[Any, ..., Any], spec: CommandSpe
 def _completer(complete: Complete, name: str, option: str, integer: bool) -> Callable[..., Awaitable[list[app_commands.Choice[Any]]]]:
     async def autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[Any]]:
         found = await complete(interaction, name, option, str(current or ""))
+        listed = [p for c in found for p in (picks_here(interaction, c.kind, str(current or ""))
+                                             if isinstance(c, Picks) else [c])]  # fmt: skip
         return [app_commands.Choice(name=clip(c.label, CHOICE_MAX) or str(c.value), value=c.value)
-                for c in found if _fits(c.value, integer)][:CHOICES_MAX]  # fmt: skip
+                for c in listed if _fits(c.value, integer)][:CHOICES_MAX]  # fmt: skip
 
     return autocomplete
 
@@ -132,20 +141,86 @@ def _fits(value: Any, integer: bool) -> bool:
     return isinstance(value, str) and 1 <= len(value) <= CHOICE_MAX
 
 
-async def suggest(command: Command, ctx: Context, option: str, typed: str) -> list[Choice]:
+async def suggest(command: Command, ctx: Context, option: str, typed: str) -> list[Choice | Picks]:
     """What to suggest while `option` of `command` is typed: nothing to a member whose role may
-    not use the command, else the model's `@suggests` choices that contain what was typed.
-    Neutral: any platform with autocomplete can use it."""
+    not use the command, else the model's `@suggests` choices that contain what was typed (a
+    `Picks` is kept: the platform lists its channels or roles). Neutral: any platform with
+    autocomplete can use it."""
     hook = hooks_of(command.spec.args).get(option)
     if hook is None or ctx.member.role < command.spec.role:
         return []
     found = await hook(getattr(command.handler, "__self__", None), ctx, typed)
-    wanted = typed.strip().lstrip("#").casefold()
-    return [c for c in found if wanted in c.label.casefold() or wanted in str(c.value).casefold()][:CHOICES_MAX]
+    return [c for c in found if isinstance(c, Picks) or _matches(c, typed)][:CHOICES_MAX]
 
 
-def _options(args: type[Args]) -> tuple[list[inspect.Parameter], dict[str, str]]:
-    """Positional fields first, in order (Discord lists required options before optional)."""
+def _matches(choice: Choice, typed: str) -> bool:
+    """Whether a suggestion contains what was typed (any case, a space matching an
+    underscore, `new york` in America/New_York; a leading # or @ aside)."""
+    wanted = _loose(typed.strip().lstrip("#@"))
+    return wanted in _loose(choice.label) or wanted in _loose(str(choice.value))
+
+
+def _loose(text: str) -> str:
+    return text.casefold().replace("_", " ")
+
+
+# -- channels and roles a suggestion offers (`Picks`): the guild's, as the member sees them ------
+
+
+def picks_here(interaction: discord.Interaction, kind: str, typed: str) -> list[Choice]:
+    """The guild's channels the member can see (text and announcement channels, `#name` ->
+    `<#id>`) or its roles (`@name` -> `<@&id>`; not @everyone nor a bot's own role), in
+    the guild's order, that contain what was typed."""
+    guild = interaction.guild
+    if guild is None:
+        return []
+    if kind == "channel":
+        found = [Choice(f"#{c.name}", f"<#{c.id}>") for c in _visible_channels(interaction)]
+    else:
+        roles = sorted((r for r in guild.roles if not r.is_default() and not r.managed), key=lambda r: -r.position)
+        found = [Choice(f"@{r.name}", f"<@&{r.id}>") for r in roles]
+    return [c for c in found if _matches(c, typed)]
+
+
+def _visible_channels(interaction: discord.Interaction) -> list[discord.abc.GuildChannel]:
+    """The guild's text and announcement channels the member may view (an administrator: all)."""
+    guild, member = interaction.guild, interaction.user
+    if guild is None:
+        return []
+    channels = sorted((c for c in guild.channels if c.type in POSTING_CHANNELS), key=lambda c: (c.position, c.id))
+    if interaction.permissions.administrator:
+        return channels
+    if not isinstance(member, discord.Member):
+        return []
+    return [c for c in channels if c.permissions_for(member).view_channel]
+
+
+async def channels_named(interaction: discord.Interaction, spec: CommandSpec, options: dict[str, Any],
+                         complete: Complete) -> dict[str, Any]:  # fmt: skip
+    """A channel typed by name (`news`, `#News`) where the option's suggestions offer the
+    member's channels (`/config set trivia_channel news`) is sent on as its mention (`<#id>`),
+    as if picked from the list: Discord sends what was typed as text, and a channel on Discord
+    is its id. Other values pass unchanged; the suggestions are asked only when a channel the
+    member can see has that name."""
+    hooks = hooks_of(spec.args)
+    if not hooks or interaction.guild is None:
+        return options
+    for option, value in options.items():
+        if option not in hooks or not isinstance(value, str) or value.strip().startswith("<"):
+            continue
+        name = value.strip().lstrip("#").casefold()
+        channel = next((c for c in _visible_channels(interaction) if c.name.casefold() == name), None)
+        if channel is None:
+            continue
+        offered = await complete(interaction, spec.name, option, value)
+        if any(isinstance(c, Picks) and c.kind == "channel" for c in offered):
+            options = {**options, option: f"<#{channel.id}>"}
+    return options
+
+
+def _options(args: type[Args], *, optional: bool = False) -> tuple[list[inspect.Parameter], dict[str, str]]:
+    """Positional fields first, in order (Discord lists required options before optional).
+    `optional`: every option is (a command with a form, which opens when none is given)."""
     names = [*args.positional, *(n for n in args.model_fields if n not in args.positional)]
     if len(names) > OPTIONS_MAX:
         log.error("%s has %d options; Discord takes %d", args.__name__, len(names), OPTIONS_MAX)
@@ -153,7 +228,7 @@ def _options(args: type[Args]) -> tuple[list[inspect.Parameter], dict[str, str]]
     for name in names[:OPTIONS_MAX]:
         info = args.model_fields[name]
         annotation, hint = option_type(info)
-        required = info.is_required()
+        required = info.is_required() and not optional
         parameters.append(inspect.Parameter(
             name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
             annotation=annotation,

@@ -23,17 +23,21 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from bot.config import Settings
 from bot.errors import UserError
 from bot.fetched import BadUrl, BlockedAddress, FetchError, FetchResult, HttpStatus, Unreachable
 from bot.model import Member
+from bot.text import echo, quoted
 from storage.social import SocialAccount, SocialStore
 
 log = logging.getLogger(__name__)
 
 Fetch = Callable[..., Awaitable[FetchResult]]
+Retry = Callable[[str, datetime, dict[str, Any]], Awaitable[None]]
+"""(key, due, payload): ask for one account's fetch again later (a one-shot timer)."""
 
 NETWORKS: dict[str, str] = {  # name -> how replies spell it, in display order
     "facebook": "Facebook",
@@ -53,6 +57,10 @@ EARLIEST_DAY = date(2000, 1, 1)
 ANSWER_BYTES = 1_000_000  # a profile is a few kilobytes
 ACCEPT = "application/json"
 SOURCE_API, SOURCE_MANUAL, SOURCE_IMPORT = "api", "manual", "import"
+BUSY = (429, 503)  # "too many requests", "unavailable": ask that account again later
+RETRIES = 3
+RETRY_WAIT = timedelta(minutes=15)  # when the server does not say how long (Retry-After)
+RETRY_SOONEST, RETRY_LONGEST = timedelta(minutes=1), timedelta(hours=6)
 
 _MASTODON_USER = re.compile(r"[a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_])?")  # Mastodon's USERNAME_RE
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
@@ -82,8 +90,8 @@ def normalise_network(name: str) -> str:
     key = name.strip().lower()
     key = ALIASES.get(key, key)
     if key not in NETWORKS:
-        shown = name.strip()[:30] or "(nothing)"
-        raise ValueError(f"{shown!r} is not a platform the bot knows; use one of {', '.join(NETWORKS)}.")
+        shown = quoted(name) if name.strip() else "'(nothing)'"
+        raise ValueError(f"{shown} is not a platform the bot knows; use one of {', '.join(NETWORKS)}.")
     return key
 
 
@@ -100,13 +108,15 @@ def normalise_handle(network: str, handle: str) -> str:
     `https://mastodon.social/@alcts` -> `alcts@mastodon.social`. Bluesky:
     `@alcts.bsky.social` or `https://bsky.app/profile/alcts.bsky.social` ->
     `alcts.bsky.social` (a `did:plc:` or `did:web:` id is kept as is). Other networks: any
-    name without spaces, up to 100 characters. Raises ValueError with one sentence."""
+    name without spaces, up to 100 characters, in lower case (`@ALCTS` and `alcts` are one
+    account: these networks match handles without regard to case). Raises ValueError with
+    one sentence."""
     text = handle.strip()
     if network == "mastodon":
         return _mastodon_handle(text)
     if network == "bluesky":
         return _bluesky_handle(text)
-    text = text.removeprefix("@")
+    text = text.removeprefix("@").lower()
     if not text or len(text) > 100 or _WHITESPACE_OR_CONTROL.search(text):
         raise ValueError(f"A {display(network)} handle is 1 to 100 characters without spaces.")
     return text
@@ -125,9 +135,9 @@ def _mastodon_handle(text: str) -> str:
         raise ValueError(f"Give the Mastodon handle with its server, {example}.")
     user, server = text.split("@")
     if not user or len(user) > 64 or not _MASTODON_USER.fullmatch(user):
-        raise ValueError(f"{user[:30]!r} is not a Mastodon user name; it is letters, digits and _, {example}.")
+        raise ValueError(f"{quoted(user)} is not a Mastodon user name; it is letters, digits and _, {example}.")
     if not _is_domain(server):
-        raise ValueError(f"{server[:60]!r} is not a Mastodon server name; give one {example}.")
+        raise ValueError(f"{quoted(server)} is not a Mastodon server name; give one {example}.")
     return f"{user}@{server}"
 
 
@@ -145,7 +155,7 @@ def _bluesky_handle(text: str) -> str:
         return text
     text = text.lower()
     if not _is_domain(text):
-        raise ValueError(f"{text[:60]!r} is not a Bluesky handle; give one {example}.")
+        raise ValueError(f"{quoted(text)} is not a Bluesky handle; give one {example}.")
     return text
 
 
@@ -189,7 +199,7 @@ def parse_day(text: str, today: date) -> str:
             raise ValueError
         day = date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{text[:30]!r} is not a date like 2026-03-01.") from None
+        raise ValueError(f"{quoted(text)} is not a date like 2026-03-01.") from None
     if day < EARLIEST_DAY:
         raise ValueError(f"{text} is too early; give a date from {EARLIEST_DAY.isoformat()} on.")
     if day > today + timedelta(days=1):
@@ -204,7 +214,7 @@ def parse_count(text: str | int) -> int:
     else:
         raw = str(text).strip()
         if not _WHOLE.fullmatch(raw):
-            raise ValueError(f"{raw[:30]!r} is not a whole number of followers like 1234.")
+            raise ValueError(f"{quoted(raw)} is not a whole number of followers like 1234.")
         value = int(raw.replace(",", ""))
     if not 0 <= value <= MAX_FOLLOWERS:
         raise ValueError(f"{value} is not a follower count; give a whole number from 0 to {MAX_FOLLOWERS:,}.")
@@ -234,69 +244,93 @@ async def fetch_followers(
         key = "followersCount"
     else:
         raise ValueError(f"{display(network)} has no public follower count the bot can read.")
-    who = display(network, handle)
+    who = display(network, echo(handle))  # an error repeats at most 80 characters of a handle
     try:
         result = await fetch(url, max_bytes=ANSWER_BYTES, accept=ACCEPT)
     except HttpStatus as exc:
         if exc.status in (400, 404, 410):
-            raise UnknownAccount(f"{NETWORKS[network]} has no account {handle}.") from None
+            raise UnknownAccount(f"{NETWORKS[network]} has no account {echo(handle)}.") from None
         raise
     try:
         answer = json.loads(result.body)
     except (ValueError, UnicodeDecodeError):
         raise BadAnswer(f"The answer for {who} was not readable JSON; is that server running {NETWORKS[network]}?") from None
     if isinstance(answer, dict) and "error" in answer:
-        raise UnknownAccount(f"{NETWORKS[network]} has no account {handle}.")
+        raise UnknownAccount(f"{NETWORKS[network]} has no account {echo(handle)}.")
     count = answer.get(key) if isinstance(answer, dict) else None
     if type(count) is not int or not 0 <= count <= MAX_FOLLOWERS:
         raise BadAnswer(f"The answer for {who} had no follower count.")
     return count
 
 
-async def refresh_all(store: SocialStore, fetch: Fetch, settings: Settings, now: datetime, day: str) -> list[str]:
+async def refresh_all(
+    store: SocialStore, fetch: Fetch, settings: Settings, now: datetime, day: str, retry: Retry | None = None
+) -> list[str]:
     """Fetch every registered Mastodon and Bluesky account once, record each count for
     `day` (source 'api'; a second run on the same day replaces the first) and each
     account's outcome (`last_fetch_at`, `last_error`). Returns one sentence per account
-    that failed, naming it. After a 429 (or 503) from a server, the other accounts on that
-    server are not asked again in this run. Sequential: a handful of accounts, each fetch
-    bounded by the fetcher's 15 s."""
+    that failed (or waits to be asked again), naming it.
+
+    Each account is its own fetch: a server that answers one account with "busy" (HTTP 429
+    or 503) does not fail the others, which are asked as usual. With `retry` (the stats
+    cog's timer), that one account is asked again alone after the wait the server asked for
+    (`Retry-After`, else 15 minutes; at most 6 hours), up to 3 times, and marked failed only
+    if the last try fails too. Sequential: a handful of accounts, each fetch bounded by the
+    fetcher's 15 s."""
     problems: list[str] = []
-    busy: dict[tuple[str, str], str] = {}  # (network, server) -> the sentence it answered with
     for account in await store.accounts():
-        if account.network not in FETCHED:
-            continue
-        who = display(account.network, account.handle)
-        server = (account.network, _server(account, settings))
-        try:
-            if server in busy:
-                raise SocialFetchError(busy[server])
-            followers = await fetch_followers(
-                account.network, account.handle, fetch,
-                mastodon_url=settings.bot_mastodon_url, bluesky_url=settings.bot_bluesky_url,
-            )  # fmt: skip
-        except FetchError as exc:
-            error = str(exc)
-            if isinstance(exc, HttpStatus) and exc.status in (429, 503):
-                wait = f" (it asked for {_seconds(exc.retry_after)})" if exc.retry_after else ""
-                busy[server] = error = f"{error.rstrip('.')}{wait}."
-            await store.fetched(account.id, now, error)
-            problems.append(f"{who}: {error}")
-            continue
-        except Exception:  # a bug here must not stop the other accounts
-            log.exception("social fetch failed network=%s handle=%s", account.network, account.handle)
-            error = "Something went wrong on our side; it has been logged."
-            await store.fetched(account.id, now, error)
-            problems.append(f"{who}: {error}")
-            continue
-        await store.record(account.network, account.handle, day, followers, SOURCE_API, now)
-        await store.fetched(account.id, now, None)
+        if account.network in FETCHED:
+            problem = await refresh_account(store, fetch, settings, account, now, day, retry)
+            if problem is not None:
+                problems.append(problem)
     return problems
 
 
-def _server(account: SocialAccount, settings: Settings) -> str:
-    if account.network == "bluesky":
-        return settings.bot_bluesky_url
-    return settings.bot_mastodon_url or account.handle.split("@", 1)[1]
+async def refresh_again(
+    store: SocialStore, fetch: Fetch, settings: Settings, now: datetime, payload: dict[str, Any],
+    retry: Retry | None = None,
+) -> str | None:  # fmt: skip
+    """The retry `refresh_all` asked for: that one account (gone: nothing), for the same day."""
+    account = next((a for a in await store.accounts() if a.id == payload.get("account")), None)
+    if account is None:
+        return None
+    return await refresh_account(store, fetch, settings, account, now, str(payload["day"]), retry,
+                                 attempt=int(payload.get("attempt", 1)))  # fmt: skip
+
+
+async def refresh_account(
+    store: SocialStore, fetch: Fetch, settings: Settings, account: SocialAccount, now: datetime, day: str,
+    retry: Retry | None = None, *, attempt: int = 0,
+) -> str | None:  # fmt: skip
+    """Fetch one account's count and record it and the outcome; None when it worked, else
+    the sentence naming the account and what went wrong. `attempt`: how many retries came
+    before this one (see `refresh_all`)."""
+    who = display(account.network, account.handle)
+    try:
+        followers = await fetch_followers(
+            account.network, account.handle, fetch,
+            mastodon_url=settings.bot_mastodon_url, bluesky_url=settings.bot_bluesky_url,
+        )  # fmt: skip
+    except FetchError as exc:
+        error = str(exc)
+        if isinstance(exc, HttpStatus) and exc.status in BUSY:
+            wait = f" (it asked for {_seconds(exc.retry_after)})" if exc.retry_after else ""
+            error = f"{error.rstrip('.')}{wait}."
+            if retry is not None and attempt < RETRIES:
+                due = now + min(max(exc.retry_after or RETRY_WAIT, RETRY_SOONEST), RETRY_LONGEST)
+                payload = {"account": account.id, "day": day, "attempt": attempt + 1}
+                await retry(f"{account.id}:{day}:{attempt + 1}", due, payload)
+                return f"{who}: {error.rstrip('.')}; asked again alone at {due:%H:%M} UTC."
+        await store.fetched(account.id, now, error)
+        return f"{who}: {error}"
+    except Exception:  # a bug here must not stop the other accounts
+        log.exception("social fetch failed network=%s handle=%s", account.network, account.handle)
+        error = "Something went wrong on our side; it has been logged."
+        await store.fetched(account.id, now, error)
+        return f"{who}: {error}"
+    await store.record(account.network, account.handle, day, followers, SOURCE_API, now)
+    await store.fetched(account.id, now, None)
+    return None
 
 
 def _seconds(delta: timedelta) -> str:
@@ -351,7 +385,7 @@ async def remove_account(store: SocialStore, network: str, handle: str) -> str:
         raise UserError(str(exc)) from None
     dropped = await store.remove_account(network, handle)
     if dropped < 0:
-        raise UserError(f"There is no {display(network, handle)} account here; /stats accounts lists them.")
+        raise UserError(f"There is no {display(network, echo(handle))} account here; /stats accounts lists them.")
     return f"Removed {display(network, handle)} and its {dropped} count{'' if dropped == 1 else 's'}."
 
 

@@ -1,10 +1,13 @@
 """`alcts-bot stats import FILE.csv`: follower counts of the association's other accounts
-from a CSV file (date, platform, followers[, handle]), each bad row named as
-`FILE:LINE: problem`, the good rows stored in one transaction."""
+from a CSV file (date, platform, followers[, handle]). Each bad row is named as
+`FILE:LINE: problem` and skipped, and the good rows are stored in one transaction; a problem
+with the file as a whole (not UTF-8 text, no header, a quote left open) imports nothing and
+is one line."""
 
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -52,56 +55,76 @@ def parse_counts_csv(
     text: str, *, where: str, today: date, accounts: Sequence[SocialAccount] = ()
 ) -> CsvImport:
     """Read `date,platform,followers[,handle]` rows (header required, columns in any
-    order, names in any case, other columns ignored). A bad row is skipped and named; the
-    good rows are kept. Blank lines are ignored. The same date, platform and handle twice:
-    the first is kept, the second skipped. `accounts` resolves a missing handle for
-    Mastodon and Bluesky (`resolve_handle`)."""
+    order, names in any case, other columns ignored), one line at a time.
+
+    Row problems (a bad value, a missing cell, more cells than the header has columns (empty
+    ones aside), quotes that do not close right on the line, the
+    same date, platform and handle as an earlier line) skip that row and are named by line;
+    the good rows are kept. File problems import nothing and are one line: no header, or a
+    quote left open at the end of a line (the CSV could then mean other rows than the lines
+    show; no column of this file holds a line break). Blank lines are ignored. `accounts`
+    resolves a missing handle for Mastodon and Bluesky (`resolve_handle`)."""
     out = CsvImport()
-    reader = csv.reader(text.splitlines(keepends=True), strict=True)  # an unclosed quote is an error, not rows lost
     seen: dict[tuple[str, str, str], int] = {}
     columns: dict[str, int] | None = None
-    try:
-        for fields in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in fields):
-                continue
+    for number, line in enumerate(io.StringIO(text, newline=""), start=1):
+        try:
+            fields = next(csv.reader([line], strict=True), [])
+        except csv.Error as exc:
+            if _open_quote(line):
+                return _fatal(f"{where}:{number}: a quote opened on this line is not closed on it; "
+                                   "nothing was imported")  # fmt: skip
             if columns is None:
-                columns = {name.strip().lower(): i for i, name in enumerate(fields)}
-                missing = [name for name in CSV_COLUMNS if name not in columns]
-                if missing:
-                    out.problems.append(
-                        f"{where}:{line}: the first line must be the header {','.join(CSV_COLUMNS)}"
-                        f" (missing {', '.join(missing)})"
-                    )
-                    out.fatal = True
-                    return out
-                continue
-            if any("\n" in cell or "\r" in cell for cell in fields):  # no column holds a line break: a stray quote
-                raise csv.Error("a quote opened here is closed only on a later line")
-            try:
-                row = _csv_row(fields, columns, today, accounts)
-            except ValueError as exc:
-                out.problems.append(f"{where}:{line}: {exc}")
-                out.skipped += 1
-                continue
-            key = (row[0], row[1], row[2])
-            if key in seen:
-                out.problems.append(
-                    f"{where}:{line}: {display(row[0], row[1])} on {row[2]} is already on line {seen[key]}; skipped"
-                )
-                out.skipped += 1
-                continue
-            seen[key] = line
-            out.rows.append(row)
-    except csv.Error as exc:
-        out.problems.append(f"{where}:{reader.line_num}: not readable as CSV ({exc})")
-        out.fatal = True
-        out.rows.clear()
-        return out
+                return _fatal(f"{where}:{number}: the header is not readable as CSV ({exc}); nothing was imported")
+            out.problems.append(f"{where}:{number}: not readable as CSV ({exc}); skipped")
+            out.skipped += 1
+            continue
+        if not any(cell.strip() for cell in fields):
+            continue
+        if columns is None:
+            columns = {name.strip().lower(): i for i, name in enumerate(fields)}
+            width = len(fields)
+            missing = [name for name in CSV_COLUMNS if name not in columns]
+            if missing:
+                return _fatal(f"{where}:{number}: the first line must be the header {','.join(CSV_COLUMNS)}"
+                                   f" (missing {', '.join(missing)}); nothing was imported")  # fmt: skip
+            continue
+        try:
+            if any(cell.strip() for cell in fields[width:]):  # a cell the header does not name: a shifted row?
+                raise ValueError(f"{len(fields)} cells, but the header names {width} columns")
+            row = _csv_row(fields, columns, today, accounts)
+        except ValueError as exc:
+            out.problems.append(f"{where}:{number}: {exc}")
+            out.skipped += 1
+            continue
+        key = (row[0], row[1], row[2])
+        if key in seen:
+            out.problems.append(
+                f"{where}:{number}: {display(row[0], row[1])} on {row[2]} is already on line {seen[key]}; skipped"
+            )
+            out.skipped += 1
+            continue
+        seen[key] = number
+        out.rows.append(row)
     if columns is None:
-        out.problems.append(f"{where}:1: the file is empty; the first line must be the header {','.join(CSV_COLUMNS)}")
-        out.fatal = True
+        return _fatal(f"{where}:1: the file is empty; the first line must be the header "
+                           f"{','.join(CSV_COLUMNS)}; nothing was imported")  # fmt: skip
     return out
+
+
+def _open_quote(line: str) -> bool:
+    """Whether a quote opened on this line is still open at its end (closing it would make
+    the line readable)."""
+    try:
+        next(csv.reader([line.rstrip("\r\n") + '"'], strict=True), None)
+    except csv.Error:
+        return False
+    return True
+
+
+def _fatal(problem: str) -> CsvImport:
+    """The file as a whole is unusable: nothing from it is imported, and one line says why."""
+    return CsvImport(problems=[problem], fatal=True)
 
 
 def _csv_row(
@@ -126,7 +149,7 @@ async def import_csv(store: SocialStore, data: bytes, *, where: str, today: date
     transaction; a fatal file problem imports nothing."""
     text, problem = decode_csv(data, where)
     if text is None:
-        return CsvImport(problems=[problem or where], fatal=True)
+        return _fatal(f"{problem or where}; nothing was imported")
     result = parse_counts_csv(text, where=where, today=today, accounts=await store.accounts())
     if not result.fatal:
         await store.record_many(result.rows, SOURCE_IMPORT, at)

@@ -1,0 +1,66 @@
+"""What a setting names on Discord (`/config set jobs_channel news`, `moderator_role Mods`):
+whether the server has that channel or role, whether the member who named a channel can see
+it, the form a setting stores, and whether a role carries moderating powers. From
+discord.py's cache (the Guilds intent keeps every channel with its overwrites, and the
+roles); the member's view is the interaction's own (`CURRENT`), else fetched once."""
+
+from __future__ import annotations
+
+import re
+from contextvars import ContextVar
+
+import discord
+
+from bot.platforms.base import ChannelLookup, RoleLookup
+from bot.platforms.discord_commands import POSTING_CHANNELS
+from bot.platforms.discord_roles import POWERS, find_role
+
+CURRENT: ContextVar[discord.Interaction | None] = ContextVar("discord_interaction", default=None)
+"""The interaction being handled in this task (set by `DiscordPlatform._handle`): its member,
+with the roles and permissions Discord sent, is who a channel must be visible to."""
+CHANNEL_REF = re.compile(r"<#(\d{1,20})>|(\d{15,20})")
+
+
+async def channel_lookup(guild: discord.Guild, member_id: str, text: str) -> ChannelLookup:
+    """A text or announcement channel of `guild` by mention, id or name (any case, `#` or
+    not; of channels with one name, one the member can see), as its mention."""
+    raw = text.strip()
+    ref = CHANNEL_REF.fullmatch(raw)
+    if ref is not None:
+        found = guild.get_channel(int(ref.group(1) or ref.group(2)))
+        candidates = [found] if found is not None else []
+    else:
+        name = raw.lstrip("#").strip().casefold()
+        candidates = sorted((c for c in guild.channels if c.name.casefold() == name), key=lambda c: (c.position, c.id))
+    candidates = [c for c in candidates if c.type in POSTING_CHANNELS]
+    if not candidates:
+        return ChannelLookup(False)
+    for channel in candidates:
+        if await _can_see(guild, member_id, channel):
+            return ChannelLookup(True, f"<#{channel.id}>", channel.name, True)
+    return ChannelLookup(True, f"<#{candidates[0].id}>", candidates[0].name, False)
+
+
+async def _can_see(guild: discord.Guild, member_id: str, channel: discord.abc.GuildChannel) -> bool:
+    interaction = CURRENT.get()
+    if interaction is not None and str(interaction.user.id) == member_id:
+        if interaction.permissions.administrator:
+            return True
+        if isinstance(interaction.user, discord.Member):
+            return channel.permissions_for(interaction.user).view_channel
+    member = guild.get_member(int(member_id)) if member_id.isdigit() else None
+    if member is None:
+        try:
+            member = await guild.fetch_member(int(member_id))
+        except (discord.HTTPException, ValueError):
+            return True  # cannot tell: not held against the channel
+    return channel.permissions_for(member).view_channel
+
+
+def role_lookup(guild: discord.Guild, text: str) -> RoleLookup:
+    """A role of `guild` by mention, id or name (any case); stored as typed, as `find_role`
+    reads it. Its identity is its id."""
+    role = find_role(list(guild.roles), text)
+    if role is None:
+        return RoleLookup(False)
+    return RoleLookup(True, text.strip(), str(role.id), role.name, bool(role.permissions.value & POWERS.value))
