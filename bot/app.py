@@ -12,10 +12,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from bot.cards import Card, notice
+from bot.changes import ContentChanged, ContentListener
 from bot.clock import Clock
 from bot.commands import ButtonRoute, Command, Handler, Registry
 from bot.community import CommunityConfig
@@ -23,7 +24,8 @@ from bot.config import CommunitySettings, Settings
 from bot.context import Context as Context  # where cogs have always found it
 from bot.context import Messenger as Messenger
 from bot.edits import CardSource, EditCoalescer
-from bot.errors import UserError
+from bot.errors import NotAllowed, UserError
+from bot.forms import form_args, open_form, show_form_errors
 from bot.grammar import build_args, resolve_name, resolve_text, validate_args
 from bot.model import (
     ButtonPressed,
@@ -40,7 +42,7 @@ from bot.model import (
     Place,
     Role,
 )
-from bot.platforms.base import Platform, Responder, SilentResponder
+from bot.platforms.base import ChannelLookup, Platform, Responder, RoleLookup, SilentResponder
 from bot.quotas import Quota, QuotaBook, quota_of
 from bot.scheduler import Scheduler
 from bot.timeparse import format_duration
@@ -65,6 +67,8 @@ CLOSE_GRACE_SECONDS = 10.0
 TIMER_GRACE_SECONDS = 30.0
 SORRY = "Something went wrong on our side; it has been logged. Please try again."
 REFUSED = "refused"  # the engagement kind of a command that was refused or mistyped (not activity)
+FORM_OPENED = "form_opened"  # a command's form was opened: the submission is the activity
+NO_CHANGE = "no_change"  # a read-only command, or one that changed nothing (not activity)
 AUDIT_REFUSALS = Quota(20, 60, moderators=True)  # refused attempts audited per member a minute
 AUDIT_FLOOD_NOTE = Quota(1, 60, moderators=True)
 
@@ -93,6 +97,7 @@ class Bot:
             "engagement": self.engagement.forget_member,
             "settings": self.config.store.forget_member,
         }
+        self.content_listeners: list[ContentListener] = []  # platforms with a home view (bot/changes.py)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._zones: dict[str | None, ZoneInfo] = {}  # configured zone name -> zone
         self.edits = EditCoalescer(self._edit_now, self.spawn, min_interval=edit_interval)
@@ -249,6 +254,30 @@ class Bot:
             return None, None
         return await lister(listing)
 
+    async def can_post(self, place: Place) -> str | None:
+        """Whether the bot can post in `place` later (a channel a member chose for a webinar's
+        reminders, a job feed, the daily question): None when it can, else one sentence for
+        the member saying why not and what to do. Ask before storing anything that will
+        post there. The platform decides (`can_post`: Slack asks conversations.info,
+        Discord reads the bot's permissions from its cache); a platform without the check
+        (the console) posts anywhere, and a check that fails is logged and not held
+        against the channel."""
+        platform = self.platforms.get(place.platform)
+        checker = getattr(platform, "can_post", None)
+        if checker is None:
+            return None
+        try:
+            reason: str | None = await checker(place)
+        except Exception:
+            log.exception("could not check posting in channel=%s:%s", place.platform, place.channel_id)
+            return None
+        return reason
+
+    async def release_seen(self, platform: str, identity: str) -> None:
+        """Forget an identity `first_time` took, so the same request may be handled again
+        (a form's submission that came back with problems may be sent again, fixed)."""
+        await self.seen.forget(platform, identity)
+
     async def _setting_changed(self, community: Community, key: str, value: str | None) -> None:
         if key == "timezone":
             moved = await self.scheduler.rezone(community)
@@ -271,15 +300,56 @@ class Bot:
         perk = getattr(self.platforms.get(ctx.community.platform), "follow_perk", None)
         return await perk(ctx.member, ctx.community, ctx.config, following) if perk else None
 
+    async def setting_channel(self, member: Member, community: Community, text: str) -> ChannelLookup | None:
+        """What the community's platform knows of a channel a setting names (`/config set
+        jobs_channel news`): whether it exists, whether `member` can see it, the form to store.
+        None when the platform cannot tell (the console takes any name; an API that failed)."""
+        finder = getattr(self.platforms.get(community.platform), "setting_channel", None)
+        if finder is None:
+            return None
+        try:
+            return cast("ChannelLookup | None", await finder(member, community, text))
+        except Exception:  # cannot tell: the setting is not held up by a lookup that failed
+            log.warning("channel lookup failed community=%s:%s", community.platform, community.id, exc_info=True)
+            return None
+
+    async def setting_role(self, community: Community, text: str) -> RoleLookup | None:
+        """What the community's platform knows of a role (a Slack user group) a setting names:
+        whether it exists, its identity, whether it carries moderating powers, the form to
+        store. None when the platform cannot tell (the console; an API that failed)."""
+        finder = getattr(self.platforms.get(community.platform), "setting_role", None)
+        if finder is None:
+            return None
+        try:
+            return cast("RoleLookup | None", await finder(community, text))
+        except Exception:  # cannot tell: the setting is not held up by a lookup that failed
+            log.warning("role lookup failed community=%s:%s", community.platform, community.id, exc_info=True)
+            return None
+
     async def forget_member(self, member: Member) -> dict[str, int]:
         """Run every delete-my-data hook (the core's engagement and settings, then each cog's);
         returns what each removed or anonymised."""
         return {name: await hook(member) for name, hook in self.forget_hooks.items()}
 
+    def content_changed(
+        self, community: Community, what: str, *, member: Member | None = None, audience: Role = Role.MEMBER
+    ) -> None:
+        """What members' homes show may have changed (call it after the change is committed):
+        every listener (a platform with a home view) hears it at once and refreshes later,
+        coalesced. `member`: only that member's home; `audience`: only from that role up."""
+        change = ContentChanged(community, what, member.id if member is not None else None, audience)
+        for listener in list(self.content_listeners):
+            try:
+                listener(change)
+            except Exception:
+                log.exception("content listener failed what=%s", what)
+
     async def home(self, member: Member, place: Place) -> list[Card]:
         """A member's home (Slack's App Home tab): the cards of every cog that has
-        `async def home(ctx) -> list[Card]`, in cog order. A cog that fails is left out
-        (and logged); the others still show."""
+        `async def home(ctx) -> list[Card]`, in cog order (a few cards each, for the
+        member's role: organizers get figures; the platform fits them in its own limit,
+        Slack's 100 blocks). A cog that fails is left out (and logged); the others still
+        show. Rendered again when content changes: see `content_changed`."""
         now = self.clock.now()
         config = self.config.cached(place.community) or await self.config.get(place.community)
         ctx = Context(Interaction(member, place), SilentResponder(), now, self._zone(config), config)
@@ -310,7 +380,12 @@ class Bot:
                 try:
                     command, tokens = self._command(event)
                     cog, subject = command.cog, command.spec.name
-                    await self._run_command(ctx, event, command, tokens)
+                    kind = kind if command.spec.activity else NO_CHANGE  # read-only: logged, not activity
+                    ctx.carry = (self.engagement, kind, cog, subject)  # a unit of work may write it
+                    if await self._run_command(ctx, event, command, tokens):
+                        kind = FORM_OPENED
+                    elif not ctx.activity:  # the handler changed nothing (/unfollow when not following)
+                        kind = NO_CHANGE
                     done = True
                 finally:  # refused, mistyped or over quota: logged, but not taking part
                     self._record(ctx, kind if done else REFUSED, cog, subject)
@@ -318,6 +393,7 @@ class Bot:
                 try:
                     action, route, args = self._button(event)
                     cog, subject = route.cog, action
+                    ctx.carry = (self.engagement, kind, cog, subject)  # a unit of work may write it (a vote)
                     await self._run_button(ctx, action, route.handler, args)
                 finally:  # after the handler, which may ask for no name (an anonymous ballot)
                     self._record(ctx, kind, cog, subject)
@@ -327,7 +403,8 @@ class Bot:
                 finally:  # credited to the cog that took the message (a typed trivia answer)
                     self._record(ctx, kind, cog, None)
         except UserError as exc:
-            await self._safe_respond(responder, notice(str(exc)))
+            if not await show_form_errors(self.registry, event, responder, exc):
+                await self._safe_respond(responder, notice(str(exc)))
         except Exception:
             log.exception(
                 "handler failed platform=%s community=%s member=%s kind=%s subject=%s",
@@ -378,7 +455,11 @@ class Bot:
 
     async def _run_button(self, ctx: Context, action: str, handler: Callable[..., Any], args: list[Any]) -> None:
         self._take_quota(ctx, quota_of(handler), action, "clicked that")
-        await self._deliver(ctx, await handler(ctx, *args))
+        result = await handler(ctx, *args)
+        if type(result) is Card:  # the usual answer: one card, delivered here (one coroutine fewer)
+            await ctx._responder.respond(result)
+        else:
+            await self._deliver(ctx, result)
 
     async def _run_listeners(self, ctx: Context, listeners: list[tuple[str, Handler]]) -> str | None:
         """Every listener hears the event; returns the first cog that answered it."""
@@ -391,6 +472,10 @@ class Bot:
         return took
 
     def _record(self, ctx: Context, kind: str, cog: str | None, subject: str | None) -> None:
+        """Buffer the interaction's engagement event, unless the handler's unit of work
+        carried it into its own transaction (`ctx.engagement()`: then `ctx.recorded`)."""
+        if ctx.recorded:
+            return
         if ctx.unnamed:  # counted in the daily totals only: no member, no time, no raw row
             self.engagement.record_unnamed(ctx.community, kind, cog, ctx.now.astimezone(ctx.tz))
             return
@@ -398,7 +483,8 @@ class Bot:
 
     async def _run_command(
         self, ctx: Context, event: CommandInvoked, command: Command, tokens: list[str]
-    ) -> None:
+    ) -> bool:
+        """Run a command; True when, instead, its form was opened (bot/forms.py)."""
         spec = command.spec
         if spec.role > Role.MEMBER:
             allowed = ctx.member.role >= spec.role
@@ -406,17 +492,26 @@ class Bot:
                 await self.engagement.audit(ctx.community, ctx.member, f"/{spec.name}", allowed, ctx.now)
             if not allowed:
                 log.warning("refused member=%s command=/%s role=%s", ctx.member.id, spec.name, ctx.member.role.label)
-                raise UserError(f"Only {spec.role.label}s can use /{spec.name}.")
+                raise NotAllowed(f"Only {spec.role.label}s can use /{spec.name}.")
         options = event.options
         if not options and not tokens and spec.no_args is not None:
             args = spec.no_args  # one shared, frozen instance: nothing to parse or validate
+        elif event.form and spec.form is not None:
+            args = form_args(spec, options or {}, {"now": ctx.now, "tz": ctx.tz})
+        elif not options and not tokens and spec.form is not None and await open_form(ctx._responder, spec):
+            return True
         elif options is not None:
             args = validate_args(spec, dict(options), {"now": ctx.now, "tz": ctx.tz})
         else:
             args = build_args(spec, tokens, {"now": ctx.now, "tz": ctx.tz})
         if spec.quota is not None:
             self._take_quota(ctx, spec.quota, spec.name, f"used /{spec.name}")
-        await self._deliver(ctx, await command.handler(ctx, args))
+        result = await command.handler(ctx, args)
+        if type(result) is Card:  # the usual answer: one card, delivered here (one coroutine fewer)
+            await ctx._responder.respond(result)
+        else:
+            await self._deliver(ctx, result)
+        return False
 
     def _take_quota(self, ctx: Context, quota: Quota | None, name: str, done: str) -> None:
         """Count one use of `name` against its quota (per member and per channel, see

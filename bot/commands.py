@@ -13,14 +13,17 @@ from datetime import datetime, timedelta, tzinfo
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import ValidationInfo
 from rapidfuzz import process
 
 from bot.errors import UsageError
+from bot.forms import Form
 from bot.model import Role
 from bot.quotas import Quota
-from bot.timeparse import parse_duration, parse_when
+from bot.text import echo, quoted
+from bot.timeparse import UnreadableTime, parse_duration, parse_when
 
 # -- argument models and types --------------------------------------------------------
 
@@ -51,12 +54,19 @@ class Args(BaseModel):
         input, not a crash deep in storage."""
         for name, value in self:
             if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
-                raise ValueError(f"{name}={value} is out of range")
+                raise ValueError(f"{name}={echo(value)} is out of range")
         return self
 
 
 class NoArgs(Args):
     pass
+
+
+def field_error(argument: str, message: str, value: Any = None) -> ValidationError:
+    """An error about one argument, for a model validator that checks several at once (a
+    form shows it on that argument's field): `raise field_error("multi", "...")`."""
+    details = InitErrorDetails(type=PydanticCustomError("value_error", message), loc=(argument,), input=value)
+    return ValidationError.from_exception_data("arguments", [details])
 
 
 def _duration(value: Any) -> Any:
@@ -79,27 +89,33 @@ def _yes_no(value: Any) -> Any:
             return True
         if lowered in {"no", "n", "false", "off", "0"}:
             return False
-        raise ValueError(f"{value!r} should be yes or no")
+        raise ValueError(f"{quoted(value)} should be yes or no")
     return value
 
 
+BARE_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
 def _deadline(value: Any, info: ValidationInfo) -> Any:
-    """A duration from now (`2h`), or a time (`"friday 5pm"`, ISO 8601) as the span until it."""
+    """A duration from now (`2h`), or a time (`"friday 5pm"`, ISO 8601) as the span until it.
+    A bare number (`2027`, `1700`) is neither: it is refused, never read as seconds."""
     if not isinstance(value, str):
         return value
     if value.strip().startswith("-"):  # `-5m` is not a time of day: a deadline is never in the past
-        raise ValueError(f"{value.strip()[:30]!r} is in the past; give a duration such as 2h or a time to come")
+        raise ValueError(f"{quoted(value)} is in the past; give a duration such as 2h or a time to come")
+    if BARE_NUMBER.fullmatch(value.strip()):
+        raise ValueError(f"{quoted(value)} has no unit; give a unit, like 2h or 3d, or a time, like \"friday 5pm\"")
     try:
         return parse_duration(value)
     except ValueError as exc:
         duration_error = exc
     context = info.context or {}
-    try:
+    try:  # the same reader as every time a command takes: a phrase is the same instant everywhere
         when = parse_when(value, now=context["now"], tz=context["tz"])
-    except (ValueError, KeyError):
+    except (UnreadableTime, KeyError):  # not a time at all (a time that is wrong says why itself)
         if re.fullmatch(r"\d[\d.]*\s*[a-z]+", value.strip().lower()):  # meant as a duration: say what is wrong with it
             raise duration_error from None
-        raise ValueError(f"{value!r} is neither a duration nor a time; write e.g. 2h, 3d or \"friday 5pm\"") from None
+        raise ValueError(f"{quoted(value)} is neither a duration nor a time; write e.g. 2h, 3d or \"friday 5pm\"") from None
     return when - context["now"]
 
 
@@ -125,6 +141,11 @@ class CommandSpec:
     help: str
     usage: str
     quota: Quota | None = None
+    form: Form | None = None  # asked for in a form when used with no arguments (bot/forms.py)
+    activity: bool = True
+    """False for a read-only command (`/poll results`): using it is logged, but as a kind the
+    growth figures do not count as a member's activity (storage/activity.py). A handler whose
+    use changed nothing (`/unfollow` when not following) says so with `ctx.activity = False`."""
 
     @property
     def group(self) -> str:
@@ -139,13 +160,17 @@ class CommandSpec:
 
 def command(
     name: str, *, args: type[Args] = NoArgs, role: Role = Role.MEMBER, help: str = "",
-    usage: str | None = None, quota: Quota | None = None,
+    usage: str | None = None, quota: Quota | None = None, form: Form | None = None, activity: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # fmt: skip
     """Mark a cog method as the handler of `/name`: `async def h(self, ctx, args)`.
-    `quota` limits how often members may use it (see bot/quotas.py)."""
+    `quota` limits how often members may use it (see bot/quotas.py); `form` is asked for
+    instead of the usage line when the command is used with no arguments on a platform with
+    forms (see bot/forms.py); `activity=False` marks a read-only command, whose use is not a
+    member's activity in the growth figures."""
 
     def mark(func: Callable[..., Any]) -> Callable[..., Any]:
-        func.__bot_command__ = CommandSpec(name, args, role, help, usage or usage_of(name, args), quota)  # type: ignore[attr-defined]
+        spec = CommandSpec(name, args, role, help, usage or usage_of(name, args), quota, form, activity)
+        func.__bot_command__ = spec  # type: ignore[attr-defined]
         return func
 
     return mark
@@ -275,7 +300,9 @@ def suggests(*options: str) -> Callable[[Any], Any]:
     (Discord's autocomplete): `async def f(cls, cog, ctx, typed) -> list[Choice]`, where `cog`
     is the cog whose command it is and `ctx.event` the command as typed so far. Platforms offer
     the suggestions only to members whose role may use the command, keep those that contain
-    what was typed, and record nothing; any typed value is still checked by the command.
+    what was typed, and record nothing; any typed value is still checked by the command. A
+    `Picks("channel")` (or `"role"`) among them asks the platform to list the channels the
+    member can see (or the roles) itself, as their mentions; cogs cannot list them.
 
         @suggests("id")
         @classmethod

@@ -20,6 +20,7 @@ from rapidfuzz import process
 
 from bot.commands import Args, Command, CommandSpec, Registry, is_list
 from bot.errors import UsageError
+from bot.text import ECHO_LIMIT, INVISIBLE, clip_echoes, echo, quoted
 
 # -- the text grammar -------------------------------------------------------------------
 
@@ -57,7 +58,7 @@ def resolve_text(registry: Registry, text: str) -> tuple[Command, list[str]]:
     tokens = tokenize(text.strip().removeprefix("/"))
     if not tokens:
         raise UsageError("Type a command, e.g. /help.")
-    found, used = registry.find([t.lower() for t in tokens[:2]])
+    found, used = registry.find([INVISIBLE.sub("", t).lower() for t in tokens[:2]])  # pasted from Slack: no U+200B
     if found is None and len(tokens) == 1 and tokens[0].lower() in registry.groups() and "help" in registry.commands:
         return registry.commands["help"], tokens  # a group's name alone shows that group's help
     if found is None:
@@ -102,7 +103,7 @@ def build_args(spec: CommandSpec, tokens: list[str], context: dict[str, Any]) ->
         else:
             data[name] = positionals.pop(0)
     if positionals:
-        extra = " ".join(shlex.quote(p) for p in positionals)
+        extra = echo(" ".join(shlex.quote(p) for p in positionals))
         raise UsageError(f"{spec.name}: unexpected {extra}; put text with spaces in quotes. Usage: {spec.usage}")
     return validate_args(spec, data, context)
 
@@ -138,15 +139,16 @@ def _refuse_near_option(spec: CommandSpec, token: str, following: str | None) ->
     dashed = token.startswith("-") and name_skeleton(token.lstrip("-")).replace("-", "_") in fields  # `—x`: a phone's `--x`
     if dashed:
         option = name_skeleton(token.lstrip("-")).replace("-", "_")
-        raise UsageError(f"{spec.name}: options are written name=value, e.g. {option}=yes, not {token}. "
+        raise UsageError(f"{spec.name}: options are written name=value, e.g. {option}=yes, not {echo(token)}. "
                          f"Usage: {spec.usage}")  # fmt: skip
     if colon and " " not in name and not value[:1].isspace() and name_skeleton(name).replace("-", "_") in fields:
         option = name_skeleton(name).replace("-", "_")
-        raise UsageError(f"{spec.name}: to give {option}, write {option}={value}; to use {token!r} as text, "
-                         f"put a space after the colon. Usage: {spec.usage}")  # fmt: skip
+        half = ECHO_LIMIT // 2  # the value and the token: together no more than one echo
+        raise UsageError(f"{spec.name}: to give {option}, write {option}={echo(value, half)}; to use "
+                         f"{quoted(token, half)} as text, put a space after the colon. Usage: {spec.usage}")  # fmt: skip
     if following is not None and following.startswith("=") and name_skeleton(token).replace("-", "_") in fields:
         option = name_skeleton(token).replace("-", "_")
-        raise UsageError(f"{spec.name}: write {option}={following[1:] or 'VALUE'} without spaces around =. "
+        raise UsageError(f"{spec.name}: write {option}={echo(following[1:]) or 'VALUE'} without spaces around =. "
                          f"Usage: {spec.usage}")  # fmt: skip
 
 
@@ -159,11 +161,12 @@ def name_skeleton(name: str) -> str:
 
 
 def _unknown_option(spec: CommandSpec, typed: str, token: str) -> str:
-    match = process.extractOne(typed.lower(), list(spec.args.model_fields), score_cutoff=70)
+    match = process.extractOne(typed.lower()[:100], list(spec.args.model_fields), score_cutoff=70)
     hint = f" Did you mean {match[0]}=?" if match else ""
     literal = token.replace("=", "\\=", 1)
-    return (f"{spec.name}: there is no option {typed}=.{hint} To use {token!r} as text, write {literal}. "
-            f"Usage: {spec.usage}")
+    as_text = (f"To use {token!r} as text, write {literal}." if len(literal) <= ECHO_LIMIT // 3 else
+               "To use it as text, write \\= for its =.")  # fmt: skip
+    return f"{spec.name}: there is no option {echo(typed)}=.{hint} {as_text} Usage: {spec.usage}"
 
 
 def validate_args(spec: CommandSpec, data: dict[str, Any], context: dict[str, Any]) -> Args:
@@ -172,26 +175,36 @@ def validate_args(spec: CommandSpec, data: dict[str, Any], context: dict[str, An
     except ValidationError as exc:
         own_sentence = exc.errors()[0]["type"] == "value_error"
         usage = "" if own_sentence else f". Usage: {spec.usage}"
-        raise UsageError(f"{spec.name}: {describe(exc)}{usage}") from None
+        raise UsageError(f"{spec.name}: {clip_echoes(describe(exc), data)}{usage}") from None
 
 
 def describe(exc: ValidationError) -> str:
     """The first problem as a short phrase that names the argument."""
-    error = exc.errors(include_url=False)[0]
+    return describe_error(exc.errors(include_url=False)[0])
+
+
+def describe_error(error: Any, label: str | None = None) -> str:
+    """One pydantic error (an item of `ValidationError.errors()`) as a short phrase naming the
+    argument, or `label` (a form field's label) when given. It repeats at most 80 characters
+    of the input (`bot.text.echo`), whatever the error's message holds."""
+    return clip_echoes(_describe_error(error, label), error.get("input"))
+
+
+def _describe_error(error: Any, label: str | None) -> str:
     name = ".".join(str(part) for part in error["loc"] if not isinstance(part, int)) or "input"
     kind, message = error["type"], error["msg"]
     if kind == "value_error":  # our own validators write whole sentences with examples
         return message.removeprefix("Value error, ")
     if kind == "missing":
-        return f"{name.upper()} is missing"
+        return f"{label or name.upper()} is missing"
     if kind == "extra_forbidden":
         return f"there is no option {name}="
     if kind == "int_parsing":
-        return f"{name} must be a whole number (got {error.get('input')!r})"
+        return f"{name} must be a whole number (got {quoted(error.get('input'))})"
     return re.sub(r"^(Input|Value|String|List)( should| must)", rf"{name}\2", message)
 
 
 class UnknownCommand(UsageError):
     def __init__(self, typed: str, suggestion: str | None) -> None:
         hint = f" Did you mean /{suggestion}?" if suggestion else ""
-        super().__init__(f"Unknown command /{typed}.{hint} Try /help.")
+        super().__init__(f"Unknown command /{echo(typed)}.{hint} Try /help.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 
 MASS_MENTIONS = re.compile(r"@(everyone|here|channel)\b|<!(everyone|here|channel)(\|[^>]*)?>", re.IGNORECASE)
 
@@ -41,6 +42,25 @@ def neutralise(text: str) -> str:
         text = unwrapped
     text = PLATFORM_MENTIONS.sub(_plain_mention, text)
     return strip_mass_mentions(text)
+
+
+BLANKS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")  # letters and symbols that draw nothing
+
+
+def shows(text: str) -> bool:
+    """Whether `text` shows anything once neutralised: not only spaces, zero-width and
+    other format or control characters, or blank look-alikes (Hangul fillers, the empty
+    braille pattern)."""
+    return any(c not in BLANKS and unicodedata.category(c)[0] not in "CZ" for c in neutralise(text))
+
+
+def visible(text: str, what: str) -> str:
+    """The one check for member text that must not be empty (a poll's question, a webinar's
+    or job's title): `text` unchanged when it `shows` something, else ValueError naming
+    `what` ("title"), for an `Args` validator, so a form shows it on the field."""
+    if not shows(text):
+        raise ValueError(f"the {what} has nothing visible in it (only spaces or invisible characters); type some words")
+    return text
 
 
 def _plain_mention(match: re.Match[str]) -> str:
@@ -90,10 +110,76 @@ def spreadsheet_cell(value: str) -> str:
     return "'" + value if value.lstrip(INVISIBLE_LEAD).startswith(FORMULA_STARTS) else value
 
 
-def echo(text: str, limit: int = 80) -> str:
-    """A member's input as an error repeats it: one line, cut to `limit` characters."""
-    text = " ".join(text.split())
+ECHO_LIMIT = 80
+"""At most this many characters of what a member typed are repeated in an error."""
+
+
+def echo(text: object, limit: int = ECHO_LIMIT) -> str:
+    """A member's input as an error repeats it: one line, cut to `limit` characters (the
+    last an ellipsis). The one clip every error that quotes input goes through."""
+    text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quoted(text: object, limit: int = ECHO_LIMIT) -> str:
+    """`echo` in quotes, as errors show what was typed: `'zzz…' is not a duration`."""
+    return repr(echo(text, limit))
+
+
+def clip_echoes(message: str, *typed: object, limit: int = ECHO_LIMIT) -> str:
+    """`message` with every run of more than `limit` characters that repeats any of `typed`
+    (strings, or lists and dicts of them; compared in any case) cut to `limit` characters:
+    whoever wrote the message (pydantic, a validator), it never echoes long input."""
+    sources = [s for s in _strings(typed) if len(s) > limit]
+    if not sources or len(message) <= limit:
+        return message
+    forms = {form: cut for s in sources for form, cut in ((s.strip(), echo(s, limit)), (s, echo(s, limit)),
+                                                            (repr(s), quoted(s, limit)))}  # fmt: skip
+    for whole in sorted(forms, key=len, reverse=True):
+        if len(whole) > limit and whole in message:  # the usual echo, found at once
+            message = message.replace(whole, forms[whole])
+    lowered = message.lower()
+    if len(lowered) != len(message):  # a letter whose lower case is longer: compare as typed
+        lowered = message
+    haystack = "\x00".join(sources).lower()
+    block = limit // 2  # a run over `limit` holds a whole block at a multiple of `block`
+    out, done, at = [], 0, 0
+    while at + block <= len(message):
+        if lowered[at : at + block] not in haystack:
+            at += block
+            continue
+        stop = at + block
+        start = _bisect(done, at, lambda a, stop=stop: lowered[a:stop] in haystack)
+        end = _bisect(len(message), stop, lambda b, start=start: lowered[start:b] in haystack)
+        if end - start > limit:
+            out += [message[done:start], echo(message[start:end], limit)]
+            done = end
+        at = max(end, at + block)
+    return "".join(out) + message[done:] if out else message
+
+
+def _bisect(far: int, near: int, holds: Callable[[int], bool]) -> int:
+    """The index between `near` (where `holds`) and `far` farthest from `near` where it
+    still holds (it holds on a range that grows from `near`)."""
+    step = 1 if far > near else -1
+    good, bad = near, far + step
+    while abs(bad - good) > 1:
+        middle = (good + bad) // 2
+        if holds(middle):
+            good = middle
+        else:
+            bad = middle
+    return good
+
+
+def _strings(values: Iterable[object]) -> Iterator[str]:
+    for value in values:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            yield from _strings(value.values())
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            yield from _strings(value)
 
 
 def channel_from_text(text: str) -> tuple[str, str]:

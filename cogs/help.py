@@ -25,6 +25,7 @@ from bot.cards import Card, Field
 from bot.commands import Args, Command, Deadline, Duration, Registry, When, YesNo, command
 from bot.errors import UserError
 from bot.model import Role
+from bot.text import echo
 
 FALLBACK_EXAMPLES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType({
     "poll create": ('/poll create "Which cataloging standard do you use most?" RDA AACR2 "Local rules"',
@@ -114,9 +115,9 @@ class Help:
     def _unknown(self, typed: str, usable: list[Command]) -> str:
         names = [c.spec.name for c in usable]
         choices = [*names, *sorted({name.split()[0] for name in names})]
-        match = process.extractOne(typed, choices, score_cutoff=70)
+        match = process.extractOne(typed[:100], choices, score_cutoff=70)
         hint = f" Did you mean /help {match[0]}?" if match else ""
-        return f"No commands called /{typed} for you.{hint} Try /help."
+        return f"No commands called /{echo(typed)} for you.{hint} Try /help."
 
 
 def detail_card(cmd: Command) -> Card:
@@ -128,7 +129,9 @@ def detail_card(cmd: Command) -> Card:
     examples = examples_of(cmd)
     if examples:
         fields.append(Field("Examples" if len(examples) > 1 else "Example", "\n".join(examples), inline=False))
-    return Card(title=f"/{spec.name}", text=f"{spec.help or spec.name}.{who}".replace("..", "."), fields=tuple(fields),
+    form = f" On Discord and Slack, /{spec.name} alone opens a form." if spec.form is not None else ""
+    return Card(title=f"/{spec.name}", text=f"{spec.help or spec.name}.{who}{form}".replace("..", "."),
+                fields=tuple(fields),
                 footer='Put text with spaces in "quotes"; name=value sets an option; on Discord, fill in the '
                        "options instead.")  # fmt: skip
 

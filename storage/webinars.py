@@ -11,13 +11,17 @@ platform (the idempotency key, see bot/platforms/base.py) and sends only what is
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.clock import from_iso, iso
 from bot.model import Community, Member, MessageRef, Place
 from storage.db import Database
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,12 @@ class Webinar:
 
     @property
     def ends_at(self) -> datetime:
-        return self.starts_at + self.duration
+        """The end; the latest instant there is for a start so late that the end is not
+        (a row stored before starts were bounded to two years ahead)."""
+        try:
+            return self.starts_at + self.duration
+        except OverflowError:
+            return datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,18 @@ def _webinar(row: sqlite3.Row) -> Webinar:
         row["sequence"], row["version"], row["calendar_id"], row["source_key"], row["source_sequence"],
         MessageRef.decode(row["message_ref"]) if row["message_ref"] else None, row["discord_event_id"],
     )  # fmt: skip
+
+
+def _webinars(rows: Iterable[sqlite3.Row]) -> list[Webinar]:
+    """The rows as webinars; a row that cannot be read is logged and left out, so one bad
+    row never takes a whole list (a member's /webinar list, the Home tab) down with it."""
+    webinars = []
+    for row in rows:
+        try:
+            webinars.append(_webinar(row))
+        except (ValueError, OverflowError, TypeError):
+            log.warning("webinar row not readable, left out id=%s", row["id"], exc_info=True)
+    return webinars
 
 
 def encode_offsets(offsets: tuple[timedelta, ...] | list[timedelta]) -> str:
@@ -114,7 +135,7 @@ class WebinarStore:
             "SELECT * FROM webinars WHERE calendar_id = ? AND status = 'scheduled' AND starts_at > ?",
             (calendar_id, iso(after)),
         )
-        return [_webinar(row) for row in rows]
+        return _webinars(rows)
 
     async def upcoming(self, community: Community, after: datetime, limit: int = 20) -> list[Webinar]:
         rows = await self.db.fetchall(
@@ -122,11 +143,11 @@ class WebinarStore:
             " AND starts_at > ? ORDER BY starts_at LIMIT ?",
             (community.platform, community.id, iso(after - timedelta(hours=12)), limit),
         )
-        return [w for w in map(_webinar, rows) if w.ends_at > after]
+        return [w for w in _webinars(rows) if w.ends_at > after]
 
     async def scheduled(self) -> list[Webinar]:
         rows = await self.db.fetchall("SELECT * FROM webinars WHERE status = 'scheduled'")
-        return [_webinar(row) for row in rows]
+        return _webinars(rows)
 
     async def change(
         self, webinar_id: int, at: datetime, *, title: str | None = None, description: str | None = None,

@@ -151,10 +151,17 @@ def test_unknown_command_suggests_the_closest(registry: Registry) -> None:
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("90s", 90), ("10m", 600), ("2h", 7200), ("3d", 259200), ("1w", 604800), ("1h30m", 5400),
-     ("2 hours", 7200), ("45", 45), ("1.5h", 5400)],
+     ("2 hours", 7200), ("1.5h", 5400)],
 )  # fmt: skip
 def test_durations(text: str, seconds: int) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["45", "2027", "1700", " 90 ", "1.5"])
+def test_a_number_without_a_unit_is_not_a_duration(text: str) -> None:
+    with pytest.raises(ValueError, match=r"has no unit; durations look like"):
+        parse_duration(text)
+    assert parse_duration(text, unit="s") == timedelta(seconds=float(text))  # the console's `:wait 90`
 
 
 @pytest.mark.parametrize("text", ["soon", "10x", "h", "", "1h and 2m"])

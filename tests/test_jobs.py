@@ -249,6 +249,7 @@ async def test_pages_that_are_not_feeds_get_one_sentence_and_store_nothing(
         ("/jobs subscribe https://example.org/feed backfill=99", "backfill"),
         ("/jobs unsubscribe 9", "There is no job feed #9 here"),
         ("/jobs post Cataloger javascript:alert(1)", "is not a web address"),
+        ('/jobs post "\u200b\ufeff" https://jobs.example.org/1', "the title has nothing visible in it"),
     ],
 )
 async def test_bad_input_is_one_sentence(jobs: TestBot, line: str, message: str) -> None:

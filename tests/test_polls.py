@@ -57,6 +57,8 @@ async def click(testbot: TestBot, member: str, custom_id: str) -> str:
         (f'/poll create Q a "{"y" * 76}"', "is 76 characters; keep options to 75"),
         ("/poll create Q " + " ".join(f"o{i}" for i in range(26)), "has 26 options; a poll takes at most 25"),
         ("/poll create Q MARC marc", "two options are the same"),
+        ('/poll create "\u200b" a b', "the question has nothing visible in it"),
+        ('/poll create Q a "\u3164"', "an option is empty"),
         ("/poll create Q a b multi=3", "multi=3 is more than the 2 options"),
         ("/poll create Q a b multi=0", "multi should be greater than or equal to 1"),
         ("/poll create Q a b closes=33d", "closes must be between 1 minute and 32 days"),

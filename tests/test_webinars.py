@@ -98,6 +98,10 @@ async def test_a_webinar_set_before_a_daylight_saving_change_keeps_its_local_hou
         ('/webinar add "T" "Dec 3 2pm" reminders=31d', "each reminder is from 1 minute to 30 days"),
         ('/webinar add "T" "Dec 3 2pm" reminders=-1h', "is not a duration"),
         ('/webinar add "T" "Dec 3 2pm" url=ftp://x.org', "is not a web address"),
+        ('/webinar add "Far" "Dec 31 9999 5pm" duration=12h', "more than two years ahead"),
+        ('/webinar add "Far" "2029-01-01T10:00:00+00:00"', "more than two years ahead"),
+        ('/webinar add "\u200b\u200b" "Dec 3 2pm"', "the title has nothing visible in it"),
+        ('/webinar add "\u3164" "Dec 3 2pm"', "the title has nothing visible in it"),
         ("/webinar edit 9 title=x", "There is no webinar #9 here"),
         ("/webinar ics soon", "give a webinar number or all"),
     ],
@@ -106,6 +110,34 @@ async def test_bad_input_is_one_sentence_and_stores_nothing(talks: TestBot, line
     out = await talks.push(line)
     assert message in out and out.count("\n") == 1 and out.startswith("(only you)")
     assert await talks.db.scalar("SELECT COUNT(*) FROM webinars") == 0
+
+
+async def test_an_edit_is_refused_far_ahead_or_with_an_invisible_title(talks: TestBot) -> None:
+    await talks.push(ADD)
+    out = await talks.push('/webinar edit 1 when="Dec 31 9999 5pm"', "/webinar edit 1 title=\u200b")
+    assert "more than two years ahead" in out and "the title has nothing visible in it" in out
+    assert await talks.db.scalar("SELECT title || ' ' || starts_at FROM webinars") == (
+        "Intro to BIBFRAME 2026-12-02T20:00:00.000000Z")
+
+
+async def test_a_far_future_webinar_stored_earlier_never_breaks_the_lists(talks: TestBot) -> None:
+    """A row stored before starts were bounded (ending past year 9999) is listed, exported
+    and shown like any other: nothing crashes for everyone."""
+    await talks.push(ADD)
+    far = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
+    await talks.db.execute(
+        "INSERT INTO webinars (uid, platform, community_id, channel_id, channel_name, title, description, url,"
+        " local_start, zone, starts_at, duration_seconds, all_day, reminders, created_by, created_at, updated_at)"
+        " VALUES ('far@x', 'console', 'local', 'general', 'general', 'Far', '', NULL, '9999-12-31T17:00:00',"
+        " 'America/Chicago', ?, 43200, 0, '', 'mo', ?, ?)",
+        (far.strftime("%Y-%m-%dT%H:%M:%S.000000Z"), NOW.isoformat(), NOW.isoformat()),
+    )  # fmt: skip
+    out = await talks.push("/webinar list", "/webinar show 2", "/webinar ics all", "/webinar ics 2")
+    assert "Something went wrong" not in out and "#1 Intro to BIBFRAME" in out and "#2 Far" in out
+    assert "2 webinars as webinars.ics" in out and "1 webinar as webinar-2.ics" in out
+    member = Member("console", "ann", "Ann", Role.MEMBER)
+    cards = await talks.bot.home(member, talks.console.place)
+    assert [c.title for c in cards if c.title in ("Intro to BIBFRAME", "Far")] == ["Intro to BIBFRAME", "Far"]
 
 
 # -- RSVPs and reminders ------------------------------------------------------------------------

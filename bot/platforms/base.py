@@ -31,6 +31,7 @@ cannot recognise the key.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -45,6 +46,10 @@ class Responder(Protocol):
 
 
 class Platform(Protocol):
+    """What every platform does. Optional, looked up with getattr by the Bot: `can_post(place)
+    -> str | None` (None when the bot can post in that channel later, else one sentence why
+    not; see Bot.can_post), `list_event`, `follow_perk`."""
+
     name: str
 
     async def start(self) -> None:
@@ -67,6 +72,35 @@ class Platform(Protocol):
 
     async def close(self) -> None:
         """Stop taking new events and disconnect."""
+
+
+@dataclass(frozen=True)
+class ChannelLookup:
+    """What a platform knows of a channel a setting names (`/config set jobs_channel news`),
+    from its optional `async def setting_channel(member, community, text) -> ChannelLookup`
+    (see `Bot.setting_channel`): whether the bot can find it, whether the member who named it
+    can see it, and the form a setting stores (the platform's mention)."""
+
+    exists: bool
+    value: str = ""
+    name: str = ""
+    visible: bool = True
+
+
+@dataclass(frozen=True)
+class RoleLookup:
+    """What a platform knows of a role (a Slack user group) a setting names, from its optional
+    `async def setting_role(community, text) -> RoleLookup` (see `Bot.setting_role`): whether
+    it exists, the form a setting stores, its identity (`key`, to tell two names of one role
+    apart), and whether it carries moderating powers by itself (`powerful`: Administrator,
+    Manage Server...). `kind` is what the platform calls a role."""
+
+    exists: bool
+    value: str = ""
+    key: str = ""
+    name: str = ""
+    powerful: bool = False
+    kind: str = "role"
 
 
 DELIVERY_EVENT = "alcts_delivery"  # Slack message metadata's event_type on keyed posts

@@ -213,9 +213,11 @@ def command_spelling(command: str, groups: Iterable[str]) -> Callable[[str], str
 CHANNEL_MENTION = re.compile(r"<#[CG][A-Z0-9]+(?:\|[^<>]*)?>")
 
 
-MRKDWN_MARKS = re.compile(r"([*_~`])(?=\S)")
-"""Slack's formatting marks before a character: `*bold*`, `_italic_`, `~strike~` and code
-from members would render; a zero-width space after the mark keeps it plain text."""
+MRKDWN_MARKS = re.compile(r"(?<![^\W_])([*_~])(?=\S)|(`)(?=\S)")
+"""Slack's formatting marks that could open formatting: `*bold*`, `_italic_`, `~strike~`
+where a word could start (not after a letter or digit: `webinars_channel` is never italic,
+so it stays as typed and can be pasted back), and code anywhere; a zero-width space after
+the mark keeps it plain text."""
 
 
 def mrkdwn(text: str) -> str:
@@ -223,7 +225,7 @@ def mrkdwn(text: str) -> str:
     Slack formatting), no mass mentions, `&<>` escaped (which also
     disarms user and group mentions); channel links, which notify nobody, stay clickable,
     and times become Slack dates (after escaping, so they are not escaped)."""
-    text = MRKDWN_MARKS.sub(lambda m: f"{m.group(1)}\u200b", strip_mass_mentions(text))
+    text = MRKDWN_MARKS.sub(lambda m: f"{m.group()}\u200b", strip_mass_mentions(text))
     out: list[str] = []
     last = 0
     for match in CHANNEL_MENTION.finditer(text):

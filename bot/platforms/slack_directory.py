@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.app import Bot
 from bot.config import CommunitySettings, Settings
 from bot.model import Community, Member, Place, Role
+from bot.platforms.base import ChannelLookup, RoleLookup
 from bot.platforms.slack_send import PLATFORM, SlackSending
 
 log = logging.getLogger("bot.platforms.slack")
@@ -33,6 +34,7 @@ class SlackDirectory(SlackSending):
     settings: Settings
     community: Community
     channel_names: dict[str, str]
+    bot_name: str  # the bot's user name, as members /invite it
     users: Callable[[str], Awaitable[dict[str, Any]]]  # async-lru over users.info
     groups: Callable[[str], Awaitable[frozenset[str]]]  # async-lru over usergroups.users.list
     _snapshot_due: bool
@@ -93,6 +95,37 @@ class SlackDirectory(SlackSending):
                 return Place(community, channel_id, "")
         return Place(community, channel_id, self.channel_names[channel_id])
 
+    async def can_post(self, place: Place) -> str | None:
+        """Whether the bot can post in the channel later, outside any interaction (a
+        webinar's reminders, a job feed, the daily question): a channel it is in, or a public
+        one (`chat:write.public`); never a private channel, direct message or group message
+        it is not in (Slack answers those `channel_not_found`), nor an archived channel.
+        None when it can, else one sentence for the member. Slack is asked each time
+        (`conversations.info`), so an invitation counts at once; when Slack cannot answer
+        (rate limits, a missing scope), the channel is not held against the member."""
+        try:
+            info = (await self._api("conversations.info", channel=place.channel_id))["channel"]
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error in ("channel_not_found", "not_in_channel"):
+                return self._invite_me("that is a private channel or a conversation I am not in")
+            log.warning("conversations.info failed channel=%s error=%s; posting there not checked",
+                        place.channel_id, error)  # fmt: skip
+            return None
+        if info.get("name"):
+            self.channel_names[place.channel_id] = str(info["name"])
+        if info.get("is_archived"):
+            return "That channel is archived, so I cannot post in it; pick another channel."
+        if info.get("is_im") or info.get("is_mpim"):
+            return "That is a direct conversation, not a channel; pick a channel."
+        if info.get("is_private") and not info.get("is_member"):
+            return self._invite_me("that is a private channel I am not in")
+        return None
+
+    def _invite_me(self, why: str) -> str:
+        bot = f"@{self.bot_name}" if self.bot_name else "the bot"
+        return f"I cannot post in that channel: {why}. Invite me there first (/invite {bot}), or pick another channel."
+
     async def find_channel(self, text: str) -> str | None:
         """A channel id from `<#C0123|name>`, `C0123` or `#name`."""
         match = CHANNEL_REF.search(text.strip())
@@ -110,6 +143,52 @@ class SlackDirectory(SlackSending):
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return None
+
+    async def setting_channel(self, member: Member, community: Community, text: str) -> ChannelLookup | None:
+        """A channel a setting names (`<#C0123|name>`, `C0123`, `#name` or `name`) among those
+        the bot can see (public channels, private ones it is in), as Slack's mention; a private
+        one is visible to the member only if they are in it. None when Slack cannot be asked."""
+        try:
+            channel_id = await self.find_channel(text)
+            if channel_id is None:
+                return ChannelLookup(False)
+            info = (await self._api("conversations.info", channel=channel_id))["channel"]
+            name = str(info.get("name") or "")
+            visible = not info.get("is_private") or member.id in await self._channel_members(channel_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "channel_not_found":
+                return ChannelLookup(False)
+            log.warning("channel lookup failed text=%r error=%s", text[:80], exc.response.get("error"))
+            return None
+        self.channel_names[channel_id] = name
+        return ChannelLookup(True, f"<#{channel_id}|{name}>", name, visible)
+
+    async def _channel_members(self, channel_id: str) -> set[str]:
+        members: set[str] = set()
+        cursor = None
+        while True:
+            page = await self._api("conversations.members", channel=channel_id, limit=200, cursor=cursor)
+            members.update(page["members"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return members
+
+    async def setting_role(self, community: Community, text: str) -> RoleLookup | None:
+        """A user group a role setting names, by id (`S0123`, what a mention of it becomes),
+        handle (`@mods`) or name, in any case; stored as its id, which roles are read by.
+        None when Slack cannot be asked (no usergroups:read, a plan without user groups)."""
+        wanted = text.strip().lstrip("@").casefold()
+        try:
+            groups = (await self._api("usergroups.list"))["usergroups"]
+        except SlackApiError as exc:
+            log.warning("usergroups.list failed error=%s", exc.response.get("error"))
+            return None
+        for group in groups:
+            names = {str(group.get(k) or "").casefold() for k in ("id", "handle", "name")} - {""}
+            if wanted in names:
+                label = str(group.get("handle") or group.get("name") or group["id"])
+                return RoleLookup(True, str(group["id"]), str(group["id"]), label, kind="user group")
+        return RoleLookup(False, kind="user group")
 
     async def _invite(self, channel: str, user_id: str) -> None:
         try:

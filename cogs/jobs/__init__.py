@@ -25,17 +25,20 @@ from pydantic import Field, field_validator
 
 from bot.app import Bot, Context, Messenger
 from bot.cards import Card, notice
+from bot.changes import ContentChangedHook, unheard
 from bot.clock import Clock
 from bot.commands import Args, ChannelName, Choice, When, button, command, suggests, timer
 from bot.community import CommunityConfig
 from bot.config import Setting
+from bot.context import postable
 from bot.errors import UserError
 from bot.fetched import FetchError, FetchResult, HttpStatus
+from bot.forms import Form, FormField
 from bot.model import Member, Place, Role
 from bot.quotas import Quota, button_quota
 from bot.recurrence import Recurrence
 from bot.scheduler import Scheduler
-from bot.text import truncate
+from bot.text import truncate, visible
 from cogs.jobs.cards import digest_card, feeds_card, job_card, list_card
 from cogs.jobs.feed import ACCEPT, FeedEntry, NotAFeed, clean, parse_feed
 from cogs.jobs.filters import Filter, passes
@@ -90,6 +93,21 @@ class SubscribeArgs(Args):
     _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
 
 
+SUBSCRIBE_FORM = Form(
+    "Subscribe to a job feed",
+    (
+        FormField("url", "Feed address (RSS or Atom)", required=True, placeholder="https://..."),
+        FormField("channel", "Post jobs in", kind="channel", hint="Default: the jobs channel, else here"),
+        FormField("keywords", "Only jobs mentioning", placeholder="cataloging, metadata",
+                  hint="Separated by commas; every job if empty"),
+        FormField("exclude", "Skip jobs mentioning", placeholder="intern"),
+        FormField("backfill", "Post the newest now", kind="choice",
+                  choices=(("0", "None"), ("3", "3"), ("5", "5"), ("10", "10"), ("20", "20"))),
+    ),
+    submit="Subscribe",
+)  # fmt: skip
+
+
 class FeedId(Args):
     positional = ("id",)
     id: int = Field(ge=1, description="the feed's number, as /jobs feeds lists it")
@@ -117,6 +135,7 @@ class PostArgs(Args):
     closes: When | None = Field(None, description='the application deadline, like 2026-05-01 or "friday 5pm"')
 
     _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
+    _title = field_validator("title")(classmethod(lambda cls, v: visible(v, "title")))
 
 
 class LatestArgs(Args):
@@ -140,7 +159,7 @@ class JobPosts:
 
     def __init__(
         self, store: JobPostStore, scheduler: Scheduler, messenger: Messenger, clock: Clock,
-        config: CommunityConfig, fetch: Fetch, content: Content,
+        config: CommunityConfig, fetch: Fetch, content: Content, content_changed: ContentChangedHook = unheard,
     ) -> None:  # fmt: skip
         self.store = store
         self.scheduler = scheduler
@@ -149,15 +168,16 @@ class JobPosts:
         self.config = config
         self.fetch = fetch
         self.content = content
+        self.content_changed = content_changed  # members' homes show the latest posts
         self._posting: dict[int, asyncio.Lock] = {}
 
     # -- subscriptions ------------------------------------------------------------------------
 
     @command("jobs subscribe", args=SubscribeArgs, role=Role.MODERATOR, help="Post new jobs from an RSS or Atom feed",
-             quota=Quota(10, 3600, channel=20, moderators=True))
+             quota=Quota(10, 3600, channel=20, moderators=True), form=SUBSCRIBE_FORM)
     async def subscribe(self, ctx: Context, args: SubscribeArgs) -> Card:
         keywords, exclude = _filters(args.keywords, args.exclude)
-        place = self._place(ctx, args.channel)
+        place = await postable(self.messenger, self._place(ctx, args.channel))  # new jobs go there later
         result = await self.fetch(args.url, accept=ACCEPT)  # FetchError is one sentence for the moderator
         parsed = await asyncio.to_thread(parse_feed, result.body, result.url, result.content_type)
         entries = _unique(parsed.entries)
@@ -186,11 +206,11 @@ class JobPosts:
         await self.scheduler.stop_repeating("jobs.fetch", str(feed.id))
         return notice(f"Feed #{feed.id} ({feed.title}) is unsubscribed; nothing more will be posted from it.", ephemeral=False)
 
-    @command("jobs feeds", role=Role.MODERATOR, help="The job feeds here and how each is doing")
+    @command("jobs feeds", activity=False, role=Role.MODERATOR, help="The job feeds here and how each is doing")
     async def feeds(self, ctx: Context, args: object) -> Card:
         return feeds_card(await self.store.feeds(ctx.community), await self._minutes(ctx.place))
 
-    @command("jobs test", args=UrlArgs, role=Role.MODERATOR, help="Fetch a feed once and show what would be posted",
+    @command("jobs test", activity=False, args=UrlArgs, role=Role.MODERATOR, help="Fetch a feed once and show what would be posted",
              quota=Quota(20, 3600, moderators=True))
     async def test(self, ctx: Context, args: UrlArgs) -> Card:
         result = await self.fetch(args.url, accept=ACCEPT)
@@ -208,6 +228,8 @@ class JobPosts:
              quota=Quota(20, 3600, channel=40, moderators=True))
     async def post(self, ctx: Context, args: PostArgs) -> Card | None:
         place = self._place(ctx, None)
+        if place != ctx.place and (reason := await self.messenger.can_post(place)) is not None:
+            raise UserError(f"Job posts go to {place.mention} (the jobs_channel setting), but: {reason}")
         item_id = await self.store.add_manual(place, clean(args.title), args.url, args.employer and clean(args.employer),
                                               args.location and clean(args.location), args.closes, ctx.member.id, ctx.now)  # fmt: skip
         item = await self.store.item(item_id)
@@ -220,15 +242,16 @@ class JobPosts:
             ref = await self.messenger.send(place, job_card(item, source), key=f"job:{item.id}")
         await self.store.posted([item.id], ref, self.clock.now())
         self.content(place, "job_posted", str(item.id), ctx.now)
+        self.content_changed(ctx.community, "jobs")
         return notice(f"Posted in {place.mention}.") if place != ctx.place else None
 
-    @command("jobs latest", args=LatestArgs, help="Recent job posts here")
+    @command("jobs latest", activity=False, args=LatestArgs, help="Recent job posts here")
     async def latest(self, ctx: Context, args: LatestArgs) -> Card:
         keywords, _ = _filters(args.keywords, None)
         items = [i for i in await self.store.latest(ctx.community, 200) if keywords.empty or keywords.matches(_item_text(i))]
         return list_card("Recent job posts", items[: args.count], "No job posts match yet.")
 
-    @command("jobs saved", help="The jobs you saved")
+    @command("jobs saved", activity=False, help="The jobs you saved")
     async def saved(self, ctx: Context, args: object) -> Card:
         return list_card("Your saved jobs", await self.store.saved(ctx.member, ctx.community),
                          "You have no saved jobs; click Save on a job post.")  # fmt: skip
@@ -237,7 +260,7 @@ class JobPosts:
         """The member's home (Slack's App Home): the latest job posts."""
         items = await self.store.latest(ctx.community, HOME_JOBS)
         card = list_card("Latest job posts", items, "No job posts yet.")
-        return [Card(title=card.title, text=card.text)]
+        return [Card(title="Latest job posts", text=card.text)]  # titled also when there are none
 
     @button("jobs.save")
     @button_quota(Quota(30, 600))
@@ -356,6 +379,7 @@ class JobPosts:
             await self.store.post_failed(ids)
             return False
         await self.store.posted(ids, ref, self.clock.now())
+        self.content_changed(feed.place.community, "jobs")
         return True
 
     async def _failed(self, feed: Feed, reason: str, retry_after: timedelta | None) -> None:
@@ -430,4 +454,5 @@ def _item_text(item: JobItem) -> str:
 
 
 def setup(bot: Bot) -> None:
-    bot.add_cog(JobPosts(JobPostStore(bot.db), bot.scheduler, bot, bot.clock, bot.config, bot.fetch, bot.engagement.content))
+    bot.add_cog(JobPosts(JobPostStore(bot.db), bot.scheduler, bot, bot.clock, bot.config, bot.fetch, bot.engagement.content,
+                         bot.content_changed))  # fmt: skip

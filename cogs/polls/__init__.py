@@ -12,18 +12,29 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from bot.app import Bot, Context, Messenger
 from bot.cards import Card, notice
 from bot.clock import Clock
-from bot.commands import Args, Choice, Deadline, YesNo, button, command, suggests, timer
+from bot.commands import (
+    Args,
+    Choice,
+    Deadline,
+    YesNo,
+    button,
+    command,
+    field_error,
+    suggests,
+    timer,
+)
 from bot.config import ConfigError
 from bot.errors import UserError
+from bot.forms import Form, FormField, exact_instant
 from bot.model import ButtonPressed, Member, MessageRef, Place, Role
 from bot.quotas import Quota
 from bot.scheduler import Scheduler
-from bot.text import neutralise
+from bot.text import neutralise, shows, visible
 from bot.timeparse import closes_in
 from cogs.polls.render import chart_png, export_csv, export_votes_csv, live_card, results_card
 from storage.ballots import (
@@ -46,40 +57,98 @@ EXAMPLE = '/poll create "Question?" "Yes" "No"'
 class CreatePoll(Args):
     positional = ("question", "options")
     question: str = Field(min_length=1, description="what to ask, up to 300 characters")
-    options: list[str] = Field([], description="the answers to choose from: 2 to 25, each up to 75 characters")
-    multi: int = Field(1, ge=1, description="how many answers each member may choose")
+    options: list[str] = Field([], validate_default=True, description="the answers to choose from: 2 to 25, each up to 75 characters")
+    multi: int = Field(1, ge=1, description="how many answers each member may choose (all: any number)")
     anonymous: YesNo = Field(False, description="yes: votes are never linked to who cast them, not even in the export")
     hidden: YesNo = Field(False, description="yes: the results stay hidden until the poll closes")
     closes: Deadline | None = Field(
         None, description='a duration (2h, 3d) or a time ("friday 5pm") when voting ends; default: closed by hand'
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _multi_all(cls, data: Any) -> Any:
+        """`multi=all` (or the form's "several answers" box ticked) allows every option;
+        the box left empty allows one."""
+        if isinstance(data, dict) and "multi" in data:
+            multi = data["multi"]
+            if multi is True or (isinstance(multi, str) and multi.strip().lower() in ("all", "yes", "any")):
+                data = {**data, "multi": max(1, len(data.get("options") or []))}
+            elif multi is False:
+                data = {**data, "multi": 1}
+        return data
+
     @field_validator("question")
     @classmethod
     def _question(cls, value: str) -> str:
+        visible(value, "question")
         if len(value) > 300:
             raise ValueError(f"the question is {len(value)} characters; keep it to 300")
         return value
 
-    @model_validator(mode="after")
-    def _options(self) -> CreatePoll:
-        options = [neutralise(o).strip() for o in self.options]  # `Yes` and `Yes` + a zero-width space are one
+    @field_validator("options")
+    @classmethod
+    def _options(cls, value: list[str]) -> list[str]:
+        options = [neutralise(o).strip() for o in value]  # `Yes` and `Yes` + a zero-width space are one
         if len(options) < 2:
             raise ValueError(f"needs at least 2 options, e.g. {EXAMPLE}")
         if len(options) > MAX_OPTIONS:
             raise ValueError(f"has {len(options)} options; a poll takes at most {MAX_OPTIONS}")
         for option in options:
-            if not option:
+            if not shows(option):
                 raise ValueError("an option is empty")
             if len(option) > 75:
                 raise ValueError(f"option {option[:20]!r}... is {len(option)} characters; keep options to 75")
         if len({o.casefold() for o in options}) != len(options):
             raise ValueError("two options are the same; make each option different")
-        if self.multi > len(options):
-            raise ValueError(f"multi={self.multi} is more than the {len(options)} options")
-        if self.closes is not None and not SHORTEST_POLL <= self.closes <= LONGEST_POLL:
+        return value
+
+    @field_validator("closes", mode="before")
+    @classmethod
+    def _picked_closes(cls, value: Any, info: ValidationInfo) -> Any:
+        """An exact instant (the form's date and time picker) as the span until it, refused
+        without examples of typing when it is not 1 minute to 32 days ahead."""
+        now = (info.context or {}).get("now")
+        instant = exact_instant(value) if isinstance(value, str) and now is not None else None
+        if instant is None:
+            return value
+        span = instant - now
+        if span <= timedelta(0):
+            raise ValueError("that time is in the past; pick when voting ends, from 1 minute to 32 days ahead")
+        if not SHORTEST_POLL <= span <= LONGEST_POLL:
+            raise ValueError("pick when voting ends from 1 minute to 32 days ahead")
+        return span
+
+    @field_validator("closes")
+    @classmethod
+    def _closes(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and not SHORTEST_POLL <= value <= LONGEST_POLL:
             raise ValueError("closes must be between 1 minute and 32 days ahead, e.g. closes=2h, closes=3d or closes=\"friday 5pm\"")
+        return value
+
+    @model_validator(mode="after")
+    def _multi(self) -> CreatePoll:
+        if self.multi > len(self.options):
+            raise field_error("multi", f"multi={self.multi} is more than the {len(self.options)} options", self.multi)
         return self
+
+
+POLL_FORM = Form(
+    "Create a poll",
+    (
+        FormField("question", "Question", required=True, max_length=300, placeholder="What should we read next?"),
+        FormField("options", "Options", kind="lines", required=True, max_length=75, items=(2, MAX_OPTIONS),
+                  hint="2 to 25 answers, each up to 75 characters"),
+        FormField("settings", "Settings", kind="flags", choices=(
+            ("multi", "Members may choose several answers"),
+            ("anonymous", "Anonymous: votes never linked to voters"),
+            ("hidden", "Hide results until the poll closes"),
+        )),
+        FormField("closes", "Voting ends", kind="datetime", placeholder='2h, 3d or "friday 5pm"',
+                  hint="Leave empty to close the poll by hand"),
+    ),
+    submit="Create poll",
+)  # fmt: skip
 
 
 class PollId(Args):
@@ -123,7 +192,8 @@ class Polls:
 
     # -- commands ----------------------------------------------------------------------------
 
-    @command("poll create", args=CreatePoll, help="Ask a question with 2 to 25 options", quota=Quota(5, 600, channel=20))
+    @command("poll create", args=CreatePoll, help="Ask a question with 2 to 25 options",
+             quota=Quota(5, 600, channel=20), form=POLL_FORM)  # fmt: skip
     async def create(self, ctx: Context, args: CreatePoll) -> None:
         closes_at = ctx.now + args.closes if args.closes else None
         poll_id = await self.store.create(
@@ -152,10 +222,13 @@ class Polls:
             await self._end(poll)  # the deadline passed and the close timer has not run yet
             self._refresh(poll, poll.message or clicked)  # a click on a closed poll re-renders it
             return _closed(poll_id)
+        # the click's engagement event commits with the ballot (ctx.engagement(): a rider)
         if poll.anonymous:  # batched, shuffled, the log erased; answered after the commit
-            change = await self.store.ballots.cast(poll_id, self.voter(poll, ctx.member), position, poll.multi, ctx.now)
+            change = await self.store.ballots.cast(poll_id, self.voter(poll, ctx.member), position, poll.multi, ctx.now,
+                                                   ctx.engagement())  # fmt: skip
         else:
-            change = await self.store.vote(poll_id, ctx.member.id, position, poll.multi, ctx.now, ctx.now)
+            change = await self.store.vote(poll_id, ctx.member.id, position, poll.multi, ctx.now, ctx.now,
+                                           ctx.engagement())  # fmt: skip
         if change is None:
             self._refresh(poll, poll.message or clicked)
             return _closed(poll_id)
@@ -169,7 +242,7 @@ class Polls:
         labels = ", ".join(poll.options[p] for p in change.chosen)
         return notice(f"Your vote{'s' if len(change.chosen) > 1 else ''}: {labels}.")
 
-    @command("poll results", args=PollId, help="Show a poll's results with a chart")
+    @command("poll results", activity=False, args=PollId, help="Show a poll's results with a chart")
     async def results(self, ctx: Context, args: PollId) -> Card:
         poll = await self._poll(ctx, args.id)
         tally = await self._tally(poll)
@@ -178,7 +251,7 @@ class Polls:
         chart = await asyncio.to_thread(chart_png, poll, tally)
         return results_card(poll, tally, now=ctx.now, chart=chart)
 
-    @command("poll list", help="List the open polls in this channel")
+    @command("poll list", activity=False, help="List the open polls in this channel")
     async def list(self, ctx: Context, args: object) -> Card:
         ids = await self.store.open_polls(ctx.community, ctx.place.channel_id)
         if not ids:
@@ -224,7 +297,7 @@ class Polls:
             self.messenger.edit(poll.message, Card(title=f"Poll #{poll.id} was deleted by {who}."), final=True)
         return notice(f"Poll #{poll.id} is deleted.")
 
-    @command("poll export", args=ExportArgs, role=Role.ORGANIZER,
+    @command("poll export", activity=False, args=ExportArgs, role=Role.ORGANIZER,
              help="Download a poll's results as CSV (votes=yes: one row per vote)")
     async def export(self, ctx: Context, args: ExportArgs) -> Card:
         poll = await self._poll(ctx, args.id)

@@ -22,10 +22,12 @@ from typing import Any
 
 from bot.app import Bot, Context, Messenger
 from bot.cards import Card, File, notice
+from bot.changes import ContentChangedHook, unheard
 from bot.clock import Clock
 from bot.commands import button, command, on, timer
 from bot.community import CommunityConfig
 from bot.config import Setting
+from bot.context import postable
 from bot.errors import DirectMessagesClosed, UserError
 from bot.fetched import FetchResult
 from bot.model import EventInterest, EventListing, Member, Place, Role
@@ -34,7 +36,7 @@ from bot.recurrence import Recurrence
 from bot.scheduler import Scheduler
 from bot.text import neutralise, truncate
 from bot.timeparse import format_duration
-from cogs.webinars.args import AddArgs, EditArgs, IcsArgs, ImportArgs, WebinarId, offsets
+from cogs.webinars.args import ADD_FORM, AddArgs, EditArgs, IcsArgs, ImportArgs, WebinarId, offsets
 from cogs.webinars.calendar import Occurrence, export_ics, read_calendar
 from cogs.webinars.cards import announcement, attendees_card, change_notice, list_card, reminder
 from cogs.webinars.when import Start, parse_start
@@ -65,6 +67,7 @@ class Webinars:
     def __init__(
         self, store: WebinarStore, scheduler: Scheduler, messenger: Messenger, clock: Clock, config: CommunityConfig,
         fetch: Fetch, send_direct: SendDirect, content: Content, list_event: ListEvent,
+        content_changed: ContentChangedHook = unheard,
     ) -> None:  # fmt: skip
         self.store = store
         self.scheduler = scheduler
@@ -75,14 +78,15 @@ class Webinars:
         self.send_direct = send_direct
         self.content = content
         self.list_event = list_event
+        self.content_changed = content_changed  # members' homes show the next webinars
 
     # -- moderators ------------------------------------------------------------------------------
 
     @command("webinar add", args=AddArgs, role=Role.MODERATOR, help="Schedule a webinar with reminders and RSVPs",
-             quota=Quota(20, 3600, channel=40, moderators=True))
+             quota=Quota(20, 3600, channel=40, moderators=True), form=ADD_FORM)
     async def add(self, ctx: Context, args: AddArgs) -> Card:
         start = self._start(args.when, ctx)
-        place = self._place(ctx, args.channel)
+        place = await self._place(ctx, args.channel)
         webinar_id = await self.store.add(
             f"{uuid.uuid4()}@alcts-bot", place, neutralise(args.title), neutralise(args.description), args.url,
             start.local, start.zone, start.utc, args.duration, offsets(args.reminders), ctx.member.id, ctx.now,
@@ -94,6 +98,7 @@ class Webinars:
         if ref is not None:
             await self.store.set_message(webinar.id, ref)
         self.content(place, "webinar_announced", str(webinar.id), ctx.now)
+        self.content_changed(ctx.community, "webinars")
         note = await self._list(webinar)
         told = ", ".join(format_duration(o) for o in webinar.reminders) or "no"
         return notice(f"Webinar #{webinar.id} is set for {start.describe()}, {format_duration(args.duration)}; "
@@ -109,6 +114,9 @@ class Webinars:
             raise UserError(f"Nothing to change: give when=, title=, url=, description= or duration=, "
                             f"e.g. /webinar edit {webinar.id} when=\"Dec 4 2pm\".")  # fmt: skip
         start = self._start(args.when, ctx, webinar.zone) if args.when else None
+        if await self.messenger.can_post(webinar.place) is not None:  # its reminders go there
+            raise UserError(f"Webinar #{webinar.id} is announced in {webinar.place.mention}, where I can no longer "
+                            "post; invite me back there, or cancel it and add it again in another channel.")  # fmt: skip
         await self.store.change(
             webinar.id, ctx.now, title=args.title and neutralise(args.title), url=args.url,
             description=args.description and neutralise(args.description), duration=args.duration,
@@ -137,7 +145,7 @@ class Webinars:
     @command("webinar import", args=ImportArgs, role=Role.MODERATOR, help="Import webinars from an iCalendar (.ics) feed",
              quota=Quota(5, 3600, channel=10, moderators=True))
     async def import_calendar(self, ctx: Context, args: ImportArgs) -> Card:
-        place = self._place(ctx, args.channel)
+        place = await self._place(ctx, args.channel)
         if (existing := await self.store.calendar_for(place, args.url)) is not None:
             raise UserError(f"That calendar is already imported here (calendar #{existing}); it is checked every hour.")
         result = await self.fetch(args.url, accept="text/calendar, */*;q=0.5")
@@ -151,18 +159,18 @@ class Webinars:
 
     # -- members ---------------------------------------------------------------------------------
 
-    @command("webinar list", help="Upcoming webinars")
+    @command("webinar list", activity=False, help="Upcoming webinars")
     async def list(self, ctx: Context, args: object) -> Card:
         return list_card(await self.store.upcoming(ctx.community, ctx.now))
 
-    @command("webinar show", args=WebinarId, help="One webinar with its RSVPs")
+    @command("webinar show", activity=False, args=WebinarId, help="One webinar with its RSVPs")
     async def show(self, ctx: Context, args: WebinarId) -> Card:
         webinar = await self._webinar(ctx, args.id)
         card = announcement(webinar, await self.store.counts(webinar.id))
         return Card(title=card.title, text=card.text, fields=card.fields, buttons=card.buttons, links=card.links,
                     footer=card.footer, ephemeral=True)  # fmt: skip
 
-    @command("webinar ics", args=IcsArgs, help="A calendar file (.ics) of one webinar or all upcoming ones")
+    @command("webinar ics", activity=False, args=IcsArgs, help="A calendar file (.ics) of one webinar or all upcoming ones")
     async def ics(self, ctx: Context, args: IcsArgs) -> Card:
         if args.which == "all":
             webinars = await self.store.upcoming(ctx.community, ctx.now, limit=200)
@@ -174,7 +182,7 @@ class Webinars:
         return Card(text=f"{len(webinars)} webinar{'s' if len(webinars) != 1 else ''} as {name}; open it to add to your calendar.",
                     file=File(name, data, "text/calendar"), ephemeral=True)  # fmt: skip
 
-    @command("webinar attendees", args=WebinarId, role=Role.ORGANIZER, help="Who is going to a webinar")
+    @command("webinar attendees", activity=False, args=WebinarId, role=Role.ORGANIZER, help="Who is going to a webinar")
     async def attendees(self, ctx: Context, args: WebinarId) -> Card:
         webinar = await self._webinar(ctx, args.id)
         return attendees_card(webinar, await self.store.rsvps(webinar.id))
@@ -337,6 +345,8 @@ class Webinars:
                 updated += 1
         if more:
             await self.messenger.send(place, _more_card(more))
+        if added:
+            self.content_changed(place.community, "webinars")
         for webinar in await self.store.from_calendar(calendar_id, now):
             removed_from_calendar = webinar.source_key not in seen and webinar.starts_at <= now + timedelta(days=89)
             if removed_from_calendar and await self.store.cancel(webinar.id, now):
@@ -423,6 +433,8 @@ class Webinars:
                     log.exception("could not tell member=%s of webinar=%s change", rsvp.member.id, webinar.id)
 
     def _refresh(self, webinar: Webinar) -> None:
+        """After a change (RSVP, edit, cancellation): its message and members' homes."""
+        self.content_changed(webinar.place.community, "webinars")
         if webinar.message is None:
             return
 
@@ -437,11 +449,12 @@ class Webinars:
         try:
             return parse_start(text, now=ctx.now, zone=zone or ctx.tz.key)
         except ValueError as exc:
-            raise UserError(f"when: {exc}.") from None
+            raise UserError(f"when: {exc}.", argument="when") from None
 
-    def _place(self, ctx: Context, channel: str | None) -> Place:
-        """channel=, else the webinars_channel setting, else here."""
-        return ctx.channel(channel, "webinars_channel", "#webinars")
+    async def _place(self, ctx: Context, channel: str | None) -> Place:
+        """channel=, else the webinars_channel setting, else here; refused (on the channel
+        field) where the bot cannot post, since reminders go there later."""
+        return await postable(self.messenger, ctx.channel(channel, "webinars_channel", "#webinars"))
 
     async def _webinar(self, ctx: Context, webinar_id: int) -> Webinar:
         webinar = await self.store.get(webinar_id)
@@ -470,4 +483,4 @@ def _more_card(webinars: list[Webinar]) -> Card:
 
 def setup(bot: Bot) -> None:
     bot.add_cog(Webinars(WebinarStore(bot.db), bot.scheduler, bot, bot.clock, bot.config, bot.fetch,
-                         bot.send_direct, bot.engagement.content, bot.list_event))  # fmt: skip
+                         bot.send_direct, bot.engagement.content, bot.list_event, bot.content_changed))  # fmt: skip

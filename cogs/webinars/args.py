@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from bot.commands import Args, ChannelName, Choice, Duration, suggests
+from bot.forms import Form, FormField
+from bot.text import visible
 from bot.timeparse import parse_duration
 from cogs.jobs import http_url
-from cogs.webinars.when import check_offsets
+from cogs.webinars.when import check_offsets, parse_start
 
 if TYPE_CHECKING:
     from bot.app import Context
@@ -31,6 +33,16 @@ def check_length(value: timedelta) -> timedelta:
 WHEN = 'when it starts, like "Dec 3 2pm", "tuesday 11am ET" or 2026-12-03 14:00'
 
 
+def start_text(value: str, info: ValidationInfo) -> str:
+    """A start that can be read, is to come and is at most two years ahead, checked with the
+    other arguments (a form shows every field's problem at once): in the community's zone
+    (`now` and `tz` from the validation context; without them the handler checks it)."""
+    context = info.context or {}
+    if "now" in context and "tz" in context:
+        parse_start(value, now=context["now"], zone=context["tz"].key)
+    return value
+
+
 async def upcoming(cog: Webinars, ctx: Context) -> list[Choice]:
     """This community's upcoming webinars, soonest first, with their local start."""
     return [Choice(f"#{w.id} {w.title} · {w.starts_at.astimezone(ctx.tz):%b %-d %H:%M}", w.id)
@@ -48,6 +60,8 @@ class AddArgs(Args):
     channel: ChannelName | None = Field(None, description="where to announce it (default: webinars_channel, else here)")
 
     _url = field_validator("url")(classmethod(lambda cls, v: v if v is None else http_url(v)))
+    _title = field_validator("title")(classmethod(lambda cls, v: visible(v, "title")))
+    _when = field_validator("when")(classmethod(lambda cls, v, info: start_text(v, info)))
 
     @field_validator("reminders")
     @classmethod
@@ -59,6 +73,24 @@ class AddArgs(Args):
     @classmethod
     def _duration(cls, value: timedelta) -> timedelta:
         return check_length(value)
+
+
+ADD_FORM = Form(
+    "Schedule a webinar",
+    (
+        FormField("title", "Title", required=True, max_length=200),
+        FormField("when", "Starts", kind="datetime", required=True, placeholder='"Dec 3 2pm" or 2026-12-03 14:00',
+                  hint="In the community's time zone unless you name another (ET, PT, UTC)",
+                  picker_hint="In your own time zone; members see it in theirs"),
+        FormField("url", "Link to join", placeholder="https://..."),
+        FormField("description", "What it is about", kind="paragraph", max_length=2000),
+        FormField("duration", "How long", placeholder="1h", hint="Like 90m or 2h; 1 hour if empty"),
+        FormField("channel", "Announce in", kind="channel", hint="Default: the webinars channel, else here"),
+        FormField("reminders", "Reminders before", placeholder="24h,1h", hint="Separated by commas; 24h,1h if empty"),
+    ),
+    submit="Schedule",
+)  # fmt: skip
+"""The form of /webinar add; Discord shows its first five fields (the rest keep their defaults)."""
 
 
 class EditArgs(Args):
@@ -76,6 +108,7 @@ class EditArgs(Args):
         return await upcoming(cog, ctx)
 
     _url = field_validator("url")(classmethod(lambda cls, v: v if v is None else http_url(v)))
+    _title = field_validator("title")(classmethod(lambda cls, v: v if v is None else visible(v, "title")))
 
     @field_validator("duration")
     @classmethod

@@ -135,7 +135,7 @@ async def test_subscribe_then_new_items_arrive_once_as_job_cards_with_save_and_l
 ) -> None:
     running = await jobs_bot()
     options = {o["name"]: o for o in fake.synced("jobs subscribe")["options"]}
-    assert list(options)[0] == "url" and options["url"]["required"] and options["url"]["type"] == STRING
+    assert list(options)[0] == "url" and not options["url"]["required"] and options["url"]["type"] == STRING  # alone: a form
     assert {"keywords", "exclude", "channel", "backfill"} <= set(options)
     assert options["backfill"]["type"] == INTEGER
     url = feeds.serve("/feed", rss([rss_item(n) for n in (3, 2, 1)]))
@@ -200,9 +200,10 @@ async def test_subscribe_then_new_items_arrive_once_as_job_cards_with_save_and_l
 async def test_channel_option_posts_in_the_picked_channel_and_feeds_shows_the_state(
     fake: FakeDiscord, jobs_bot: Callable[[], Awaitable[JobsBot]], feeds: FeedServer
 ) -> None:
+    elsewhere = CHANNEL_ID + 7  # picked with Discord's channel picker: it reaches the core as <#id>
+    fake.guilds[0].channels[elsewhere] = "jobs"  # a channel of the server, where the bot may post
     running = await jobs_bot()
     url = feeds.serve("/feed", rss([rss_item(1)]))
-    elsewhere = CHANNEL_ID + 7  # picked with Discord's channel picker: it reaches the core as <#id>
     subscribed = await fake.reply(await fake.slash("jobs subscribe", MANAGER, url=url, channel=elsewhere,
                                                    keywords="metadata"))  # fmt: skip
     assert not subscribed.ephemeral and subscribed.text.startswith("Subscribed feed #1: Library Jobs (1 job in it now")

@@ -9,7 +9,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.model import Community, Place
-from tests.e2e.discord.conftest import ADMIN, ALICE, DiscordBot, StartBot
+from tests.e2e.discord.conftest import (
+    ADMIN,
+    ALICE,
+    BOARD,
+    BOARD_ROLE,
+    FOLLOWERS_ROLE,
+    MODS_ROLE,
+    DiscordBot,
+    StartBot,
+)
 from tests.e2e.discord.fake_discord import (
     CHANNEL_ID,
     GUILD_ID,
@@ -55,6 +64,7 @@ async def test_every_option_in_the_synced_commands_has_its_own_description(fake:
 async def test_channel_options_are_discords_channel_picker_and_the_pick_is_used(
     fake: FakeDiscord, start_bot: StartBot
 ) -> None:
+    fake.guilds[0].channels[ELSEWHERE] = "webinars"  # a channel of the server, where the bot may post
     await start_bot()
     for name in ("trivia daily", "jobs subscribe", "webinar add", "webinar import"):
         channel = {o["name"]: o for o in fake.synced(name)["options"]}["channel"]
@@ -145,4 +155,105 @@ async def test_config_set_suggests_setting_names_and_time_zones_to_organizers(fa
     assert "trivia_channel" in values(keys) and all(c["name"].startswith(c["value"] + ": ") for c in keys)
     zones = await fake.autocomplete("config set", "value", "new_y", ADMIN, key="timezone")
     assert values(zones) == ["America/New_York"]
-    assert values(await fake.autocomplete("config set", "value", "", ADMIN, key="trivia_channel")) == ["none"]
+    assert values(await fake.autocomplete("config set", "value", "CHICAGO", ADMIN, key="timezone")) == ["America/Chicago"]
+    assert values(await fake.autocomplete("config set", "value", "utc", ADMIN, key="timezone"))[0] == "UTC"
+    assert values(await fake.autocomplete("config set", "value", "et", ADMIN, key="Timezone"))[0] == "America/New_York"
+    assert values(await fake.autocomplete("config set", "value", "", ADMIN, key="timezone")) == [
+        "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "UTC", "none",
+    ]  # fmt: skip
+    assert (await say(ADMIN, fake, "config set", key="timezone", value="america/denver")) == "timezone is now America/Denver."
+    now = await fake.autocomplete("config set", "value", "", ADMIN, key="timezone")
+    assert now[0] == {"name": "America/Denver (now)", "value": "America/Denver"}
+    described = {o["name"]: o["description"] for o in fake.synced("config set")["options"]}
+    assert "picked from the list" in described["key"]
+    assert "a channel, role, time zone or yes/no" in described["value"]
+
+
+NEWS, JOBS_BOARD, MODS_ONLY = CHANNEL_ID + 21, CHANNEL_ID + 22, CHANNEL_ID + 23
+
+
+async def say(user: FakeUser, fake: FakeDiscord, name: str, **options: Any) -> str:
+    return (await fake.reply(await fake.slash(name, user, **options))).text
+
+
+async def test_config_set_values_are_the_channels_the_member_sees_and_the_roles(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    guild = fake.guilds[0]
+    guild.channels.update({NEWS: "news", JOBS_BOARD: "jobs-board", MODS_ONLY: "mods-only"})
+    guild.private[MODS_ONLY] = MODS_ROLE
+    running = await start_bot()
+    assert await say(ADMIN, fake, "config set", key="organizer_role", value="Board") == "organizer_role is now Board."
+
+    # channel settings: the channels the member can see, as mentions (an administrator sees all)
+    everything = await fake.autocomplete("config set", "value", "", ADMIN, key="trivia_channel")
+    assert values(everything) == [f"<#{c}>" for c in (CHANNEL_ID, NEWS, JOBS_BOARD, MODS_ONLY)] + ["none"]
+    assert [c["name"] for c in everything[:2]] == ["#general", "#news"]
+    seen = values(await fake.autocomplete("config set", "value", "", BOARD, key="jobs_channel"))
+    assert seen == [f"<#{c}>" for c in (CHANNEL_ID, NEWS, JOBS_BOARD)] + ["none"]  # not the mods' channel
+    assert values(await fake.autocomplete("config set", "value", "#NEW", BOARD, key="jobs_channel")) == [f"<#{NEWS}>"]
+    assert await fake.autocomplete("config set", "value", "", ALICE, key="jobs_channel") == []  # organizers only
+
+    # role settings: the guild's roles
+    roles = await fake.autocomplete("config set", "value", "", BOARD, key="follower_role")
+    assert values(roles) == [f"<@&{FOLLOWERS_ROLE}>", f"<@&{MODS_ROLE}>", f"<@&{BOARD_ROLE}>", "none"]
+    assert roles[0]["name"] == "@Followers"
+    assert values(await fake.autocomplete("config set", "value", "mod", BOARD, key="moderator_role")) == [f"<@&{MODS_ROLE}>"]
+
+    # a channel picked, typed by name, or typed with # is the same channel
+    for typed in (f"<#{NEWS}>", "news", "#News"):
+        assert await say(BOARD, fake, "config set", key="jobs_channel", value=typed) == f"jobs_channel is now <#{NEWS}>."
+    assert await say(BOARD, fake, "config set", key="jobs_channel", value="none") == "jobs_channel is cleared."
+    assert await say(BOARD, fake, "config set", key="webinars_channel", value="jobs-board") == (
+        f"webinars_channel is now <#{JOBS_BOARD}>."
+    )
+    # a name is a channel's only where it is a channel setting
+    assert await say(BOARD, fake, "config set", key="moderator_role", value="news") == (
+        "moderator_role: there is no role news here."
+    )
+    stored = dict(await running.rows("SELECT key, value FROM community_settings"))
+    assert stored["webinars_channel"] == f"<#{JOBS_BOARD}>" and "jobs_channel" not in stored
+    assert "moderator_role" not in stored
+
+
+async def test_config_set_refuses_channels_and_roles_that_would_never_work(fake: FakeDiscord, start_bot: StartBot) -> None:
+    guild = fake.guilds[0]
+    guild.channels.update({NEWS: "news", MODS_ONLY: "mods-only"})
+    guild.private[MODS_ONLY] = MODS_ROLE
+    running = await start_bot()
+    assert await say(ADMIN, fake, "config set", key="organizer_role", value="Board") == "organizer_role is now Board."
+    assert await say(ADMIN, fake, "config set", key="moderator_role", value=f"<@&{MODS_ROLE}>") == (
+        f"moderator_role is now <@&{MODS_ROLE}>."
+    )
+    refusals = {  # (key, value) -> the one sentence
+        ("jobs_channel", "nosuch"): "jobs_channel: there is no channel nosuch here that the bot can see; pick one from "
+                                    "the # list.",
+        ("jobs_channel", "mods-only"): "jobs_channel: mods-only is not a channel you can see; pick one you can.",
+        ("jobs_channel", f"<#{MODS_ONLY}>"): f"jobs_channel: <#{MODS_ONLY}> is not a channel you can see; pick one "
+                                             "you can.",
+        ("moderator_role", "Modz"): "moderator_role: there is no role Modz here.",
+        ("follower_role", "mods"): "follower_role: Mods is the moderator_role (so it would never be handed out on "
+                                   "/follow); pick another role.",
+        ("follower_role", f"<@&{BOARD_ROLE}>"): "follower_role: Board is the organizer_role (so it would never be "
+                                                "handed out on /follow); pick another role.",
+    }  # fmt: skip
+    for (key, value), sentence in refusals.items():
+        assert await say(BOARD, fake, "config set", key=key, value=value) == sentence, (key, value)
+    stored = dict(await running.rows("SELECT key, value FROM community_settings"))
+    assert set(stored) == {"organizer_role", "moderator_role"}
+    # what works still does; a role that followers get cannot then become the moderators'
+    assert await say(ADMIN, fake, "config set", key="jobs_channel", value="mods-only") == f"jobs_channel is now <#{MODS_ONLY}>."
+    assert await say(BOARD, fake, "config set", key="follower_role", value="followers") == "follower_role is now followers."
+    assert await say(BOARD, fake, "config set", key="moderator_role", value="Followers") == (
+        "moderator_role: Followers is the follower_role (which the bot hands to everyone who runs /follow); pick "
+        "another role."
+    )
+    assert await say(BOARD, fake, "config set", key="timezone", value="ET") == "timezone is now America/New_York."
+
+
+async def test_time_zone_suggestions_take_spaces_for_underscores(fake: FakeDiscord, start_bot: StartBot) -> None:
+    await start_bot()
+    await say(ADMIN, fake, "config set", key="organizer_role", value="Board")
+    found = values(await fake.autocomplete("config set", "value", "new york", BOARD, key="timezone"))
+    assert found[0] == "America/New_York"
+    assert values(await fake.autocomplete("config set", "value", "ET", BOARD, key="timezone"))[0] == "America/New_York"

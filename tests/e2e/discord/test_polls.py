@@ -43,8 +43,9 @@ def edits_of(fake: FakeDiscord, message: dict[str, Any]) -> list[dict[str, Any]]
 async def test_poll_create_declares_typed_options_and_posts_a_live_card(fake: FakeDiscord, start_bot: StartBot) -> None:
     running = await start_bot()
     options = {o["name"]: o for o in fake.synced("poll create")["options"]}
+    # every option optional: /poll create alone opens its form (tests/e2e/discord/test_forms.py)
     assert [(n, o["type"], o["required"]) for n, o in options.items()] == [
-        ("question", STRING, True), ("options", STRING, False), ("multi", INTEGER, False),
+        ("question", STRING, False), ("options", STRING, False), ("multi", INTEGER, False),
         ("anonymous", BOOLEAN, False), ("hidden", BOOLEAN, False), ("closes", STRING, False),
     ]  # fmt: skip
     assert "separated by ;" in options["options"]["description"] and options["multi"]["min_value"] == 1

@@ -388,8 +388,9 @@ async def test_the_daily_question_survives_a_restart_and_reveals_the_shares_next
 
 
 async def test_the_daily_question_goes_to_a_mentioned_channel(fake: FakeDiscord, start_trivia: StartTrivia) -> None:
-    running = await start_trivia()
     elsewhere = CHANNEL_ID + 9  # picked with Discord's channel picker: it reaches the core as <#id>
+    fake.guilds[0].channels[elsewhere] = "trivia"  # a channel of the server, where the bot may post
+    running = await start_trivia()
     on = await fake.reply(await fake.slash("trivia daily", MANAGER, state="on", at="09:30", channel=elsewhere))
     assert not on.ephemeral and "every day at 09:30 (America/Chicago), the next in 30 minutes." in on.text
 

@@ -32,7 +32,7 @@ def test_a_card_becomes_header_section_fields_context_and_actions() -> None:
     first, second = message["blocks"][-1]["elements"]
     assert (first["action_id"], first["value"], first["style"]) == ("poll.vote:3:0", "poll.vote:3:0", "primary")
     assert second["style"] == "danger"
-    assert message["text"].startswith("Poll #3\nWhich *\u200bschema*\u200b?")  # a member's *marks* stay plain text
+    assert message["text"].startswith("Poll #3\nWhich *\u200bschema*?")  # a member's *marks* stay plain text
     assert judge(message) is None
 
 
@@ -64,6 +64,18 @@ def test_outside_text_cannot_ping_everyone_or_break_markup() -> None:
     assert message["blocks"][0]["text"]["text"] == "here news"
     assert "<!here>" not in message["blocks"][2]["elements"][0]["text"]
     assert "<!channel>" not in message["text"]
+
+
+def test_names_with_underscores_stay_as_typed_and_marks_that_format_are_disarmed() -> None:
+    """`webinars_channel is now ...` once came out as `webinars_<U+200B>channel`, which pasted
+    back into /config set was an unknown setting. Only a mark where formatting could start
+    (not inside a word) gets the zero-width space."""
+    for name in ("webinars_channel", "stats_raw_days", "/config set jobs_channel #jobs", "snake_case_name=1", "2*3*4"):
+        assert mrkdwn(name) == name
+    assert mrkdwn("_italic_ *bold* ~gone~ `code`") == "_\u200bitalic_ *\u200bbold* ~\u200bgone~ `\u200bcode`"
+    assert mrkdwn("(_aside_) x *y*") == "(_\u200baside_) x *\u200by*"
+    shown = render(Card(title="Community settings", fields=(Field("Webinars", "webinars_channel = #talks"),)))
+    assert "\u200b" not in str(shown["blocks"]) and "webinars_channel = #talks" in shown["blocks"][1]["fields"][0]["text"]
 
 
 def test_fit_never_cuts_an_escape_in_half() -> None:

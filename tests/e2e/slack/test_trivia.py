@@ -295,9 +295,14 @@ async def test_the_daily_question_goes_to_a_mentioned_channel(trivia: TriviaHarn
 
 
 async def test_a_failed_daily_post_does_not_end_the_series(trivia: TriviaHarness) -> None:
-    # a private channel the bot has not been invited to yet (Slack may leave out the name)
+    # a private channel the bot has not been invited to yet (Slack may leave out the name): refused
+    [refused] = await trivia.command("trivia daily on at=10:00 channel=<#G0SECRET1|>", user=MOD)
+    assert refused.ephemeral and refused.text.startswith("I cannot post in that channel")
+    assert "/invite @alcts-bot" in refused.text and await trivia.rows("SELECT * FROM trivia_daily") == []
+    trivia.fake.channels[SECRET].members.add(BOT_USER)  # invited: now it is on
     [on] = await trivia.command("trivia daily on at=10:00 channel=<#G0SECRET1|>", user=MOD)
     assert on.channel == GENERAL and "every day at 10:00 (America/Chicago)" in on.text
+    trivia.fake.channels[SECRET].members.discard(BOT_USER)  # ...and removed again before the first post
 
     await trivia.wait(hours=1)  # chat.postMessage: channel_not_found
 
