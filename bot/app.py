@@ -45,6 +45,7 @@ from bot.model import (
 from bot.platforms.base import ChannelLookup, Platform, Responder, RoleLookup, SilentResponder
 from bot.quotas import Quota, QuotaBook, quota_of
 from bot.scheduler import Scheduler
+from bot.text import clip_echoes
 from bot.timeparse import format_duration
 from storage.db import Database
 from storage.engagement import EngagementLog
@@ -404,7 +405,8 @@ class Bot:
                     self._record(ctx, kind, cog, None)
         except UserError as exc:
             if not await show_form_errors(self.registry, event, responder, exc):
-                await self._safe_respond(responder, notice(str(exc)))
+                typed = (getattr(event, "text", ""), getattr(event, "options", None))  # never echoed whole
+                await self._safe_respond(responder, notice(clip_echoes(str(exc), *typed)))
         except Exception:
             log.exception(
                 "handler failed platform=%s community=%s member=%s kind=%s subject=%s",

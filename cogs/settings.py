@@ -14,8 +14,8 @@ from bot.commands import Args, Choice, Picks, command, suggests
 from bot.community import MAX_VALUE, CommunityConfig
 from bot.config import Setting
 from bot.errors import UserError
-from bot.model import Community, Member, Role
-from bot.text import INVISIBLE, echo
+from bot.model import Community, Member, Place, Role
+from bot.text import INVISIBLE, channel_from_text, echo, is_channel_mention
 from bot.timeparse import ZONE_WORDS, zone_names
 
 if TYPE_CHECKING:  # what the platform knows of a channel or role (bot/platforms/base.py)
@@ -95,8 +95,12 @@ class Settings:
     name = "config"
 
     def __init__(self, config: CommunityConfig, titles: dict[str, str], channels: ChannelFinder | None = None,
-                 roles: RoleFinder | None = None) -> None:  # fmt: skip
+                 roles: RoleFinder | None = None,
+                 can_post: Callable[[Place], Awaitable[str | None]] | None = None) -> None:  # fmt: skip
         self.config = config
+        self.can_post = can_post
+        """Whether the bot can post in a channel (`Bot.can_post`): a channel setting it cannot
+        post in is refused when set, not when the first post fails."""
         self.titles = titles
         self.channels = channels
         """What the platform knows of a channel a setting names (`Bot.setting_channel`)."""
@@ -146,6 +150,10 @@ class Settings:
         if not found.visible:
             raise UserError(f"{key}: {echo(typed.strip())} is not a channel you can see; pick one you can.",
                             argument="value")  # fmt: skip
+        if self.can_post is not None and is_channel_mention(found.value):
+            reason = await self.can_post(Place(ctx.community, *channel_from_text(found.value)))
+            if reason is not None:
+                raise UserError(f"{key}: {reason}", argument="value")
         return found.value
 
     async def _role(self, ctx: Context, setting: Setting, typed: str) -> str:
@@ -183,4 +191,4 @@ def _unset(default: str | None) -> str:
 
 
 def setup(bot: Bot) -> None:
-    bot.add_cog(Settings(bot.config, bot.registry.cog_titles, bot.setting_channel, bot.setting_role))
+    bot.add_cog(Settings(bot.config, bot.registry.cog_titles, bot.setting_channel, bot.setting_role, bot.can_post))

@@ -39,7 +39,7 @@ from bot.timeparse import format_duration
 from cogs.webinars.args import ADD_FORM, AddArgs, EditArgs, IcsArgs, ImportArgs, WebinarId, offsets
 from cogs.webinars.calendar import Occurrence, export_ics, read_calendar
 from cogs.webinars.cards import announcement, attendees_card, change_notice, list_card, reminder
-from cogs.webinars.when import Start, parse_start
+from cogs.webinars.when import Start, check_start, parse_start
 from storage.webinars import Webinar, WebinarStore
 
 log = logging.getLogger(__name__)
@@ -447,7 +447,7 @@ class Webinars:
 
     def _start(self, text: str, ctx: Context, zone: str | None = None) -> Start:
         try:
-            return parse_start(text, now=ctx.now, zone=zone or ctx.tz.key)
+            return check_start(parse_start(text, now=ctx.now, zone=zone or ctx.tz.key), ctx.now)
         except ValueError as exc:
             raise UserError(f"when: {exc}.", argument="when") from None
 

@@ -12,7 +12,7 @@ from bot.forms import Form, FormField
 from bot.text import visible
 from bot.timeparse import parse_duration
 from cogs.jobs import http_url
-from cogs.webinars.when import check_offsets, parse_start
+from cogs.webinars.when import check_offsets, check_start, parse_start
 
 if TYPE_CHECKING:
     from bot.app import Context
@@ -39,7 +39,7 @@ def start_text(value: str, info: ValidationInfo) -> str:
     (`now` and `tz` from the validation context; without them the handler checks it)."""
     context = info.context or {}
     if "now" in context and "tz" in context:
-        parse_start(value, now=context["now"], zone=context["tz"].key)
+        check_start(parse_start(value, now=context["now"], zone=context["tz"].key), context["now"])
     return value
 
 

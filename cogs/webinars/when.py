@@ -20,7 +20,7 @@ from bot.timeparse import ZONE_WORDS, WallTime, read_time, zone_named
 Start = WallTime
 """A webinar's start: a wall time (naive) in an IANA zone."""
 
-__all__ = ["FURTHEST", "ZONE_WORDS", "Start", "check_offsets", "parse_start", "zone_named"]
+__all__ = ["FURTHEST", "ZONE_WORDS", "Start", "check_offsets", "check_start", "parse_start", "zone_named"]
 
 FURTHEST = timedelta(days=731)
 """How far ahead a webinar may start: about two years (a year typed wrong, 9999, is refused
@@ -31,7 +31,8 @@ def parse_start(text: str, *, now: datetime, zone: str) -> Start:
     """The wall time and zone `text` names; the community's `zone` unless the text names
     another. The same reader as every other time a command takes (`/poll create closes=`),
     so a phrase means the same instant everywhere. Raises ValueError (one sentence) for an
-    unreadable, ambiguous, missing or past time, or one more than FURTHEST ahead.
+    unreadable, ambiguous, missing or past time (how far ahead a webinar may be is
+    `check_start`'s, the cog's own rule).
 
     An exact instant (ISO 8601 with an offset, which is also what a form's date and time
     picker sends) is refused without examples of what to type: whoever picked it needs a
@@ -47,6 +48,11 @@ def parse_start(text: str, *, now: datetime, zone: str) -> Start:
             raise ValueError("that time is out of range; pick a time within the next two years") from None
         if start.utc <= now:
             raise ValueError(f"{start.describe()} is in the past; pick a time to come")
+    return start
+
+
+def check_start(start: Start, now: datetime) -> Start:
+    """`start`, or ValueError (one sentence) when it is more than FURTHEST ahead."""
     if start.utc > now + FURTHEST:
         raise ValueError(f"{start.describe()} is more than two years ahead; a webinar can be scheduled "
                          "up to two years ahead")  # fmt: skip

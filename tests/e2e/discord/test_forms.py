@@ -19,6 +19,7 @@ from bot.platforms.discord_forms import DRAFTS_MAX, STALE_FORM, Drafts, form_mod
 from cogs.polls import POLL_FORM
 from tests.e2e.discord.conftest import ALICE, MODS_ROLE, StartBot
 from tests.e2e.discord.fake_discord import (
+    ADMINISTRATOR,
     CHANNEL_ID,
     MANAGE_GUILD,
     Answer,
@@ -336,3 +337,21 @@ async def test_whatever_a_client_submits_is_answered_without_a_traceback(
     assert answer.ephemeral and "**Question**: " in answer.text
     assert await running.rows("SELECT id FROM polls") == []
     assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records if r.exc_info]
+
+
+async def test_a_channel_setting_the_bot_cannot_write_in_is_refused_when_set(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    """/config set checks a channel as the commands that post there do: a jobs_channel the
+    bot may not write in would fail at the first post, so it is refused when set."""
+    read_only, open_channel = CHANNEL_ID + 32, CHANNEL_ID + 33
+    guild = fake.guilds[0]
+    guild.channels.update({read_only: "rules", open_channel: "jobs"})
+    guild.read_only.add(read_only)
+    running = await start_bot()
+    admin = FakeUser(5603, "ada", permissions=ADMINISTRATOR)
+    refused = await fake.reply(await fake.slash("config set", admin, key="jobs_channel", value=f"<#{read_only}>"))
+    assert refused.ephemeral and f"I cannot post in <#{read_only}>: I lack Send Messages there" in refused.text
+    assert await running.rows("SELECT COUNT(*) FROM community_settings WHERE key = 'jobs_channel'") == [(0,)]
+    taken = await fake.reply(await fake.slash("config set", admin, key="jobs_channel", value=f"<#{open_channel}>"))
+    assert "jobs_channel is now" in taken.text

@@ -407,3 +407,4 @@ async def test_fuzzed_form_submissions(slack: SlackHarness, caplog: pytest.LogCa
     body = await slack.interact(payload)
     assert set(body.get("errors", {})) <= set(block_ids(view)), body
     assert not traceback_records(caplog, since), traceback_records(caplog, since)
+
