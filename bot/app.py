@@ -11,8 +11,8 @@ import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.cards import Card, notice
@@ -32,7 +32,6 @@ from bot.model import (
     CommandInvoked,
     Community,
     EventInterest,
-    EventListing,
     Interaction,
     Member,
     MemberJoined,
@@ -42,8 +41,9 @@ from bot.model import (
     Place,
     Role,
 )
-from bot.platforms.base import ChannelLookup, Platform, Responder, RoleLookup, SilentResponder
+from bot.platforms.base import Platform, Responder, SilentResponder
 from bot.quotas import Quota, QuotaBook, quota_of
+from bot.reach import PlatformReach
 from bot.scheduler import Scheduler
 from bot.text import clip_echoes
 from bot.timeparse import format_duration
@@ -76,7 +76,7 @@ AUDIT_FLOOD_NOTE = Quota(1, 60, moderators=True)
 ForgetHook = Callable[[Member], Awaitable[int]]
 
 
-class Bot:
+class Bot(PlatformReach):
     def __init__(self, settings: Settings, db: Database, clock: Clock, *, edit_interval: float = 1.0) -> None:
         self.settings = settings
         self.db = db
@@ -199,17 +199,6 @@ class Bot:
 
     # -- sending outside an interaction -----------------------------------------------------
 
-    async def send(
-        self, place: Place, card: Card, *, key: str | None = None, since: datetime | None = None
-    ) -> MessageRef | None:
-        """Post in a channel. With `key` (an idempotency key the caller recorded, with its
-        intent, before the first attempt; `since`: when, on a retry), the platform posts it
-        once where it can tell: see bot/platforms/base.py."""
-        platform = self.platforms[place.platform]
-        if key is None:
-            return await platform.send(place, card)
-        return await platform.send(place, card, key=key, since=since)
-
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None,
         max_bytes: int | None = None, accept: str | None = None,
@@ -224,17 +213,6 @@ class Bot:
             await self._fetcher.start()
         return await self._fetcher.fetch(url, etag=etag, last_modified=last_modified, max_bytes=max_bytes, accept=accept)
 
-    async def send_direct(
-        self, member: Member, card: Card, *, key: str | None = None, since: datetime | None = None
-    ) -> MessageRef | None:
-        """A direct message only `member` sees; raises DirectMessagesClosed when the member
-        does not accept them (the caller tells the member some other way, or skips).
-        `key` and `since` as for `send`."""
-        platform = self.platforms[member.platform]
-        if key is None:
-            return await platform.send_direct(member, card)
-        return await platform.send_direct(member, card, key=key, since=since)
-
     async def first_time(self, platform: str, identity: str) -> bool:
         """Remember a platform request or event identity, durably; True only the first time
         (a retried or replayed delivery is then handled once, also across restarts)."""
@@ -243,36 +221,6 @@ class Bot:
     async def forget_seen(self, platform: str, older_than: timedelta) -> int:
         """Forget identities older than any retry or replay could be; returns how many went."""
         return await self.seen.prune(platform, self.clock.now() - older_than)
-
-    async def list_event(self, listing: EventListing) -> tuple[str | None, str | None]:
-        """Mirror a webinar as the platform's own event listing where it has one (Discord
-        Scheduled Events): create it, update it (`listing_id` set) or cancel it. Returns
-        (the listing's id or None, a sentence for the moderator when it could not be done,
-        e.g. a missing permission). Platforms without listings return (None, None)."""
-        platform = self.platforms.get(listing.community.platform)
-        lister = getattr(platform, "list_event", None)
-        if lister is None:
-            return None, None
-        return await lister(listing)
-
-    async def can_post(self, place: Place) -> str | None:
-        """Whether the bot can post in `place` later (a channel a member chose for a webinar's
-        reminders, a job feed, the daily question): None when it can, else one sentence for
-        the member saying why not and what to do. Ask before storing anything that will
-        post there. The platform decides (`can_post`: Slack asks conversations.info,
-        Discord reads the bot's permissions from its cache); a platform without the check
-        (the console) posts anywhere, and a check that fails is logged and not held
-        against the channel."""
-        platform = self.platforms.get(place.platform)
-        checker = getattr(platform, "can_post", None)
-        if checker is None:
-            return None
-        try:
-            reason: str | None = await checker(place)
-        except Exception:
-            log.exception("could not check posting in channel=%s:%s", place.platform, place.channel_id)
-            return None
-        return reason
 
     async def release_seen(self, platform: str, identity: str) -> None:
         """Forget an identity `first_time` took, so the same request may be handled again
@@ -288,44 +236,6 @@ class Bot:
         """Update a message soon; edits of one message are coalesced and retried until they
         land (see bot/edits.py). `final`: the message's last state, never given up on."""
         self.edits.submit(ref, card, final=final)
-
-    async def _edit_now(self, ref: MessageRef, card: Card) -> None:
-        platform = self.platforms.get(ref.platform)
-        if platform is None:
-            log.warning("no platform %s to edit message %s", ref.platform, ref.encode())
-            return
-        await platform.edit(ref, card)
-
-    async def follow_perk(self, ctx: Context, following: bool) -> str | None:
-        """Let the platform add its own touch to a follow (a Discord role, a Slack channel)."""
-        perk = getattr(self.platforms.get(ctx.community.platform), "follow_perk", None)
-        return await perk(ctx.member, ctx.community, ctx.config, following) if perk else None
-
-    async def setting_channel(self, member: Member, community: Community, text: str) -> ChannelLookup | None:
-        """What the community's platform knows of a channel a setting names (`/config set
-        jobs_channel news`): whether it exists, whether `member` can see it, the form to store.
-        None when the platform cannot tell (the console takes any name; an API that failed)."""
-        finder = getattr(self.platforms.get(community.platform), "setting_channel", None)
-        if finder is None:
-            return None
-        try:
-            return cast("ChannelLookup | None", await finder(member, community, text))
-        except Exception:  # cannot tell: the setting is not held up by a lookup that failed
-            log.warning("channel lookup failed community=%s:%s", community.platform, community.id, exc_info=True)
-            return None
-
-    async def setting_role(self, community: Community, text: str) -> RoleLookup | None:
-        """What the community's platform knows of a role (a Slack user group) a setting names:
-        whether it exists, its identity, whether it carries moderating powers, the form to
-        store. None when the platform cannot tell (the console; an API that failed)."""
-        finder = getattr(self.platforms.get(community.platform), "setting_role", None)
-        if finder is None:
-            return None
-        try:
-            return cast("RoleLookup | None", await finder(community, text))
-        except Exception:  # cannot tell: the setting is not held up by a lookup that failed
-            log.warning("role lookup failed community=%s:%s", community.platform, community.id, exc_info=True)
-            return None
 
     async def forget_member(self, member: Member) -> dict[str, int]:
         """Run every delete-my-data hook (the core's engagement and settings, then each cog's);
