@@ -61,14 +61,14 @@ from bot.platforms.discord_connect import apply_seams as apply_seams  # where it
 from bot.platforms.discord_events import NEEDS_MANAGE_EVENTS as NEEDS_MANAGE_EVENTS  # where it was
 from bot.platforms.discord_events import list_event, raw_interest_events
 from bot.platforms.discord_forms import CommandResponder, DiscordForms
-from bot.platforms.discord_lookups import CURRENT, channel_lookup, role_lookup
+from bot.platforms.discord_lookups import CURRENT, channel_lookup, post_problem, role_lookup
 from bot.platforms.discord_render import NO_MENTIONS, clip, render
 from bot.platforms.discord_respond import (
     PLATFORM,
     ChannelResponder,
     InteractionResponder,
 )
-from bot.platforms.discord_roles import find_role, grants_power, role_of
+from bot.platforms.discord_roles import follower_role, role_of
 
 log = logging.getLogger(__name__)
 
@@ -246,27 +246,8 @@ class DiscordPlatform:
 
     async def follow_perk(self, member: Member, community: Community, config: CommunitySettings, following: bool) -> str | None:
         """Grant (or take back) the configured follower role; the follow itself is already stored."""
-        if not config.follower_role:
-            return None
-        guild = self.client.get_guild(int(community.id))
-        role = find_role(guild.roles, config.follower_role) if guild else None
-        if guild is None or role is None:
-            log.warning("follower role not found community=%s role=%r", community.id, config.follower_role)
-            return None
-        if grants_power(role, guild.roles, config):  # else any member could /follow their way to moderator
-            log.warning("follower role refused: it carries moderator powers community=%s role=%s", community.id, role.id)
-            return None
-        try:
-            target = await guild.fetch_member(int(member.id))
-            if following:
-                await target.add_roles(role, reason="followed the association (/follow)")
-            else:
-                await target.remove_roles(role, reason="unfollowed the association (/unfollow)")
-        except discord.HTTPException as exc:
-            log.warning("could not change follower role community=%s member=%s status=%s (the bot needs "
-                        "Manage Roles, above that role)", community.id, member.id, exc.status)  # fmt: skip
-            return None
-        return f"You now have the {role.name} role." if following else f"The {role.name} role was removed."
+        guild = self.client.get_guild(int(community.id)) if community.id.isdigit() else None
+        return None if guild is None else await follower_role(guild, member.id, config, following)
 
     async def setting_channel(self, member: Member, community: Community, text: str) -> ChannelLookup | None:
         """A channel a setting names, as this server has it (see `discord_lookups`); None for a
@@ -287,30 +268,11 @@ class DiscordPlatform:
         return await list_event(guild, listing)
 
     async def can_post(self, place: Place) -> str | None:
-        """Whether the bot can post in the channel later, outside any interaction (a
-        webinar's reminders, a job feed, the daily question): from discord.py's cache (the
-        Guilds intent keeps every channel of the server with its overwrites, and the bot's
-        own roles), the bot's View Channel and Send Messages there. None when it can, else
-        one sentence for the member. A server not in the cache (still starting) is not held
-        against the channel."""
+        """Whether the bot can post in the channel later (see `discord_lookups.post_problem`);
+        a server not in the cache (still starting) is not held against the channel."""
         community = place.community
         guild = self.client.get_guild(int(community.id)) if community.id.isdigit() else None
-        me = guild.me if guild is not None else None
-        if guild is None or me is None:
-            return None
-        channel = guild.get_channel_or_thread(int(place.channel_id)) if place.channel_id.isdigit() else None
-        if channel is None:
-            return "That is not a channel of this server that I can find; pick one from the # list."
-        if not isinstance(channel, discord.abc.Messageable):
-            return f"{channel.mention} takes no messages; pick a text channel."
-        permissions = channel.permissions_for(me)
-        send = permissions.send_messages_in_threads if isinstance(channel, discord.Thread) else permissions.send_messages
-        missing = [name for name, allowed in (("View Channel", permissions.view_channel), ("Send Messages", send))
-                   if not allowed]  # fmt: skip
-        if missing:
-            return (f"I cannot post in {channel.mention}: I lack {' and '.join(missing)} there. Give the bot's role "
-                    "that in the channel's permissions, or pick another channel.")  # fmt: skip
-        return None
+        return None if guild is None else post_problem(guild, place.channel_id)
 
     def _listing_guild(self, listing: EventListing) -> discord.Guild | None:
         community = listing.community

@@ -64,3 +64,27 @@ def role_lookup(guild: discord.Guild, text: str) -> RoleLookup:
     if role is None:
         return RoleLookup(False)
     return RoleLookup(True, text.strip(), str(role.id), role.name, bool(role.permissions.value & POWERS.value))
+
+
+def post_problem(guild: discord.Guild, channel_id: str) -> str | None:
+    """Whether the bot can post in a channel of `guild` later, outside any interaction (a
+    webinar's reminders, a job feed, the daily question): from discord.py's cache (the
+    Guilds intent keeps every channel with its overwrites, and the bot's own roles), the
+    bot's View Channel and Send Messages there. None when it can (or the bot's own member
+    is not cached yet: cannot tell), else one sentence for the member."""
+    me = guild.me
+    if me is None:
+        return None
+    channel = guild.get_channel_or_thread(int(channel_id)) if channel_id.isdigit() else None
+    if channel is None:
+        return "That is not a channel of this server that I can find; pick one from the # list."
+    if not isinstance(channel, discord.abc.Messageable):
+        return f"{channel.mention} takes no messages; pick a text channel."
+    permissions = channel.permissions_for(me)
+    send = permissions.send_messages_in_threads if isinstance(channel, discord.Thread) else permissions.send_messages
+    missing = [name for name, allowed in (("View Channel", permissions.view_channel), ("Send Messages", send))
+               if not allowed]  # fmt: skip
+    if missing:
+        return (f"I cannot post in {channel.mention}: I lack {' and '.join(missing)} there. Give the bot's role "
+                "that in the channel's permissions, or pick another channel.")  # fmt: skip
+    return None

@@ -4,10 +4,14 @@ follower role)."""
 
 from __future__ import annotations
 
+import logging
+
 import discord
 
 from bot.config import CommunitySettings
 from bot.model import Role
+
+log = logging.getLogger(__name__)
 
 
 def role_of(roles: list[discord.Role], permissions: discord.Permissions, config: CommunitySettings) -> Role:
@@ -36,3 +40,30 @@ def find_role(roles: list[discord.Role], wanted: str | None) -> discord.Role | N
         return None
     key = wanted.strip().removeprefix("<@&").removesuffix(">").lstrip("@").casefold()
     return next((r for r in roles if str(r.id) == key or r.name.casefold() == key), None)
+
+
+async def follower_role(guild: discord.Guild, member_id: str, config: CommunitySettings, following: bool) -> str | None:
+    """Grant (or take back) the configured follower role to a member of `guild`: a sentence
+    for the member, or None when there is no such role, it carries moderating powers (else
+    any member could /follow their way to moderator), or Discord refused (the bot needs
+    Manage Roles, above that role: logged)."""
+    if not config.follower_role:
+        return None
+    role = find_role(guild.roles, config.follower_role)
+    if role is None:
+        log.warning("follower role not found community=%s role=%r", guild.id, config.follower_role)
+        return None
+    if grants_power(role, guild.roles, config):
+        log.warning("follower role refused: it carries moderator powers community=%s role=%s", guild.id, role.id)
+        return None
+    try:
+        target = await guild.fetch_member(int(member_id))
+        if following:
+            await target.add_roles(role, reason="followed the association (/follow)")
+        else:
+            await target.remove_roles(role, reason="unfollowed the association (/unfollow)")
+    except discord.HTTPException as exc:
+        log.warning("could not change follower role community=%s member=%s status=%s (the bot needs "
+                    "Manage Roles, above that role)", guild.id, member_id, exc.status)  # fmt: skip
+        return None
+    return f"You now have the {role.name} role." if following else f"The {role.name} role was removed."

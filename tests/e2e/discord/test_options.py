@@ -242,7 +242,11 @@ async def test_config_set_refuses_channels_and_roles_that_would_never_work(fake:
     stored = dict(await running.rows("SELECT key, value FROM community_settings"))
     assert set(stored) == {"organizer_role", "moderator_role"}
     # what works still does; a role that followers get cannot then become the moderators'
-    assert await say(ADMIN, fake, "config set", key="jobs_channel", value="mods-only") == f"jobs_channel is now <#{MODS_ONLY}>."
+    assert await say(ADMIN, fake, "config set", key="jobs_channel", value="mods-only") == (  # seen, but not by the bot
+        f"jobs_channel: I cannot post in <#{MODS_ONLY}>: I lack View Channel and Send Messages there. Give the bot's "
+        "role that in the channel's permissions, or pick another channel."
+    )
+    assert await say(ADMIN, fake, "config set", key="jobs_channel", value="news") == f"jobs_channel is now <#{NEWS}>."
     assert await say(BOARD, fake, "config set", key="follower_role", value="followers") == "follower_role is now followers."
     assert await say(BOARD, fake, "config set", key="moderator_role", value="Followers") == (
         "moderator_role: Followers is the follower_role (which the bot hands to everyone who runs /follow); pick "
