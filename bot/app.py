@@ -222,10 +222,10 @@ class Bot(PlatformReach):
         """Forget identities older than any retry or replay could be; returns how many went."""
         return await self.seen.prune(platform, self.clock.now() - older_than)
 
-    async def release_seen(self, platform: str, identity: str) -> None:
-        """Forget an identity `first_time` took, so the same request may be handled again
-        (a form's submission that came back with problems may be sent again, fixed)."""
-        await self.seen.forget(platform, identity)
+    async def seen_before(self, platform: str, identity: str) -> bool:
+        """Whether `first_time` took the identity already (it is not taken here): for work
+        recorded as done only once it is done (a form's submission, see slack_forms.py)."""
+        return await self.seen.seen(platform, identity)
 
     async def _setting_changed(self, community: Community, key: str, value: str | None) -> None:
         if key == "timezone":
@@ -277,7 +277,11 @@ class Bot(PlatformReach):
 
     # -- the one path in -------------------------------------------------------------------
 
-    async def dispatch(self, event: Interaction, responder: Responder) -> None:
+    async def dispatch(self, event: Interaction, responder: Responder) -> bool:
+        """Handle one interaction, answering through `responder`; never raises for what the
+        member did. Returns True when the handler ran to its end, False when the member was
+        told of a problem (refused, mistyped, or a failure of ours, which is logged)."""
+        ok = False
         debug = log.isEnabledFor(logging.DEBUG)
         started = time.perf_counter() if debug else 0.0
         now = self.clock.now()
@@ -313,6 +317,7 @@ class Bot(PlatformReach):
                     cog = await self._run_listeners(ctx, self.registry.listeners.get(type(event), []))
                 finally:  # credited to the cog that took the message (a typed trivia answer)
                     self._record(ctx, kind, cog, None)
+            ok = True
         except UserError as exc:
             if not await show_form_errors(self.registry, event, responder, exc):
                 typed = (getattr(event, "text", ""), getattr(event, "options", None))  # never echoed whole
@@ -329,6 +334,7 @@ class Bot(PlatformReach):
                 community.platform, community.id, event.member.id, kind, subject,
                 (time.perf_counter() - started) * 1000,
             )
+        return ok
 
     def _audit_refusal(self, ctx: Context) -> bool:
         """Whether to write a refused attempt to the audit log: up to AUDIT_REFUSALS per

@@ -21,6 +21,12 @@ class SeenEvents:
         )
         return added > 0
 
+    async def seen(self, platform: str, event_id: str) -> bool:
+        """Whether the id was remembered (without remembering it)."""
+        return await self.db.scalar(
+            "SELECT 1 FROM seen_events WHERE platform = ? AND event_id = ?", (platform, event_id)
+        ) is not None
+
     async def forget(self, platform: str, event_id: str) -> None:
         """Forget one id, so it counts as new when offered again."""
         await self.db.execute("DELETE FROM seen_events WHERE platform = ? AND event_id = ?", (platform, event_id))

@@ -110,6 +110,7 @@ class SlackPlatform(SlackForms):
             ])  # fmt: skip
         self.bot = bot
         self.settings = settings
+        self._views_in_flight = set()
         self.edge = EdgeLog()
         self._identity_key = identity_key(_secret(settings.slack_signing_secret), _secret(settings.slack_app_token),
                                           _secret(settings.slack_bot_token))  # fmt: skip

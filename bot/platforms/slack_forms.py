@@ -155,6 +155,10 @@ class SlackForms(SlackTranslation):
 
     intake: Intake
     edge: EdgeLog
+    _views_in_flight: set[str]
+    """Form views being handled now (`form-view:<view id>`): a second submission of one
+    waits for nothing and is dropped, as one already done is (recorded after its command,
+    so a crash before that leaves the view free to be sent again)."""
 
     if TYPE_CHECKING:
 
@@ -194,16 +198,18 @@ class SlackForms(SlackTranslation):
         if not await self._first_time(submission, request):
             await ack()
             return None
-        try:
-            fresh = await self.bot.first_time(PLATFORM, submitted(submission))  # a view is submitted once
+        view_id = submitted(submission)
+        try:  # a view is submitted once: one at a time here, and recorded once its command is done
+            again = view_id in self._views_in_flight or await self.bot.seen_before(PLATFORM, view_id)
         except BaseException:
             self.intake.release()
             raise
-        if not fresh:
+        if again:
             self.intake.release()
             log.info("form view submitted again; acknowledged and not handled view=%s", submission.view.id)
             await ack()
             return None
+        self._views_in_flight.add(view_id)
         gate, outcome = AckGate(), FormOutcome()
 
         async def acknowledge() -> None:
@@ -221,11 +227,14 @@ class SlackForms(SlackTranslation):
         member = await self._member(community, user.id, user.username or user.name)
         responder = FormResponder(self, place, member, state, gate, form, outcome)
         values = form_values(form, submission.view.state.values)
+        view_id = submitted(submission)
         try:
-            await self.bot.dispatch(CommandInvoked(member, place, name=name, options=values, form=True), responder)
+            done = await self.bot.dispatch(CommandInvoked(member, place, name=name, options=values, form=True),
+                                           responder)  # fmt: skip
+            if done and not outcome.failed:  # the same view sent again is not handled again; with
+                await self.bot.first_time(PLATFORM, view_id)  # problems, it may come back fixed
         finally:
-            if outcome.failed:  # nothing was saved: the same view may come back, fixed
-                await self.bot.release_seen(PLATFORM, submitted(submission))
+            self._views_in_flight.discard(view_id)
 
     async def _on_form_click(self, ack: Callable[[], Awaitable[None]], actions: BlockActions) -> BoltResponse | None:
         """A click in a form's modal: "Add" grows a `lines` field (`views.update` with the

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.e2e.slack.burst import (
@@ -25,7 +27,7 @@ from tests.e2e.slack.burst import (
     until,
     vote_clicks,
 )
-from tests.e2e.slack.conftest import GENERAL
+from tests.e2e.slack.conftest import ANN, GENERAL
 from tests.e2e.slack.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, SlackWire
 
 KILLS = {"after 100 acks": ("acks", 100), "after 500 acks": ("acks", 500), "mid-burst": ("seconds", 0.4)}
@@ -121,3 +123,44 @@ async def test_sigterm_with_a_slow_web_api_loses_no_acknowledged_vote_and_exits_
     assert refusals <= {"The bot is busy right now; nothing was recorded. Please try again in a moment.",
                         "The bot is restarting; nothing was recorded. Please try again in a moment."}  # fmt: skip
     clean(log)
+
+
+
+async def test_a_form_cut_short_by_sigkill_can_be_sent_again_and_is_stored_once(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    """Killed while a form's submission is handled (not acknowledged: Slack shows the member
+    an error and keeps the modal open), the member presses Create poll again after the
+    restart: the poll is stored once, not dropped as a view already submitted."""
+    bot = await BotProcess(tmp_path, fake_slack).start()
+    try:
+        wire = SlackWire(fake_slack, bot.url)
+        async with aiohttp.ClientSession() as session:
+            status, _ = await wire.post(session, "command", wire.command("poll create", ANN, GENERAL))
+            assert status == 200
+            await until(lambda: fake_slack.called("views.open"))
+            view = fake_slack.latest_view()
+            assert await bot.terminate() == 0  # restarted: the member's details are not cached
+            await bot.start()
+            wire = SlackWire(fake_slack, bot.url)
+            fake_slack.delays["users.info"] = 2.0  # the submission is still being handled when killed
+            values = {"question": "Kept?", "options.0": "Yes", "options.1": "No"}
+            first = asyncio.ensure_future(wire.post(session, "interactive", wire.view_submission(view["id"], values)))
+            await asyncio.sleep(1.0)
+            bot.kill()
+            await asyncio.gather(first, return_exceptions=True)
+            assert await bot.wait() == -signal.SIGKILL
+            fake_slack.delays.clear()
+            await bot.start()
+            wire = SlackWire(fake_slack, bot.url)
+            status, body = await wire.post(session, "interactive", wire.view_submission(view["id"], values))
+            assert status == 200 and not body  # the modal closes: the poll is stored
+            status, body = await wire.post(session, "interactive", wire.view_submission(view["id"], values))
+            assert status == 200 and not body  # sent once more: acknowledged, not stored again
+        with sqlite3.connect(bot.database) as conn:
+            assert conn.execute("SELECT question FROM polls").fetchall() == [("Kept?",)]
+        assert integrity(bot.database) == "ok"
+        assert await bot.terminate() == 0
+    finally:
+        bot.kill()
+    clean(bot.log_text())
