@@ -55,7 +55,7 @@ from typing import Any
 
 import discord
 
-from bot.cards import Button, Card, Style
+from bot.cards import Button, Card, Style, notice
 from bot.commands import Registry
 from bot.forms import Form, FormField, FormValues
 from bot.model import CommandInvoked, Interaction, Member, Place
@@ -295,9 +295,17 @@ class SubmitResponder(InteractionResponder):
 
     async def form_errors(self, errors: dict[str, str]) -> None:
         """A private message: each field's label and its sentence, in the form's order, and
-        "Fix and send again", which reopens the form filled with what was typed."""
+        "Fix and send again", which reopens the form filled with what was typed. A problem
+        with a field the modal does not show (past Discord's five) cannot be fixed there: it
+        is said plainly, with the option to type instead, and no button."""
         labels = {spec.name: spec.label for spec in self.form.fields}
+        shown = {spec.name for spec in self.form.fields[:COMPONENTS_MAX]}
         ordered = [name for name in labels if name in errors] + [name for name in errors if name not in labels]
+        if not any(name in shown for name in ordered):
+            options = ", ".join(f"{name}:" for name in ordered)
+            text = " ".join(errors[name] for name in ordered)
+            await self.respond(notice(f"{text} Type /{self.name} with {options} to choose it."))
+            return
         lines = [f"**{labels.get(name, name)}**: {errors[name]}" for name in ordered]
         token = self.drafts.put(str(self.interaction.user.id), self.name, self.values)
         retry = Button(RETRY_LABEL, RETRY_ACTION, (self.name, token), Style.PRIMARY)

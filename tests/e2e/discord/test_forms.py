@@ -355,3 +355,22 @@ async def test_a_channel_setting_the_bot_cannot_write_in_is_refused_when_set(
     assert await running.rows("SELECT COUNT(*) FROM community_settings WHERE key = 'jobs_channel'") == [(0,)]
     taken = await fake.reply(await fake.slash("config set", admin, key="jobs_channel", value=f"<#{open_channel}>"))
     assert "jobs_channel is now" in taken.text
+
+
+async def test_a_problem_with_a_field_the_modal_cannot_show_is_said_plainly_without_a_retry(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    """The webinar form from a channel the bot cannot write in, with no webinars_channel: the
+    problem is the channel, which Discord's five fields do not include, so "Fix and send
+    again" could not fix it; the member is told to type the option instead."""
+    read_only = CHANNEL_ID + 32
+    guild = fake.guilds[0]
+    guild.channels[read_only] = "rules"
+    guild.read_only.add(read_only)
+    running = await start_bot()
+    modal = await open_form(fake, "webinar add", MANAGER)
+    when = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d 14:00")
+    answer = await send(fake, modal, {"title": "RDA", "when": when}, MANAGER, channel_id=read_only)
+    assert answer.ephemeral and answer.text.startswith(f"I cannot post in <#{read_only}>")
+    assert "Type /webinar add with channel: to choose it." in answer.text and buttons(answer.data) == []
+    assert await running.rows("SELECT COUNT(*) FROM webinars") == [(0,)]
