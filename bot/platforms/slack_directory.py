@@ -83,7 +83,10 @@ class SlackDirectory(SlackSending):
         return frozenset((await self._api("usergroups.users.list", usergroup=group_id))["users"])
 
     async def _place(self, community: Community, channel_id: str, name: str | None = None) -> Place:
-        """Channel names come with commands and clicks; events carry only the id."""
+        """Channel names come with commands and clicks; events carry only the id. No channel
+        (a click on the Home tab) has no name to ask Slack for."""
+        if not channel_id:
+            return Place(community, channel_id, name or "")
         if name:
             self.channel_names[channel_id] = name
         elif channel_id not in self.channel_names:

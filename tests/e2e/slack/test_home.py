@@ -87,6 +87,7 @@ async def test_follow_toggle_on_the_home_tab(slack: SlackHarness) -> None:
     home = await click_home(slack, "follow.set:off", BEA)
     assert await slack.count("SELECT COUNT(*) FROM follows WHERE member_id = ?", BEA) == 0
     assert "follow.set:on" in values(home)
+    assert all(call.get("channel") for call in slack.fake.called("conversations.info"))  # the tab has none to ask
 
 
 async def test_messages_tab_and_duplicate_events_publish_nothing_more(slack: SlackHarness) -> None:
