@@ -244,7 +244,8 @@ def usage_of(name: str, args: type[Args]) -> str:
             parts.append(f"[{_choices(info.annotation) or field_name}]")
     for field_name, info in args.model_fields.items():
         if field_name not in args.positional:
-            shown = _placeholder(field_name, info.annotation, info.get_default())
+            deadline = _validated_by(_deadline, info.annotation, info.metadata)
+            shown = "DURATION|TIME" if deadline else _placeholder(field_name, info.annotation, info.get_default())
             parts.append(f"{field_name}={shown}" if info.is_required() else f"[{field_name}={shown}]")
     return " ".join(parts)
 
@@ -254,12 +255,25 @@ def _choices(annotation: Any) -> str:
     return "|".join(map(str, get_args(annotation))) if get_origin(annotation) is Literal else ""
 
 
+def _validated_by(func: Callable[..., Any], annotation: Any, metadata: list[Any]) -> bool:
+    """Whether a field's type runs `func` as a validator (`Deadline`, also inside `| None`)."""
+    if any(getattr(item, "func", None) is func for item in metadata):
+        return True
+    return any(_validated_by(func, arg, list(getattr(arg, "__metadata__", ()))) for arg in get_args(annotation))
+
+
 def _placeholder(name: str, annotation: Any, default: Any) -> str:
     """What to show after `name=` in a usage line: the choices, the default, or the kind."""
     if choices := _choices(annotation):
         return choices
     if isinstance(default, bool):
         return "yes"
+    if isinstance(default, timedelta):  # as it is typed: 1h, not 1:00:00
+        seconds = int(default.total_seconds())
+        unit = next((u for u, size in (("d", 86400), ("h", 3600), ("m", 60)) if seconds % size == 0 and seconds), "s")
+        return f"{seconds // {'d': 86400, 'h': 3600, 'm': 60, 's': 1}[unit]}{unit}"
+    if default == "":
+        return "TEXT"
     if default is not None and not isinstance(default, list):
         return str(default)
     kinds = {timedelta: "DURATION", datetime: "TIME", int: "N"}

@@ -3,8 +3,12 @@ one command in full with examples, and every example it shows is valid input."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from pydantic import TypeAdapter, ValidationError
 
 from bot.grammar import build_args, resolve_text
 from cogs.help import examples_of
@@ -73,3 +77,26 @@ async def test_every_example_help_shows_is_valid_input(testbot: TestBot) -> None
 async def test_a_group_name_alone_shows_its_help(testbot: TestBot) -> None:
     out = await testbot.push("/trivia")
     assert "/trivia: Play technical-services trivia" in out and "/trivia start" in out
+
+
+async def test_every_default_a_usage_line_shows_is_accepted_as_typed(testbot: TestBot) -> None:
+    """`[duration=1h]`, not `[duration=1:00:00]` (which is refused): a default shown in a usage
+    line, typed back, is a valid value of that option."""
+    context = {"now": datetime(2026, 11, 27, 15, tzinfo=UTC), "tz": ZoneInfo("America/Chicago")}
+    checked = 0
+    for cmd in testbot.bot.registry.commands.values():
+        for name, value in re.findall(r"\[(\w+)=([^\]\s]+)\]", cmd.spec.usage):
+            if value.isupper() or "|" in value or value == "yes":  # a kind or the choices, not a default
+                continue
+            field = cmd.spec.args.model_fields[name]
+            kind = TypeAdapter(Annotated[field.annotation, *field.metadata]) if field.metadata else TypeAdapter(
+                field.annotation)  # fmt: skip
+            try:
+                kind.validate_python(value, context=context)
+            except ValidationError as exc:
+                raise AssertionError(f"/{cmd.spec.name}: {name}={value} shown as the default is refused") from exc
+            assert field is not None
+            checked += 1
+    assert checked >= 5
+    assert "[duration=1h]" in testbot.bot.registry.commands["webinar add"].spec.usage
+    assert "[closes=DURATION|TIME]" in testbot.bot.registry.commands["poll create"].spec.usage
