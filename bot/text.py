@@ -44,14 +44,24 @@ def neutralise(text: str) -> str:
     return strip_mass_mentions(text)
 
 
-BLANKS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")  # letters and symbols that draw nothing
+BLANKS = frozenset(
+    "\u115f\u1160\u3164\uffa0"  # Hangul fillers (letters, default-ignorable)
+    "\u2800"  # the empty braille pattern (a symbol)
+    "\u180e"  # the Mongolian vowel separator (a letter in old Unicode versions)
+    "\U00013441\U00013442"  # Egyptian hieroglyph full and half blanks
+)
+"""Letters and symbols that draw nothing."""
 
 
 def shows(text: str) -> bool:
-    """Whether `text` shows anything once neutralised: not only spaces, zero-width and
-    other format or control characters, or blank look-alikes (Hangul fillers, the empty
-    braille pattern)."""
-    return any(c not in BLANKS and unicodedata.category(c)[0] not in "CZ" for c in neutralise(text))
+    """Whether `text` shows anything: at least one letter, number, punctuation mark or
+    symbol (Unicode categories L, N, P, S) that is not a blank look-alike (`BLANKS`: Hangul
+    fillers, the empty braille pattern). Spaces, format and control characters, and
+    combining marks alone (variation selectors, the combining grapheme joiner, Khmer
+    inherent vowels, accents on nothing) show nothing. Read as typed: `neutralise` removes
+    only format characters, and its NFKC keeps every such character showing (a spacing
+    accent, ´, becomes a space and a combining one, which still draws)."""
+    return any(c not in BLANKS and unicodedata.category(c)[0] in "LNPS" for c in text)
 
 
 def visible(text: str, what: str) -> str:
@@ -118,7 +128,7 @@ def echo(text: object, limit: int = ECHO_LIMIT) -> str:
     """A member's input as an error repeats it: one line, cut to `limit` characters (the
     last an ellipsis). The one clip every error that quotes input goes through."""
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1].rstrip("…") + "…"  # one ellipsis, never two
 
 
 def quoted(text: object, limit: int = ECHO_LIMIT) -> str:
@@ -152,7 +162,13 @@ def clip_echoes(message: str, *typed: object, limit: int = ECHO_LIMIT) -> str:
         start = _bisect(done, at, lambda a, stop=stop: lowered[a:stop] in haystack)
         end = _bisect(len(message), stop, lambda b, start=start: lowered[start:b] in haystack)
         if end - start > limit:
-            out += [message[done:start], echo(message[start:end], limit)]
+            run = message[start:end]
+            if message.startswith("…", end):  # cut once already: cut again, still one ellipsis
+                end += 1
+                run += "…"
+            lead = run[0] if run[0].isspace() else ""  # the message keeps its spacing
+            trail = run[-1] if run[-1].isspace() else ""
+            out += [message[done:start], lead + echo(run, limit) + trail]
             done = end
         at = max(end, at + block)
     return "".join(out) + message[done:] if out else message

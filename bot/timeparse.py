@@ -284,6 +284,8 @@ def _wall(text: str, raw: str, local_now: datetime, tz: ZoneInfo) -> datetime:
                          f"{clocks[1].group().strip()}); give one, like \"friday 5pm\"")  # fmt: skip
     at = _clock(clocks[0]) if clocks else None
     words = (CLOCK.sub(" ", raw) if clocks else raw).replace(",", " ").split()
+    if clocks and (clocks[0]["noon"] or clocks[0]["midnight"]):
+        words = _twelve_o_clock(words, len(raw[: clocks[0].start()].replace(",", " ").split()))
     days: list[str] = []  # today, tomorrow, a weekday
     rest: list[str] = []  # the date's words
     for i, word in enumerate(words):
@@ -317,6 +319,24 @@ def _wall(text: str, raw: str, local_now: datetime, tz: ZoneInfo) -> datetime:
     if wall.replace(tzinfo=tz) <= local_now:  # "2pm" after 2pm means tomorrow
         wall += timedelta(days=1)
     return wall
+
+
+def _twelve_o_clock(words: list[str], before: int) -> list[str]:
+    """`words` without the 12 of "12 noon" or "12 midnight" (the first `before` words came
+    before the noon or midnight), unless that 12 is the day of a date ("Dec 12 noon")."""
+    at = before - 1
+    if not 0 <= at < len(words) or words[at] != "12":
+        return words
+    without = words[:at] + words[at + 1 :]
+    date_words = [w for w in without if w not in WEEKDAY_WORDS and w not in FILLER_WORDS and w not in ("today", "tomorrow", "next")]
+    if date_words:
+        try:
+            first, second = (dateutil_parser.parse(" ".join(date_words), default=default) for default in _ANY_DAY)
+        except (ValueError, OverflowError):
+            return words
+        if first.month != second.month or first.day != second.day:  # the 12 is the date's day
+            return words
+    return without
 
 
 def _clock(match: re.Match[str]) -> time:

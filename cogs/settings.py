@@ -3,6 +3,7 @@ declares its own settings (see bot/community.py); this cog only shows and sets t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,9 @@ if TYPE_CHECKING:  # what the platform knows of a channel or role (bot/platforms
     from bot.platforms.base import ChannelLookup, RoleLookup
 
 CLEAR_WORDS = {"none", "off", "unset", "-"}
+EVERYONE = re.compile(r"[@!](everyone|here|channel)|<!(everyone|here|channel)(\|[^>]*)?>", re.IGNORECASE)
+"""A mention of every member (Discord's @everyone and @here, Slack's !channel, <!here>):
+never a role a setting can name."""
 COMMON_ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "UTC")
 """Suggested for `timezone` before anything is typed (the association's members)."""
 ChannelFinder = Callable[[Member, Community, str], Awaitable["ChannelLookup | None"]]
@@ -163,6 +167,14 @@ class Settings:
         the one the bot hands out (everyone who follows would hold it)."""
         key = setting.key
         found = await self.roles(ctx.community, typed) if self.roles else None
+        special = EVERYONE.fullmatch(typed.strip())
+        if (found is not None and found.everyone) or (special and (found is None or not found.exists)):
+            kind = found.kind if found is not None else "role"
+            word = (special.group(1) or special.group(2)).lower() if special else "everyone"
+            named = "the everyone role" if found is not None and found.everyone and word == "everyone" else f"the {word} mention"
+            what = key.removesuffix("_role")
+            raise UserError(f"{key}: {named} stands for every member, so it cannot be {'an' if what[0] in 'aeiou' else 'a'} "
+                            f"{what} {kind}; pick a {kind} of its own.", argument="value")  # fmt: skip
         if found is None:
             return typed
         if not found.exists:

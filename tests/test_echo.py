@@ -150,3 +150,32 @@ def test_no_error_repeats_more_than_80_characters_of_any_option(echo_bot: Any, s
 
 def _quote(value: str) -> str:
     return f'"{value}"' if " " in value else value
+
+
+def test_an_echo_cut_twice_keeps_one_ellipsis_and_the_spacing() -> None:
+    """A validator's own echo ("at=ZZZ…") that the whole command line repeats too is cut
+    again: one "…" at the end, and the space before it kept."""
+    typed = "trivia daily on at=" + "Z" * 300
+    message = "trivia daily: at=" + "Z" * 300 + " should be a time of day like 10:00 or 14:30"
+    for once in (message, clip_echoes(message, "Z" * 300)):
+        clipped = clip_echoes(once, typed)
+        assert clipped.startswith("trivia daily: at=Z") and clipped.endswith("… should be a time of day like 10:00 or 14:30")
+        assert clipped.count("…") == 1 and longest_echo(clipped, typed) <= ECHO_LIMIT
+    assert echo("a" * 78 + "……" + "b") == "a" * 78 + "…"  # typed ellipses: still one at the cut
+
+
+@pytest.mark.parametrize(
+    ("line", "cut"),
+    [
+        (f"/trivia daily on at={'Z' * 300}", "at=Z"),
+        (f'/webinar add T "tomorrow 2pm" url={"Z" * 300}', "'Z"),
+        (f"/jobs subscribe {'Z' * 300}", "'Z"),
+        (f"/jobs subscribe https://{'Z' * 300}.org/feed", "'https://Z"),
+        (f"/jobs post T {'Z' * 300}", "'Z"),
+    ],
+)
+async def test_every_cut_echo_ends_in_one_ellipsis(testbot: TestBot, line: str, cut: str) -> None:
+    out = (await testbot.push(":as olga organizer", line)).splitlines()[-1]
+    assert out.count("…") == 1 and "……" not in out, out
+    assert f": {cut}" in out or f" {cut}" in out, out
+    assert ":at=" not in out and longest_echo(out, line) <= ECHO_LIMIT, out

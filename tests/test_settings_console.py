@@ -156,3 +156,12 @@ async def test_role_settings_refuse_powers_on_the_follower_role_and_the_same_rol
 async def test_the_console_takes_any_channel_or_role_name(testbot: TestBot) -> None:
     out = await testbot.push(":as olga organizer", "/config set jobs_channel nosuch", "/config set moderator_role Modz")
     assert "jobs_channel is now #nosuch." in out and "moderator_role is now Modz." in out
+
+
+async def test_a_mention_of_everyone_is_never_a_role_setting(testbot: TestBot) -> None:
+    for typed, word in (("@everyone", "everyone"), ("@here", "here"), ("!channel", "channel"), ("<!everyone>", "everyone")):
+        out = await testbot.push(":as olga organizer", f"/config set moderator_role {typed}")
+        assert f"moderator_role: the {word} mention stands for every member, so it cannot be a moderator role; " in out
+    out = await testbot.push("/config set follower_role @Everyone")
+    assert "follower_role: the everyone mention stands for every member, so it cannot be a follower role" in out
+    assert await testbot.db.scalar("SELECT COUNT(*) FROM community_settings") == 0

@@ -137,6 +137,21 @@ def test_midnight_is_a_time_of_day_like_noon() -> None:
     assert zone_named("midnight") is None
 
 
+def test_12_noon_and_12_midnight_are_noon_and_midnight() -> None:
+    at = {text: read_time(text, now=NOW, zone="UTC").local for text in (
+        "12 noon", "12 midnight", "friday 12 noon", "tomorrow, 12 midnight", "Dec 3 12 noon", "12 noon Dec 3",
+        "Dec 12 noon", "Dec 12 12 midnight", "next friday 12 midnight")}  # fmt: skip
+    assert at["12 noon"] == datetime(2026, 11, 28, 12, 0)  # 15:00 now: noon has passed today
+    assert at["12 midnight"] == datetime(2026, 11, 28, 0, 0) == read_time("midnight", now=NOW, zone="UTC").local
+    assert at["friday 12 noon"] == datetime(2026, 12, 4, 12, 0)
+    assert at["tomorrow, 12 midnight"] == datetime(2026, 11, 28, 0, 0)
+    assert at["Dec 3 12 noon"] == at["12 noon Dec 3"] == datetime(2026, 12, 3, 12, 0)
+    assert at["Dec 12 noon"] == datetime(2026, 12, 12, 12, 0)  # there the 12 is the day
+    assert at["Dec 12 12 midnight"] == datetime(2026, 12, 12, 0, 0)
+    assert at["next friday 12 midnight"] == datetime(2026, 12, 4, 0, 0)
+    assert read_time("12 noon ET", now=NOW, zone="UTC").utc == datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+
+
 def test_time_zones_are_named_in_any_case() -> None:
     assert zone_named("utc") == zone_named("UTC") == "UTC"
     assert zone_named("america/new_york") == "America/New_York"

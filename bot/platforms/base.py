@@ -93,7 +93,8 @@ class RoleLookup:
     `async def setting_role(community, text) -> RoleLookup` (see `Bot.setting_role`): whether
     it exists, the form a setting stores, its identity (`key`, to tell two names of one role
     apart), and whether it carries moderating powers by itself (`powerful`: Administrator,
-    Manage Server...). `kind` is what the platform calls a role."""
+    Manage Server...). `kind` is what the platform calls a role. `everyone`: the text names
+    the role every member has (Discord's @everyone), or a mention of everyone (@here)."""
 
     exists: bool
     value: str = ""
@@ -101,6 +102,7 @@ class RoleLookup:
     name: str = ""
     powerful: bool = False
     kind: str = "role"
+    everyone: bool = False
 
 
 DELIVERY_EVENT = "alcts_delivery"  # Slack message metadata's event_type on keyed posts

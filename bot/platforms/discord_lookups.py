@@ -59,8 +59,13 @@ async def _can_see(guild: discord.Guild, member_id: str, channel: discord.abc.Gu
 
 def role_lookup(guild: discord.Guild, text: str) -> RoleLookup:
     """A role of `guild` by mention, id or name (any case); stored as typed, as `find_role`
-    reads it. Its identity is its id."""
+    reads it. Its identity is its id. `@everyone` (the role every member has, by name,
+    mention or id) and `@here` are `everyone`: no setting can name them."""
+    if text.strip().casefold() in ("@everyone", "@here"):
+        return RoleLookup(True, text.strip(), str(guild.id), text.strip().lower(), everyone=True)
     role = find_role(list(guild.roles), text)
+    if role is not None and role.is_default():
+        return RoleLookup(True, text.strip(), str(role.id), "@everyone", everyone=True)
     if role is None:
         return RoleLookup(False)
     return RoleLookup(True, text.strip(), str(role.id), role.name, bool(role.permissions.value & POWERS.value))

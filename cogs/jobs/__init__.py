@@ -38,7 +38,7 @@ from bot.model import Member, Place, Role
 from bot.quotas import Quota, button_quota
 from bot.recurrence import Recurrence
 from bot.scheduler import Scheduler
-from bot.text import truncate, visible
+from bot.text import quoted, truncate, visible
 from cogs.jobs.cards import digest_card, feeds_card, job_card, list_card
 from cogs.jobs.feed import ACCEPT, FeedEntry, NotAFeed, clean, parse_feed
 from cogs.jobs.filters import Filter, passes
@@ -78,7 +78,7 @@ def http_url(value: str) -> str:
         host, port_ok, parts = "", False, urlsplit("")
     if (parts.scheme not in ("http", "https") or not host or not port_ok or any(c.isspace() for c in value)
             or len(value) > 2000 or not HOST.match(host.lower().rstrip("."))):  # fmt: skip
-        raise ValueError(f"{value[:80]!r} is not a web address; give one starting with https://")
+        raise ValueError(f"{quoted(value)} is not a web address; give one starting with https://")
     return value
 
 

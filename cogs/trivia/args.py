@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field, field_validator
 
 from bot.commands import Args, ChannelName, Choice, suggests
-from bot.text import shows
+from bot.text import echo, shows
 
 if TYPE_CHECKING:
     from bot.app import Context
@@ -82,7 +82,7 @@ class DailyArgs(Args):
     def _at(cls, value: str) -> str:
         match = HH_MM.match(value)
         if not match:
-            raise ValueError(f"at={value} should be a time of day like 10:00 or 14:30")
+            raise ValueError(f"at={echo(value)} should be a time of day like 10:00 or 14:30")
         return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 

@@ -261,3 +261,19 @@ async def test_time_zone_suggestions_take_spaces_for_underscores(fake: FakeDisco
     found = values(await fake.autocomplete("config set", "value", "new york", BOARD, key="timezone"))
     assert found[0] == "America/New_York"
     assert values(await fake.autocomplete("config set", "value", "ET", BOARD, key="timezone"))[0] == "America/New_York"
+
+
+async def test_config_set_refuses_everyone_as_a_role_for_what_it_is(fake: FakeDiscord, start_bot: StartBot) -> None:
+    """@everyone (typed, or as the role's mention) and @here are refused as what they are,
+    not as roles the server lacks."""
+    running = await start_bot()
+    assert await say(ADMIN, fake, "config set", key="organizer_role", value="Board") == "organizer_role is now Board."
+    for key, value in (("moderator_role", "@everyone"), ("follower_role", "@everyone"), ("organizer_role", "@here"),
+                       ("moderator_role", f"<@&{GUILD_ID}>"), ("follower_role", str(GUILD_ID))):  # fmt: skip
+        said = await say(BOARD, fake, "config set", key=key, value=value)
+        named = "the here mention" if value == "@here" else "the everyone role"
+        article = "an" if key == "organizer_role" else "a"
+        assert said == (f"{key}: {named} stands for every member, so it cannot be {article} {key.removesuffix('_role')} "
+                        "role; pick a role of its own."), (key, value)  # fmt: skip
+    stored = dict(await running.rows("SELECT key, value FROM community_settings"))
+    assert set(stored) == {"organizer_role"} and stored["organizer_role"] == "Board"
