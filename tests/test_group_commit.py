@@ -165,6 +165,54 @@ async def test_execute_insert_and_transactions_still_work_beside_units(tmp_path:
     await db.close()
 
 
+async def test_a_transaction_never_interleaves_with_a_group(tmp_path: Path) -> None:
+    """Units sent while a `transaction()` holds the writer (awaiting between its
+    statements) wait for its COMMIT: none runs inside it."""
+    db = await opened(tmp_path)
+    await fresh_log(db)
+    inside, release = asyncio.Event(), asyncio.Event()
+
+    async def held() -> int:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO t (n, label) VALUES (1000, 'tx 1000')")
+            inside.set()
+            await release.wait()
+            rows = await conn.execute_fetchall("SELECT COUNT(*) FROM t WHERE n < 1000")
+            await conn.execute("INSERT INTO t (n, label) VALUES (1001, 'tx 1001')")
+        return rows[0][0]
+
+    transaction = asyncio.ensure_future(held())
+    await inside.wait()
+    units = [asyncio.ensure_future(db.unit(insert(n))) for n in range(1, 201)]
+    await settle()
+    assert not any(unit.done() for unit in units)
+    release.set()
+    assert await transaction == 0  # no unit's row inside the transaction
+    assert await asyncio.gather(*units) == list(range(1, 201))
+    assert stored(db) == [*range(1, 201), 1000, 1001]
+    assert commits_in_log(db) == 2  # the transaction's COMMIT, then the group's
+    await db.close()
+
+
+async def test_dependent_units_keep_their_order_across_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each unit sees the writes of every unit sent before it, in its group or an earlier one."""
+    monkeypatch.setattr("storage.db.MAX_GROUP", 3)
+    db = await opened(tmp_path)
+    groups = db.groups
+
+    def after(n: int):  # noqa: ANN202
+        def unit(tx: Tx) -> int:
+            before = tx.scalar("SELECT COUNT(*) FROM t")
+            tx.insert("INSERT INTO t (n, label) VALUES (?, ?)", (n, f"row {n}"))
+            return before
+
+        return unit
+
+    assert await asyncio.gather(*(db.unit(after(n)) for n in range(1, 11))) == list(range(10))
+    assert db.groups - groups == 4  # 3 + 3 + 3 + 1
+    await db.close()
+
+
 async def test_closing_answers_every_unit_sent(tmp_path: Path) -> None:
     db = await opened(tmp_path)
     pending = [asyncio.ensure_future(db.unit(insert(n))) for n in range(1, 31)]
