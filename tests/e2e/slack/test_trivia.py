@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.platforms.slack_blocks import HEADER_TEXT, fit
 from tests.e2e.slack.conftest import ANN, BEA, DEE, EVE, GENERAL, MOD, NEWS, SECRET, SlackHarness
 from tests.e2e.slack.fake_slack import BOT_USER, TEAM_ID, FakeSlack, Post
 from tests.e2e.timers import run_due
@@ -258,10 +259,13 @@ async def test_the_daily_question_survives_a_restart_and_reveals_the_shares_next
     results, today = trivia.fake.in_channel(GENERAL)[2:]
     assert results.headers()[0].startswith("Yesterday's question: ")
     shares = dict(section.split("\n", 1) for section in sections(results)[1:])
-    assert list(shares) == [f"*{letter}. {choice}*" for letter, choice in zip(LETTERS, choices, strict=True)]
-    answer_line = shares[f"*{LETTERS[right]}. {choices[right]}*"]
+    def label(letter: str, choice: str) -> str:  # as Slack shows a field's name: escaped (&amp;), in bold
+        return f"*{fit(f'{letter}. {choice}', HEADER_TEXT)}*"
+
+    assert list(shares) == [label(letter, choice) for letter, choice in zip(LETTERS, choices, strict=True)]
+    answer_line = shares[label(LETTERS[right], choices[right])]
     assert answer_line.split()[0] == "2" and "67%" in answer_line and answer_line.endswith("&lt;- answer")
-    assert shares[f"*{LETTERS[wrong]}. {choices[wrong]}*"].split()[0] == "1"
+    assert shares[label(LETTERS[wrong], choices[wrong])].split()[0] == "1"
     assert contexts(results)[0].startswith("3 answered. Source: https://")
     assert posted.buttons() == [] and contexts(posted)[0].startswith("Time's up.")  # chat.update
     today_id = await trivia.one("SELECT id FROM trivia_daily WHERE revealed_at IS NULL")
