@@ -498,3 +498,12 @@ async def test_on_the_console_a_post_interrupted_by_a_crash_is_printed_again_onc
     assert cards(await second.wait(1)) == ["Metadata Librarian 2"]
     assert cards(await second.wait(2 * 3600)) == []
     await second.stop()
+
+
+async def test_an_application_deadline_years_ahead_is_refused_as_a_typo(jobs: TestBot) -> None:
+    far = await jobs.push('/jobs post "Cataloger" https://example.org/j closes="Dec 1 9999"')
+    assert "closes is more than two years ahead" in far
+    assert await jobs.db.scalar("SELECT COUNT(*) FROM job_items") == 0
+    near = await jobs.push('/jobs post "Cataloger" https://example.org/j closes="Dec 1 2027"')
+    assert "Closes  1 December 2027" in near
+    assert await jobs.db.scalar("SELECT COUNT(*) FROM job_items") == 1

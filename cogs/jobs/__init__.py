@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from bot.app import Bot, Context, Messenger
 from bot.cards import Card, notice
@@ -126,6 +126,9 @@ class UrlArgs(Args):
     _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
 
 
+FURTHEST_DEADLINE = timedelta(days=731)  # as for webinar starts: further is a typo, not a job ad
+
+
 class PostArgs(Args):
     positional = ("title", "url")
     title: str = Field(min_length=1, max_length=200, description="the job's title")
@@ -136,6 +139,14 @@ class PostArgs(Args):
 
     _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
     _title = field_validator("title")(classmethod(lambda cls, v: visible(v, "title")))
+
+    @field_validator("closes")
+    @classmethod
+    def _closes(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        now = (info.context or {}).get("now")
+        if value is not None and now is not None and value > now + FURTHEST_DEADLINE:
+            raise ValueError("closes is more than two years ahead; give the application deadline, like 2026-05-01")
+        return value
 
 
 class LatestArgs(Args):
