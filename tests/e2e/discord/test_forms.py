@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from bot.platforms.discord_forms import DRAFTS_MAX, STALE_FORM, Drafts, form_modal
 from cogs.polls import POLL_FORM
@@ -29,7 +27,7 @@ from tests.e2e.discord.fake_discord import (
 )
 from tests.e2e.discord.fake_modals import inputs, modal_error
 from tests.e2e.discord.test_events import eventually
-from tests.e2e.discord.test_jobs import FeedServer
+from tests.e2e.discord.test_jobs import FeedServer, feeds  # noqa: F401 (the fixture)
 from tests.test_jobs import rss, rss_item
 
 MODAL, MESSAGE, THINKING = 9, 4, 5
@@ -241,22 +239,8 @@ async def test_options_typed_on_the_slash_command_still_work(fake: FakeDiscord, 
     assert some.type == MESSAGE and some.ephemeral and "at least 2 options" in some.text  # not a form: options were given
 
 
-@pytest.fixture
-async def feeds() -> AsyncIterator[FeedServer]:
-    server = FeedServer()
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", server.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    yield server
-    await runner.cleanup()
-
-
 async def test_jobs_subscribe_picks_a_channel_and_a_choice_and_a_retry_keeps_them(
-    fake: FakeDiscord, start_bot: StartBot, feeds: FeedServer
+    fake: FakeDiscord, start_bot: StartBot, feeds: FeedServer,  # noqa: F811 (the fixture)
 ) -> None:
     fake.guilds[0].channels[ELSEWHERE] = "jobs"  # a channel of the server, where the bot may post
     running = await start_bot(bot_allow_private_urls=True)
