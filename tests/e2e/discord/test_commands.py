@@ -42,7 +42,8 @@ async def test_typed_options_are_declared_and_reach_the_core(fake: FakeDiscord, 
     assert options["tags"]["type"] == STRING and "separated by ;" in options["tags"]["description"]
     assert options["within"]["type"] == STRING and "duration" in options["within"]["description"]
     assert options["where"]["type"] == CHANNEL and options["where"]["channel_types"] == [TEXT_CHANNEL, ANNOUNCEMENT_CHANNEL]
-    assert options["who"]["type"] == ROLE and options["where"]["description"] == "a channel to name"
+    assert options["where"]["description"] == "a channel to name"
+    assert options["who"]["type"] == ROLE and options["who"]["description"] == "a role to name"
 
     elsewhere = CHANNEL_ID + 5
     interaction = await fake.slash("probe echo", ALICE, text="@everyone hi", count=3, loud=True, mood="busy",
