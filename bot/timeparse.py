@@ -117,6 +117,10 @@ _ANY_DAY = (datetime(2000, 1, 1), datetime(2004, 3, 5, 13, 47, 31))
 the text names comes out the same from both."""
 
 
+FURTHEST_AHEAD = timedelta(days=731)
+"""How far ahead a webinar start or an application deadline may be: further is a typo."""
+
+
 class UnreadableTime(ValueError):
     """The text is not a time at all (as opposed to a time that is wrong: in the past, given
     twice, skipped by the clocks)."""

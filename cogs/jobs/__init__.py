@@ -39,6 +39,7 @@ from bot.quotas import Quota, button_quota
 from bot.recurrence import Recurrence
 from bot.scheduler import Scheduler
 from bot.text import quoted, truncate, visible
+from bot.timeparse import FURTHEST_AHEAD
 from cogs.jobs.cards import digest_card, feeds_card, job_card, list_card
 from cogs.jobs.feed import ACCEPT, FeedEntry, NotAFeed, clean, parse_feed
 from cogs.jobs.filters import Filter, passes
@@ -126,9 +127,6 @@ class UrlArgs(Args):
     _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
 
 
-FURTHEST_DEADLINE = timedelta(days=731)  # as for webinar starts: further is a typo, not a job ad
-
-
 class PostArgs(Args):
     positional = ("title", "url")
     title: str = Field(min_length=1, max_length=200, description="the job's title")
@@ -144,7 +142,7 @@ class PostArgs(Args):
     @classmethod
     def _closes(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
         now = (info.context or {}).get("now")
-        if value is not None and now is not None and value > now + FURTHEST_DEADLINE:
+        if value is not None and now is not None and value > now + FURTHEST_AHEAD:
             raise ValueError("closes is more than two years ahead; give the application deadline, like 2026-05-01")
         return value
 

@@ -308,7 +308,7 @@ class Polls:
                 raise UserError(f"Poll #{poll.id} is anonymous: its votes are not linked to members.")
             file = export_votes_csv(poll, await self.store.votes(poll), ctx.tz)
             return Card(text=f"Poll #{poll.id} votes as CSV: {file.filename}", file=file, ephemeral=True)
-        file = export_csv(poll, await self._tally(poll), ctx.tz)
+        file = export_csv(poll, await self._tally(poll))
         return Card(text=f"Poll #{poll.id} results as CSV: {file.filename}", file=file, ephemeral=True)
 
     # -- the deadline ------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def chart_png(poll: Poll, tally: Tally) -> bytes:
     return out.getvalue()
 
 
-def export_csv(poll: Poll, tally: Tally, tz: tzinfo) -> File:
+def export_csv(poll: Poll, tally: Tally) -> File:
     """`poll-N.csv`: option, votes, share (percent; single-choice shares sum to 100). UTF-8
     with a byte-order mark and CRLF lines, so Excel and LibreOffice open it cleanly."""
     out = io.StringIO()

@@ -93,29 +93,6 @@ ADD_FORM = Form(
 """The form of /webinar add; Discord shows its first five fields (the rest keep their defaults)."""
 
 
-class EditArgs(Args):
-    positional = ("id",)
-    id: int = Field(ge=1, description="the webinar's number, as /webinar list shows it")
-    when: str | None = Field(None, max_length=100, description="the new start, " + WHEN.removeprefix("when it starts, "))
-    title: str | None = Field(None, min_length=1, max_length=200, description="the new title")
-    url: str | None = Field(None, description="the new link to join, starting with https://")
-    description: str | None = Field(None, max_length=2000, description="the new description")
-    duration: Duration | None = Field(None, description="the new length, like 90m or 2h")
-
-    @suggests("id")
-    @classmethod
-    async def upcoming(cls, cog: Webinars, ctx: Context, typed: str) -> list[Choice]:
-        return await upcoming(cog, ctx)
-
-    _url = field_validator("url")(classmethod(lambda cls, v: v if v is None else http_url(v)))
-    _title = field_validator("title")(classmethod(lambda cls, v: v if v is None else visible(v, "title")))
-
-    @field_validator("duration")
-    @classmethod
-    def _duration(cls, value: timedelta | None) -> timedelta | None:
-        return value if value is None else check_length(value)
-
-
 class WebinarId(Args):
     positional = ("id",)
     id: int = Field(ge=1, description="the webinar's number, as /webinar list shows it")
@@ -124,6 +101,22 @@ class WebinarId(Args):
     @classmethod
     async def upcoming(cls, cog: Webinars, ctx: Context, typed: str) -> list[Choice]:
         return await upcoming(cog, ctx)
+
+
+class EditArgs(WebinarId):
+    when: str | None = Field(None, max_length=100, description="the new start, " + WHEN.removeprefix("when it starts, "))
+    title: str | None = Field(None, min_length=1, max_length=200, description="the new title")
+    url: str | None = Field(None, description="the new link to join, starting with https://")
+    description: str | None = Field(None, max_length=2000, description="the new description")
+    duration: Duration | None = Field(None, description="the new length, like 90m or 2h")
+
+    _url = field_validator("url")(classmethod(lambda cls, v: v if v is None else http_url(v)))
+    _title = field_validator("title")(classmethod(lambda cls, v: v if v is None else visible(v, "title")))
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: timedelta | None) -> timedelta | None:
+        return value if value is None else check_length(value)
 
 
 class IcsArgs(Args):

@@ -15,14 +15,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.forms import exact_instant
-from bot.timeparse import ZONE_WORDS, WallTime, read_time, zone_named
+from bot.timeparse import FURTHEST_AHEAD, WallTime, read_time
 
 Start = WallTime
 """A webinar's start: a wall time (naive) in an IANA zone."""
 
-__all__ = ["FURTHEST", "ZONE_WORDS", "Start", "check_offsets", "check_start", "parse_start", "zone_named"]
+__all__ = ["FURTHEST", "Start", "check_offsets", "check_start", "parse_start"]
 
-FURTHEST = timedelta(days=731)
+FURTHEST = FURTHEST_AHEAD
 """How far ahead a webinar may start: about two years (a year typed wrong, 9999, is refused
 before anything is stored, and every later date computation stays in range)."""
 
