@@ -47,6 +47,7 @@ from bot.reach import PlatformReach
 from bot.scheduler import Scheduler
 from bot.text import clip_echoes
 from bot.timeparse import format_duration
+from storage.activity import FORM_OPENED, NO_CHANGE, REFUSED
 from storage.db import Database
 from storage.engagement import EngagementLog
 from storage.runs import RunLog
@@ -67,9 +68,6 @@ DEFAULT_COGS = (
 CLOSE_GRACE_SECONDS = 10.0
 TIMER_GRACE_SECONDS = 30.0
 SORRY = "Something went wrong on our side; it has been logged. Please try again."
-REFUSED = "refused"  # the engagement kind of a command that was refused or mistyped (not activity)
-FORM_OPENED = "form_opened"  # a command's form was opened: the submission is the activity
-NO_CHANGE = "no_change"  # a read-only command, or one that changed nothing (not activity)
 AUDIT_REFUSALS = Quota(20, 60, moderators=True)  # refused attempts audited per member a minute
 AUDIT_FLOOD_NOTE = Quota(1, 60, moderators=True)
 
@@ -374,10 +372,7 @@ class Bot(PlatformReach):
     async def _run_button(self, ctx: Context, action: str, handler: Callable[..., Any], args: list[Any]) -> None:
         self._take_quota(ctx, quota_of(handler), action, "clicked that")
         result = await handler(ctx, *args)
-        if type(result) is Card:  # the usual answer: one card, delivered here (one coroutine fewer)
-            await ctx._responder.respond(result)
-        else:
-            await self._deliver(ctx, result)
+        await self._deliver(ctx, result)
 
     async def _run_listeners(self, ctx: Context, listeners: list[tuple[str, Handler]]) -> str | None:
         """Every listener hears the event; returns the first cog that answered it."""
@@ -425,10 +420,7 @@ class Bot(PlatformReach):
         if spec.quota is not None:
             self._take_quota(ctx, spec.quota, spec.name, f"used /{spec.name}")
         result = await command.handler(ctx, args)
-        if type(result) is Card:  # the usual answer: one card, delivered here (one coroutine fewer)
-            await ctx._responder.respond(result)
-        else:
-            await self._deliver(ctx, result)
+        await self._deliver(ctx, result)
         return False
 
     def _take_quota(self, ctx: Context, quota: Quota | None, name: str, done: str) -> None:
@@ -444,11 +436,15 @@ class Bot(PlatformReach):
             raise UserError(f"You have {done} a lot just now; try again in "
                             f"{format_duration(timedelta(seconds=wait + 0.5))}.")  # fmt: skip
 
-    async def _deliver(self, ctx: Context, result: Card | list[Card] | None) -> None:
-        if isinstance(result, Card):  # the usual answer: one card, no list made
-            await ctx._responder.respond(result)
-            return
-        for card in list(result or []):
+    def _deliver(self, ctx: Context, result: Card | list[Card] | None) -> Awaitable[Any]:
+        """Answer with what a handler returned. A plain function: the usual answer, one card,
+        is handed straight to the responder (no coroutine of ours in between, on the hot path)."""
+        if type(result) is Card:
+            return ctx._responder.respond(result)
+        return self._deliver_all(ctx, result)
+
+    async def _deliver_all(self, ctx: Context, result: Card | list[Card] | None) -> None:
+        for card in [result] if isinstance(result, Card) else list(result or []):
             await ctx.respond(card)
 
     async def _safe_respond(self, responder: Responder, card: Card) -> None:

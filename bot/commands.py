@@ -23,7 +23,7 @@ from bot.forms import Form
 from bot.model import Role
 from bot.quotas import Quota
 from bot.text import echo, quoted
-from bot.timeparse import UnreadableTime, parse_duration, parse_when
+from bot.timeparse import BARE_NUMBER, UnreadableTime, parse_duration, parse_when
 
 # -- argument models and types --------------------------------------------------------
 
@@ -92,8 +92,6 @@ def _yes_no(value: Any) -> Any:
         raise ValueError(f"{quoted(value)} should be yes or no")
     return value
 
-
-BARE_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 
 def _deadline(value: Any, info: ValidationInfo) -> Any:

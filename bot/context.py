@@ -14,6 +14,7 @@ from bot.errors import UserError
 from bot.model import Interaction, MessageRef, Place
 from bot.platforms.base import Responder
 from bot.text import channel_from_text, is_channel_mention
+from storage.activity import NO_CHANGE
 
 if TYPE_CHECKING:
     from storage.engagement import CarriedEvent, EngagementLog
@@ -62,7 +63,7 @@ class Context:
             return None
         log, kind, cog, subject = carry
         if not self.activity:
-            kind = "no_change"  # as the Bot records it (bot.app.NO_CHANGE)
+            kind = NO_CHANGE  # as the Bot records it
         return log.carry(self.community, self.member, kind, cog, subject, self.now, self.tz, self.unnamed,
                          self._carried)  # fmt: skip
 

@@ -26,7 +26,6 @@ from bot.text import ECHO_LIMIT, INVISIBLE, clip_echoes, echo, quoted
 
 SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
 NEEDS_SHLEX = re.compile("[\"'\\\\\u201c\u201d\u2018\u2019]")
-INVISIBLE_IN_NAMES = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
 OPTION = re.compile(r"^([a-z_][a-z0-9_-]*)=(.*)$", re.DOTALL)
 
 
@@ -156,7 +155,7 @@ def name_skeleton(name: str) -> str:
     """An option name as the grammar compares names: NFKC, invisible characters removed,
     lower case, and Cyrillic and Greek letters that look like Latin ones read as Latin
     (`аnonymous` with a Cyrillic а is `anonymous`)."""
-    plain = INVISIBLE_IN_NAMES.sub("", unicodedata.normalize("NFKC", name)).strip().lower()
+    plain = INVISIBLE.sub("", unicodedata.normalize("NFKC", name)).strip().lower()
     return plain.translate(LOOKALIKES)
 
 

@@ -21,7 +21,7 @@ UNIT_WORDS = {
     "day": "d", "days": "d", "week": "w", "weeks": "w",
 }  # fmt: skip
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
-BARE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+BARE_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")  # a number with no unit: 2027, 1.5, 1,5
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 DURATION_HINT = "durations look like 90s, 10m, 2h, 3d or 1w"

@@ -11,7 +11,10 @@ engaged member.
 
 from __future__ import annotations
 
-NOT_ACTIVITY = ("member_joined", "member_left", "refused", "form_opened", "no_change")
+REFUSED = "refused"  # a command refused (no permission, over quota) or mistyped
+FORM_OPENED = "form_opened"  # a command's form was shown: its submission is the activity
+NO_CHANGE = "no_change"  # a read-only command, or one that changed nothing
+NOT_ACTIVITY = ("member_joined", "member_left", REFUSED, FORM_OPENED, NO_CHANGE)
 """Event kinds: refused is a command refused or mistyped; form_opened a command's form shown
 (its submission is the command, and counts); no_change a read-only command (`/poll results`,
 declared `@command(..., activity=False)`) or one that changed nothing (`/unfollow` when not

@@ -27,10 +27,6 @@ class SeenEvents:
             "SELECT 1 FROM seen_events WHERE platform = ? AND event_id = ?", (platform, event_id)
         ) is not None
 
-    async def forget(self, platform: str, event_id: str) -> None:
-        """Forget one id, so it counts as new when offered again."""
-        await self.db.execute("DELETE FROM seen_events WHERE platform = ? AND event_id = ?", (platform, event_id))
-
     async def prune(self, platform: str, before: datetime) -> int:
         """Forget ids older than any retry could be; returns how many went."""
         return await self.db.execute(
