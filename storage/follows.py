@@ -73,10 +73,6 @@ class FollowStore:
         daily totals record an unfollow on the community's local day of `at` (`zone_of`
         gives a community's zone), so the totals stay anonymous and the follower count drops
         from then on."""
-        rows = await self.db.fetchall(
-            "SELECT community_id FROM follows WHERE platform = ? AND member_id = ?", (member.platform, member.id)
-        )
-        days = {row[0]: at.astimezone(await zone_of(member.platform, row[0])).date().isoformat() for row in rows}
         async with self.db.transaction() as conn:
             async with conn.execute(
                 "SELECT community_id FROM follows WHERE platform = ? AND member_id = ?", (member.platform, member.id)
@@ -90,7 +86,7 @@ class FollowStore:
                 await conn.execute(
                     "INSERT INTO follow_daily (platform, community_id, day, unfollows) VALUES (?, ?, ?, 1)"
                     " ON CONFLICT (platform, community_id, day) DO UPDATE SET unfollows = unfollows + 1",
-                    (member.platform, community_id, days.get(community_id) or at.date().isoformat()),
+                    (member.platform, community_id, at.astimezone(await zone_of(member.platform, community_id)).date().isoformat()),
                 )
             await conn.execute(
                 "DELETE FROM follow_history WHERE platform = ? AND member_id = ?", (member.platform, member.id)
