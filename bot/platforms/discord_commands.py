@@ -95,7 +95,7 @@ def _command(spec: CommandSpec, name: str, invoke: Invoke, complete: Complete, *
 
     async def callback(interaction: discord.Interaction, **options: Any) -> None:
         given = {k: v for k, v in options.items() if v is not None}
-        await invoke(interaction, full_name, await channels_named(interaction, spec, given, complete))
+        await invoke(interaction, full_name, given)
 
     interaction_param = inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)
     callback.__signature__ = inspect.Signature([interaction_param, *parameters])  # type: ignore[attr-defined]
@@ -193,29 +193,6 @@ def _visible_channels(interaction: discord.Interaction) -> list[discord.abc.Guil
     if not isinstance(member, discord.Member):
         return []
     return [c for c in channels if c.permissions_for(member).view_channel]
-
-
-async def channels_named(interaction: discord.Interaction, spec: CommandSpec, options: dict[str, Any],
-                         complete: Complete) -> dict[str, Any]:  # fmt: skip
-    """A channel typed by name (`news`, `#News`) where the option's suggestions offer the
-    member's channels (`/config set trivia_channel news`) is sent on as its mention (`<#id>`),
-    as if picked from the list: Discord sends what was typed as text, and a channel on Discord
-    is its id. Other values pass unchanged; the suggestions are asked only when a channel the
-    member can see has that name."""
-    hooks = hooks_of(spec.args)
-    if not hooks or interaction.guild is None:
-        return options
-    for option, value in options.items():
-        if option not in hooks or not isinstance(value, str) or value.strip().startswith("<"):
-            continue
-        name = value.strip().lstrip("#").casefold()
-        channel = next((c for c in _visible_channels(interaction) if c.name.casefold() == name), None)
-        if channel is None:
-            continue
-        offered = await complete(interaction, spec.name, option, value)
-        if any(isinstance(c, Picks) and c.kind == "channel" for c in offered):
-            options = {**options, option: f"<#{channel.id}>"}
-    return options
 
 
 def _options(args: type[Args], *, optional: bool = False) -> tuple[list[inspect.Parameter], dict[str, str]]:

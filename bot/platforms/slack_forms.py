@@ -20,9 +20,10 @@ How a form goes:
    acknowledged after dispatch has finished (acknowledged means stored): with
    `response_action: "errors"` (one sentence per block) when the core called
    `form_errors`, else empty (Slack closes the modal; a refusal for the member's role
-   comes as an ephemeral notice). A view is submitted once: its id is claimed durably
-   before dispatch (`submitted`) and given back only when the core found problems, so a
-   second submission of the same view under another trigger_id stores nothing more. Past the ack budget (2.5 s: a slow
+   comes as an ephemeral notice). A view is submitted once: its id (`submitted`) is held
+   while its command runs and recorded durably once the command is done without problems,
+   so a second submission of the same view under another trigger_id stores nothing more,
+   while one cut short by a crash, or sent back fixed, is handled. Past the ack budget (2.5 s: a slow
    feed fetch) the ack is empty and later problems come as an ephemeral message. Answers
    go to that channel: public cards with chat.postMessage, ephemeral ones with
    chat.postEphemeral (through the slash command's response_url, kept in the metadata,
@@ -72,8 +73,8 @@ log = logging.getLogger("bot.platforms.slack")
 def submitted(submission: FormSubmission) -> str:
     """The identity a form's view keeps once submitted: its view id. Slack sends a view's
     submission once, so another with the same view id (under any trigger_id) is a replay or
-    a client sending it twice; it is claimed before the command runs, and given back when
-    the command found problems (the member fixes them and sends the same view again)."""
+    a client sending it twice; it is recorded once the command is done without problems
+    (with problems, the member fixes them and sends the same view again)."""
     return f"form-view:{submission.view.id}"
 
 

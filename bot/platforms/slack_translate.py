@@ -101,11 +101,13 @@ class SlackTranslation(SlackDirectory):
 
     async def _home_actions(self, actions: BlockActions, member: Member, place: Place) -> None:
         """Clicks on the Home tab: through the core like any click; their answers become
-        notes at the top of the tab, published again to show what changed."""
+        notes at the top of the tab, published again to show what changed (in the
+        background: the click is acknowledged once its effect is stored, not once the tab
+        is rebuilt and sent)."""
         self.homes.opened(place.community, member)
         responder = HomeResponder()
         await self._press(actions, member, place, responder)
-        await self.publish_home(member, place, responder.notes)
+        self.bot.spawn(self.publish_home(member, place, responder.notes), "home tab publish")
 
     async def _press(self, actions: BlockActions, member: Member, place: Place, responder: Responder,
                      ref: MessageRef | None = None) -> None:  # fmt: skip
