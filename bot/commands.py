@@ -396,6 +396,11 @@ class Registry:
     timers: dict[str, TimerRoute] = field(default_factory=dict)
     cog_titles: dict[str, str] = field(default_factory=dict)
 
+    def form(self, name: str) -> Form | None:
+        """The form of the command `name` (`poll create`); None for no such command or no form."""
+        command = self.commands.get(name)
+        return command.spec.form if command is not None else None
+
     def collect(self, cog: object) -> str:
         """Register every marked method of `cog`; returns the cog's name."""
         cog_name = cog_name_of(cog)

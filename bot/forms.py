@@ -203,8 +203,7 @@ async def show_form_errors(registry: Registry, event: Interaction, responder: Re
         return False
     if isinstance(exc, NotAllowed):
         return False
-    command = registry.commands.get(event.name)
-    form = command.spec.form if command is not None else None
+    form = registry.form(event.name)
     if form is None:
         return False
     errors = exc.errors if isinstance(exc, FormErrors) else {form.field_of(exc.argument or "").name: str(exc)}

@@ -76,10 +76,6 @@ class ConsolePlatform:
     async def start(self) -> None:
         pass
 
-    async def can_post(self, place: Place) -> str | None:
-        """The console prints in any channel."""
-        return None
-
     async def send(self, place: Place, card: Card, *, key: str | None = None, since: datetime | None = None) -> MessageRef:
         """With `key`: printed once per process. The console has no history: a key an
         earlier process may have printed before a crash is printed again (at-least-once,

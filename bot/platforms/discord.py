@@ -246,18 +246,18 @@ class DiscordPlatform:
 
     async def follow_perk(self, member: Member, community: Community, config: CommunitySettings, following: bool) -> str | None:
         """Grant (or take back) the configured follower role; the follow itself is already stored."""
-        guild = self.client.get_guild(int(community.id)) if community.id.isdigit() else None
+        guild = self._guild(community)
         return None if guild is None else await follower_role(guild, member.id, config, following)
 
     async def setting_channel(self, member: Member, community: Community, text: str) -> ChannelLookup | None:
         """A channel a setting names, as this server has it (see `discord_lookups`); None for a
         server not in the cache (still starting): cannot tell."""
-        guild = self.client.get_guild(int(community.id)) if community.id.isdigit() else None
+        guild = self._guild(community)
         return None if guild is None else await channel_lookup(guild, member.id, text)
 
     async def setting_role(self, community: Community, text: str) -> RoleLookup | None:
         """A role a setting names, as this server has it (see `discord_lookups`)."""
-        guild = self.client.get_guild(int(community.id)) if community.id.isdigit() else None
+        guild = self._guild(community)
         return None if guild is None else role_lookup(guild, text)
 
     async def list_event(self, listing: EventListing) -> tuple[str | None, str | None]:
@@ -271,14 +271,15 @@ class DiscordPlatform:
         """Whether the bot can post in the channel later (see `discord_lookups.post_problem`);
         a server not in the cache (still starting) is not held against the channel."""
         community = place.community
-        guild = self.client.get_guild(int(community.id)) if community.id.isdigit() else None
+        guild = self._guild(community)
         return None if guild is None else post_problem(guild, place.channel_id)
 
     def _listing_guild(self, listing: EventListing) -> discord.Guild | None:
-        community = listing.community
-        if community.platform != PLATFORM or not community.id.isdigit():
-            return None
-        return self.client.get_guild(int(community.id))
+        return self._guild(listing.community) if listing.community.platform == PLATFORM else None
+
+    def _guild(self, community: Community) -> discord.Guild | None:
+        """The server a community is, from discord.py's cache (None: not one the bot is in)."""
+        return self.client.get_guild(int(community.id)) if community.id.isdigit() else None
 
     # -- gateway events ----------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from typing import Any
 import discord
 
 from bot.model import EventListing
+from bot.text import truncate
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def event_fields(listing: EventListing) -> dict[str, Any]:
             description = f"Join: {location}\n\n{description}".strip()
         location = "Online"
     fields: dict[str, Any] = {
-        "name": _cut(listing.title.strip() or "Webinar", EVENT_NAME_MAX),
+        "name": truncate(listing.title.strip() or "Webinar", EVENT_NAME_MAX),
         "start_time": listing.starts_at,
         "end_time": listing.ends_at,
         "entity_type": discord.EntityType.external,
@@ -86,12 +87,8 @@ def event_fields(listing: EventListing) -> dict[str, Any]:
         "location": location,
     }
     if description:
-        fields["description"] = _cut(description, EVENT_DESCRIPTION_MAX)
+        fields["description"] = truncate(description, EVENT_DESCRIPTION_MAX)
     return fields
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 async def cancel_event(event: discord.ScheduledEvent) -> None:

@@ -349,8 +349,7 @@ class DiscordForms:
             await self._reopen(interaction, custom_id)
 
     def _form(self, name: str) -> Form | None:
-        command = self.registry.commands.get(name)
-        return command.spec.form if command is not None else None
+        return self.registry.form(name)
 
     async def _submit(self, interaction: discord.Interaction, custom_id: str, data: Mapping[str, Any]) -> None:
         name = custom_id.removeprefix(FORM_PREFIX)

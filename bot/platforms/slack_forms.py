@@ -175,8 +175,7 @@ class SlackForms(SlackTranslation):
 
     def _form(self, callback_id: str) -> tuple[str, Form] | None:
         name = callback_id.removeprefix(FORM_PREFIX)
-        command = self.bot.registry.commands.get(name)
-        form = command.spec.form if command is not None else None
+        form = self.bot.registry.form(name)
         return (name, form) if form is not None else None
 
     async def _on_view(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
