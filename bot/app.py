@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.cards import Card, notice
 from bot.changes import ContentChanged, ContentListener
 from bot.clock import Clock
-from bot.commands import ButtonRoute, Command, Handler, Registry
+from bot.commands import ButtonRoute, Command, CommandSpec, Handler, Registry
 from bot.community import CommunityConfig
 from bot.config import CommunitySettings, Settings
 from bot.context import Context as Context  # where cogs have always found it
@@ -411,7 +411,7 @@ class Bot(PlatformReach):
             args = spec.no_args  # one shared, frozen instance: nothing to parse or validate
         elif event.form and spec.form is not None:
             args = form_args(spec, options or {}, {"now": ctx.now, "tz": ctx.tz})
-        elif not options and not tokens and spec.form is not None and await open_form(ctx._responder, spec):
+        elif not options and not tokens and spec.form is not None and await self._open_form(ctx, spec):
             return True
         elif options is not None:
             args = validate_args(spec, dict(options), {"now": ctx.now, "tz": ctx.tz})
@@ -423,17 +423,26 @@ class Bot(PlatformReach):
         await self._deliver(ctx, result)
         return False
 
-    def _take_quota(self, ctx: Context, quota: Quota | None, name: str, done: str) -> None:
+    async def _open_form(self, ctx: Context, spec: CommandSpec) -> bool:
+        """Open the command's form where the platform has forms (bot/forms.py), unless the
+        member is over its quota: no form is filled in only to be refused."""
+        if getattr(ctx._responder, "open_form", None) is None:
+            return False
+        self._take_quota(ctx, spec.quota, spec.name, f"used /{spec.name}", peek=True)
+        return await open_form(ctx._responder, spec)
+
+    def _take_quota(self, ctx: Context, quota: Quota | None, name: str, done: str, *, peek: bool = False) -> None:
         """Count one use of `name` against its quota (per member and per channel, see
-        bot/quotas.py); raises UserError "You have {done} a lot just now; try again in N"."""
+        bot/quotas.py; `peek`: count nothing); raises NotAllowed "You have {done} a lot just
+        now; try again in N" (a refusal for now: no form field could fix it)."""
         if quota is None or not quota.applies_to(ctx.member.role):
             return
         wait = self.quotas.take(
             quota, (ctx.community.platform, ctx.community.id, ctx.member.id, name),
-            (ctx.community.platform, ctx.community.id, ctx.place.channel_id, name), ctx.now,
+            (ctx.community.platform, ctx.community.id, ctx.place.channel_id, name), ctx.now, peek=peek,
         )  # fmt: skip
         if wait:
-            raise UserError(f"You have {done} a lot just now; try again in "
+            raise NotAllowed(f"You have {done} a lot just now; try again in "
                             f"{format_duration(timedelta(seconds=wait + 0.5))}.")  # fmt: skip
 
     def _deliver(self, ctx: Context, result: Card | list[Card] | None) -> Awaitable[Any]:

@@ -22,9 +22,9 @@ class UsageError(UserError):
 
 
 class NotAllowed(UserError):
-    """The member may not do that at all (their role): a refusal, not a problem with what
-    they typed or filled in. A form's submission shows it as a notice, never on a field,
-    and no form opens for it."""
+    """The member may not do that (their role), or not now (over its quota): a refusal, not
+    a problem with what they typed or filled in. A form's submission shows it as a notice,
+    never on a field, and no form opens for it."""
 
 
 class DirectMessagesClosed(Exception):

@@ -58,8 +58,10 @@ class QuotaBook:
         self.max_keys = max_keys
         self._uses: dict[tuple[str, ...], deque[float]] = {}
 
-    def take(self, quota: Quota, member_key: tuple[str, ...], channel_key: tuple[str, ...], now: datetime) -> float:
-        """Count one use; returns 0 when allowed, else the seconds until the next is."""
+    def take(self, quota: Quota, member_key: tuple[str, ...], channel_key: tuple[str, ...], now: datetime,
+             *, peek: bool = False) -> float:  # fmt: skip
+        """Count one use; returns 0 when allowed, else the seconds until the next is.
+        `peek`: only say so, counting nothing (before a form opens for a use to come)."""
         if self.scale <= 0:
             return 0.0
         at = now.timestamp()
@@ -72,7 +74,7 @@ class QuotaBook:
             allowed = max(1, round(limit * self.scale))
             if len(uses) >= allowed:
                 wait = max(wait, uses[0] + quota.seconds - at)
-        if wait > 0:
+        if wait > 0 or peek:
             return wait
         for key, _ in limits:
             self._uses.setdefault(key, deque()).append(at)
