@@ -23,7 +23,8 @@ CHANNEL_REF = re.compile(r"<#(\d{1,20})>|(\d{15,20})")
 
 async def channel_lookup(guild: discord.Guild, member_id: str, text: str) -> ChannelLookup:
     """A text or announcement channel of `guild` by mention, id or name (any case, `#` or
-    not; of channels with one name, one the member can see), as its mention."""
+    not; of channels with one name, one the member can see, and of those one the bot can
+    post in), as its mention."""
     raw = text.strip()
     ref = CHANNEL_REF.fullmatch(raw)
     if ref is not None:
@@ -35,9 +36,10 @@ async def channel_lookup(guild: discord.Guild, member_id: str, text: str) -> Cha
     candidates = [c for c in candidates if c.type in POSTING_CHANNELS]
     if not candidates:
         return ChannelLookup(False)
-    for channel in candidates:
-        if await _can_see(guild, member_id, channel):
-            return ChannelLookup(True, f"<#{channel.id}>", channel.name, True)
+    seen = [channel for channel in candidates if await _can_see(guild, member_id, channel)]
+    if seen:
+        channel = next((c for c in seen if post_problem(guild, str(c.id)) is None), seen[0])
+        return ChannelLookup(True, f"<#{channel.id}>", channel.name, True)
     return ChannelLookup(True, f"<#{candidates[0].id}>", candidates[0].name, False)
 
 

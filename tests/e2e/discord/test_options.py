@@ -277,3 +277,19 @@ async def test_config_set_refuses_everyone_as_a_role_for_what_it_is(fake: FakeDi
                         "role; pick a role of its own."), (key, value)  # fmt: skip
     stored = dict(await running.rows("SELECT key, value FROM community_settings"))
     assert set(stored) == {"organizer_role"} and stored["organizer_role"] == "Board"
+
+
+async def test_a_channel_name_two_channels_share_is_the_one_the_bot_can_post_in(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    """An administrator sees every channel; of two called `news`, the setting takes the one
+    the bot can post in (the first, by position, is private to the Mods role)."""
+    guild = fake.guilds[0]
+    private = NEWS - 1  # listed first
+    guild.channels.update({private: "news", NEWS: "news"})
+    guild.private[private] = MODS_ROLE
+    await start_bot()
+    for typed in ("news", "#News"):
+        assert await say(ADMIN, fake, "config set", key="trivia_channel", value=typed) == (
+            f"trivia_channel is now <#{NEWS}>."
+        ), typed
