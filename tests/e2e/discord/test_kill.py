@@ -103,7 +103,9 @@ def watch(fake: FakeDiscord, burst: Burst, at: int, act: Any) -> None:
     `fire` has noted its click id, so every callback counts)."""
 
     def on_callback(interaction: int, answer: Answer) -> None:
-        burst.acked.setdefault(interaction, answer)
+        if interaction in burst.acked:  # a second answer to one click: `act` (a SIGTERM) only once
+            return
+        burst.acked[interaction] = answer
         if len(burst.acked) == at:
             act()
 
