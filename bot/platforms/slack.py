@@ -86,6 +86,7 @@ from bot.platforms.slack_translate import is_link
 
 log = logging.getLogger(__name__)
 
+VALIDATED = "alcts_validated"  # Bolt's request context key: the payload's model, from `_serve`
 ROLE_TTL = 300.0
 """Seconds a user's profile (admin, owner) and a user group's members are trusted."""
 ROLE_CACHE_SIZE = 10_000  # profiles and groups kept at most (least recently used go first)
@@ -275,7 +276,7 @@ class SlackPlatform(SlackForms):
             raw = await _read_bounded(request, MAX_BODY)
             verify(raw, timestamp, headers.get("X-Slack-Signature"), _secret(self.settings.slack_signing_secret))
             kind, body = parse(raw, request.content_type)
-            validated = self._validated(kind, body)
+            model, validated = self._validated(kind, body)
         except Refused as refused:
             self.edge.refuse(refused.status, refused.reason)
             if refused.answer is not None:
@@ -289,32 +290,41 @@ class SlackPlatform(SlackForms):
                 forwarded[name.lower()] = headers[name][:40]
         # the payload as a dict, parsed and verified here: no JSON round trip (Bolt takes a dict in
         # its socket_mode; that mode's only other effect, skipping Bolt's signature check, is off anyway)
-        bolt_request = AsyncBoltRequest(body=validated, headers=forwarded, mode="socket_mode")
+        bolt_request = AsyncBoltRequest(body=validated, headers=forwarded, context={VALIDATED: model}, mode="socket_mode")
         response = await self.app_or_fail().async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
 
-    def _validated(self, kind: str, body: dict[str, Any]) -> dict[str, Any] | web.Response:
-        """The payload bolt will route, or an answer of our own, or Refused."""
+    def _validated(self, kind: str, body: dict[str, Any]) -> tuple[Any, dict[str, Any] | web.Response]:
+        """The payload's model (handed to the listener, see `_model`) and the payload bolt
+        will route, or an answer of our own; or Refused."""
         if kind == "ssl_check":
-            return web.Response(status=200)
+            return None, web.Response(status=200)
         if kind == "command":
             command = validate_command(body)
             if command.command != self.settings.slack_command:
                 raise Refused(200, "payload for another command", f"This app answers {self.settings.slack_command}.")
-            return command.model_dump(exclude_none=True)
+            return command, command.model_dump(exclude_none=True)
         kind = envelope_type(body)
         if kind == "block_actions":
-            return validate_actions(body).model_dump(exclude_none=True)
+            actions = validate_actions(body)
+            return actions, actions.model_dump(exclude_none=True)
         if kind == "url_verification":
-            return web.json_response({"challenge": validate_url_verification(body)})
+            return None, web.json_response({"challenge": validate_url_verification(body)})
         if kind == "event_callback":
             envelope, event = validate_event(body, self._event_types)
             if event is None:
                 raise Refused(200, "event type not handled")
-            return normalized_event(envelope, event)
+            return (envelope, event), normalized_event(envelope, event)
         if kind == "view_submission":
-            return validate_submission(body).model_dump(exclude_none=True)
+            submission = validate_submission(body)
+            return submission, submission.model_dump(exclude_none=True)
         raise Refused(200, "payload type not handled")  # shortcuts, view_closed...: the bot has none
+
+    @staticmethod
+    def _model(request: AsyncBoltRequest) -> Any:
+        """The model `_serve` validated this request's payload into (None in Socket Mode,
+        whose listeners validate the payload again): validated once, not once a layer."""
+        return request.context.get(VALIDATED)
 
     def app_or_fail(self) -> AsyncApp:
         if self.app is None:
@@ -326,7 +336,7 @@ class SlackPlatform(SlackForms):
     async def _on_command(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any],
                           request: AsyncBoltRequest) -> BoltResponse | None:  # fmt: skip
         try:
-            command = validate_command(body)  # again: Socket Mode payloads come in here only
+            command = self._model(request) or validate_command(body)
         except Refused as refused:
             self.edge.refuse(refused.status, refused.reason)
             return _ephemeral_ack(refused.answer or UNREADABLE)
@@ -342,7 +352,7 @@ class SlackPlatform(SlackForms):
     async def _on_action(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any],
                          request: AsyncBoltRequest) -> BoltResponse | None:  # fmt: skip
         try:
-            actions = validate_actions(body)
+            actions = self._model(request) or validate_actions(body)
         except Refused as refused:
             self.edge.refuse(refused.status, refused.reason)
             await ack()
@@ -362,12 +372,13 @@ class SlackPlatform(SlackForms):
         await self.intake.run(ack, self._durably(self._actions(actions, gate)), gate, "button click")
         return None
 
-    async def _on_event(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any]) -> BoltResponse | None:
+    async def _on_event(self, ack: Callable[[], Awaitable[None]], body: dict[str, Any],
+                        request: AsyncBoltRequest) -> BoltResponse | None:  # fmt: skip
         """Beyond the bound, or while closing, an event gets 503 and no ack: Slack retries
         it (at once, then after 1 and 5 minutes), the retry is handled once by its
         event_id, and nothing is acknowledged that was not handled."""
         try:
-            envelope, event = validate_event(body, self._event_types)
+            envelope, event = self._model(request) or validate_event(body, self._event_types)
         except Refused as refused:
             self.edge.refuse(refused.status, refused.reason)
             await ack()
@@ -440,7 +451,7 @@ class CheckedSocketModeHandler(AsyncSocketModeHandler):
         try:
             if kind is None or not isinstance(req.payload, dict):
                 raise Refused(200, "envelope not handled")
-            validated = self.platform._validated(kind, req.payload)
+            _, validated = self.platform._validated(kind, req.payload)
         except Refused as refused:
             self.platform.edge.refuse(refused.status, refused.reason)
             payload = {"text": refused.answer} if refused.answer else None

@@ -165,6 +165,9 @@ class SlackForms(SlackTranslation):
 
         async def _first_time(self, payload: Model, request: AsyncBoltRequest) -> bool: ...
 
+        @staticmethod
+        def _model(request: AsyncBoltRequest) -> Any: ...
+
         async def _durably(self, work: Awaitable[None]) -> None: ...
 
     def _command_responder(self, command: SlashCommand, place: Place, member: Member,
@@ -182,7 +185,7 @@ class SlackForms(SlackTranslation):
                        request: AsyncBoltRequest) -> BoltResponse | None:  # fmt: skip
         """A form's submission: handled, then acknowledged (with its field errors)."""
         try:
-            submission = validate_submission(body)
+            submission = self._model(request) or validate_submission(body)
             found = self._form(submission.view.callback_id)
             state = FormState.load(submission.view.private_metadata)
             if found is None or state is None:
