@@ -32,7 +32,6 @@ import logging
 import time
 from collections import Counter
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qsl
 
 from pydantic import (
     AfterValidator,
@@ -45,6 +44,7 @@ from pydantic import (
 )
 
 from bot.platforms.base import INT64
+from bot.platforms.urlencoded import parse_form
 
 log = logging.getLogger("bot.platforms.slack")
 
@@ -108,8 +108,7 @@ def parse(raw: bytes, content_type: str) -> tuple[str, dict[str, Any]]:
     if content_type != "application/x-www-form-urlencoded":
         raise Refused(400, "body neither form-encoded nor JSON")
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=MAX_FORM_FIELDS,
-                          errors="strict")  # fmt: skip
+        pairs = parse_form(text, MAX_FORM_FIELDS)
     except (ValueError, UnicodeDecodeError):
         raise Refused(400, "form not well-formed") from None
     fields = dict(pairs)
