@@ -49,6 +49,7 @@ from bench.clicks import (
     rounds,
 )
 from bench.common import arguments, emit, history_arguments
+from bot import heap
 from bot.app import Bot
 from bot.clock import SystemClock
 from bot.config import Settings
@@ -112,6 +113,7 @@ async def run(clicks: int, count: int, rate: float, seconds: float, history: str
             bot.add_platform(platform)
             try:
                 await platform.start()
+                heap.settle()  # as `alcts-bot run` does once started (bot/heap.py)
                 bot_session = await new_session(fake, {floor_session})
                 place = Place(Community("discord", str(GUILD_ID), "ALCTS Test Guild"), str(CHANNEL_ID), "general")
 

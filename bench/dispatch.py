@@ -43,6 +43,7 @@ import aiosqlite
 
 from bench import history as hist
 from bench.common import arguments, emit, history_arguments, paired, ratios
+from bot import heap
 from bot.app import Bot, Context
 from bot.cards import Card
 from bot.clock import ManualClock, iso
@@ -100,6 +101,7 @@ async def open_side(path: Path) -> Side:
     bot.load_cogs()
     bot.add_cog(Ping())
     await bot.open()
+    heap.settle()  # as `alcts-bot run` does once started (bot/heap.py)
     raw = await aiosqlite.connect(path, isolation_level=None)
     for pragma in PRAGMAS:
         await raw.execute(pragma)

@@ -39,6 +39,7 @@ import aiosqlite
 from bench import history as hist
 from bench.common import arguments, emit, figure, history_arguments, median, paired, ratios
 from bench.dispatch import PRAGMAS, SECRET, size_label
+from bot import heap
 from bot.app import Bot
 from bot.cards import Card
 from bot.clock import ManualClock, iso
@@ -117,6 +118,7 @@ async def open_side(path: Path, votes: int) -> Side:
     platform = CountingPlatform()
     bot.add_platform(platform)
     await bot.open()
+    heap.settle()  # as `alcts-bot run` does once started (bot/heap.py)
     raw = await aiosqlite.connect(path, isolation_level=None)
     for pragma in PRAGMAS:
         await raw.execute(pragma)

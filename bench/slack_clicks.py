@@ -48,6 +48,7 @@ from bench import history as hist
 from bench.clicks import ANSWER, SECRET, Burst, answer_text, fake_process, figures, quiet, rounds
 from bench.common import arguments, emit, history_arguments
 from bench.fakes import CHANNEL
+from bot import heap
 from bot.app import Bot
 from bot.clock import SystemClock
 from bot.config import Settings
@@ -106,6 +107,7 @@ async def run(clicks: int, count: int, concurrency: int, rate: float, seconds: f
             runner, session = await bare_bolt(floor_port, api_url)
             try:
                 await platform.start()
+                heap.settle()  # as `alcts-bot run` does once started (bot/heap.py)
                 place = Place(platform.community, CHANNEL, "bench")
 
                 def sender(port: int, converge: bool) -> Any:

@@ -193,6 +193,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(settings: Settings, modules: list[str]) -> int:
+    from bot import heap
     from bot.app import Bot
     from bot.clock import SystemClock
     from storage.db import Database
@@ -209,6 +210,7 @@ async def _run(settings: Settings, modules: list[str]) -> int:
             await platform.start()
             log.info("platform started name=%s", platform.name)
         bot.start_scheduler()
+        heap.settle()  # what start-up made lives as long as the process (bot/heap.py)
         await stop.wait()
         log.info("shutting down: finishing work in flight")
     finally:
