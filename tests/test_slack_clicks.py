@@ -71,3 +71,19 @@ def test_the_latest_click_wins_and_old_ones_expire(clock: list[float]) -> None:
     assert clicks._click_url("C1", "2.0") is None
     clock[0] += RESPONSE_URL_LIFE
     assert clicks._click_url("C1", "1.0") is None and ("C1", "1.0") not in clicks._clicked
+
+
+def test_answers_are_rendered_once_and_each_card_as_itself() -> None:
+    from bot.cards import Card, notice
+    from bot.platforms.slack_blocks import render
+    from bot.platforms.slack_send import remembered_renders
+
+    sending = SlackSending()
+    sending.spell = str
+    sending._rendered = remembered_renders(str)
+    first = sending.rendered(notice("Your vote: RDA."))
+    assert sending.rendered(notice("Your vote: RDA.")) is first  # built once
+    assert first == render(notice("Your vote: RDA."))
+    assert sending.rendered(notice("Your vote: MARC.")) == render(notice("Your vote: MARC."))
+    odd = Card(text="a list, not a tuple", fields=[])  # type: ignore[arg-type]  # unhashable: built afresh
+    assert sending.rendered(odd) == render(odd)

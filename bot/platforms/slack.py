@@ -81,7 +81,13 @@ from bot.platforms.slack_home import HomeRefresher
 from bot.platforms.slack_intake import ACK_BUDGET, DRAIN_LIMIT, MAX_IN_FLIGHT, AckGate, Intake
 from bot.platforms.slack_manifest import EVENTS_PATH, event_types
 from bot.platforms.slack_modal import FORM_PREFIX, is_form_click, validate_submission
-from bot.platforms.slack_send import PLATFORM, UNREACHABLE, ResponseUrl, _checked
+from bot.platforms.slack_send import (
+    PLATFORM,
+    UNREACHABLE,
+    ResponseUrl,
+    _checked,
+    remembered_renders,
+)
 from bot.platforms.slack_translate import is_link
 
 log = logging.getLogger(__name__)
@@ -166,6 +172,7 @@ class SlackPlatform(SlackForms):
             request_verification_enabled=False,  # `_serve` verifies the raw bytes, before any parsing
         )  # fmt: skip
         self.spell = command_spelling(settings.slack_command, self.bot.registry.groups())
+        self._rendered = remembered_renders(self.spell)
         # Bolt tries listeners in order, at a cost each: clicks come in the largest bursts.
         self.app.action(re.compile(".+"))(self._on_action)
         self.app.view(re.compile("^" + re.escape(FORM_PREFIX)))(self._on_view)  # forms: bot/platforms/slack_forms.py

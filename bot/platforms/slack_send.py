@@ -8,8 +8,9 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import lru_cache, partial
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -31,7 +32,13 @@ RESPONSE_URL_LIFE = 30 * 60.0  # seconds
 UNREACHABLE = {"not_in_channel", "channel_not_found"}  # answer via response_url instead
 HISTORY_MARGIN = timedelta(minutes=10)  # read history from this long before a delivery's intent
 HISTORY_PAGES = 5  # of 200 messages: how far back a retry looks for its key
+RENDERED = 256  # cards whose Slack blocks are remembered (see SlackSending.rendered)
 RESPONSE_URL_USES = 5  # Slack accepts five posts to one response_url, within 30 minutes
+
+
+def remembered_renders(spell: Callable[[str], str]) -> Callable[[Card], dict[str, Any]]:
+    """`render(card, spell=spell)`, remembering the latest RENDERED cards' blocks."""
+    return lru_cache(maxsize=RENDERED)(partial(render, spell=spell))
 
 
 class ResponseUrl:
@@ -52,6 +59,17 @@ class SlackSending:
     """What `SlackPlatform` does to put a card in front of someone."""
 
     _clicked: OrderedDict[tuple[str, str], tuple[float, ResponseUrl]]  # oldest click first
+    spell: Callable[[str], str]
+    _rendered: Callable[[Card], dict[str, Any]]  # `rendered()`, remembered (set once `spell` is)
+
+    def rendered(self, card: Card) -> dict[str, Any]:
+        """`render(card)` for a card without a chart, as a shared value the caller must not
+        change (spread it into a new dict); the latest RENDERED cards are remembered, so the
+        same answer to a thousand clicks ("Your vote: RDA.") is built once."""
+        try:
+            return self._rendered(card)
+        except TypeError:  # a card holding a list, not a tuple: unhashable, built afresh
+            return render(card, spell=self.spell)
 
     def _remember_click(self, ref: MessageRef, response_url: ResponseUrl) -> None:
         """Keep a click's response_url (shared with its answers' uses) to edit its message.
@@ -143,8 +161,9 @@ class SlackSending:
         return None
 
     async def _message(self, card: Card) -> dict[str, Any]:
-        image_id = await self._upload_image(card.image) if card.image is not None else None
-        return render(card, image_id, self.spell)
+        if card.image is None:
+            return self.rendered(card)
+        return render(card, await self._upload_image(card.image), self.spell)
 
     async def _post(self, card: Card, method: str, **args: Any) -> AsyncSlackResponse:
         """Post; if Slack cannot show an uploaded chart yet, post it with a text note."""
