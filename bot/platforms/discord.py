@@ -62,7 +62,7 @@ from bot.platforms.discord_events import NEEDS_MANAGE_EVENTS as NEEDS_MANAGE_EVE
 from bot.platforms.discord_events import list_event, raw_interest_events
 from bot.platforms.discord_forms import CommandResponder, DiscordForms
 from bot.platforms.discord_lookups import CURRENT, channel_lookup, post_problem, role_lookup
-from bot.platforms.discord_render import NO_MENTIONS, clip, render
+from bot.platforms.discord_render import NO_MENTIONS, clip, remembered_renders, render
 from bot.platforms.discord_respond import (
     PLATFORM,
     ChannelResponder,
@@ -101,6 +101,7 @@ class DiscordPlatform:
         self.bot = bot
         self.settings = settings
         self.defer_after = defer_after
+        self.rendered = remembered_renders()  # cards as messages, the latest remembered (discord_render)
         self.snapshot_every = snapshot_every
         self.start_timeout = start_timeout
         apply_seams(settings)
@@ -396,7 +397,7 @@ class DiscordPlatform:
             return
         with self._tracked():
             config, member, place = await self._who(interaction)
-            responder = respond(interaction, component=component, defer_after=self.defer_after)
+            responder = respond(interaction, component=component, defer_after=self.defer_after, render=self.rendered)
             current = CURRENT.set(interaction)  # who a channel a setting names must be visible to
             try:
                 await self.bot.dispatch(make_event(member, place), responder)

@@ -274,8 +274,8 @@ class CommandResponder(InteractionResponder):
 class RetryResponder(CommandResponder):
     """A "Fix and send again" click's responder: opens the form filled with the draft."""
 
-    def __init__(self, interaction: discord.Interaction, *, component: bool, defer_after: float, values: Values) -> None:
-        super().__init__(interaction, component=component, defer_after=defer_after)
+    def __init__(self, interaction: discord.Interaction, *, values: Values, **responder: Any) -> None:
+        super().__init__(interaction, **responder)
         self.values = values
 
     async def open_form(self, name: str, form: Form, values: FormValues) -> bool:
@@ -285,9 +285,9 @@ class RetryResponder(CommandResponder):
 class SubmitResponder(InteractionResponder):
     """Answers a form's submission; shows problems with a button to fix them (`form_errors`)."""
 
-    def __init__(self, interaction: discord.Interaction, *, component: bool, defer_after: float,
-                 name: str, form: Form, values: Values, drafts: Drafts) -> None:  # fmt: skip
-        super().__init__(interaction, component=component, defer_after=defer_after)
+    def __init__(self, interaction: discord.Interaction, *, name: str, form: Form, values: Values, drafts: Drafts,
+                 **responder: Any) -> None:  # fmt: skip
+        super().__init__(interaction, **responder)
         self.name = name
         self.form = form
         self.values = values

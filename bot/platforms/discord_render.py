@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import discord
@@ -48,6 +50,7 @@ ROWS_MAX = 5
 LABEL_MAX = 80
 CUSTOM_ID_MAX = 100
 LINK_URL_MAX = 512
+RENDERED = 256  # cards whose message is remembered (see remembered_renders)
 BLANK = "\u200b"  # Discord refuses empty field names and values
 
 STYLES = {
@@ -103,6 +106,24 @@ class Rendered:
                          description=(item.alt if isinstance(item, Image) else None) or None)
             for item in self.uploads
         ]  # fmt: skip
+
+
+def remembered_renders(size: int = RENDERED) -> Callable[[Card], Rendered]:
+    """`render`, remembering the latest `size` cards without buttons, links, a chart or a
+    file (a thousand voters share three answers: "Your vote: RDA."). Their embed is only
+    read when sent; a card with buttons gets a new View each time (a View is a live object
+    of one message)."""
+    remembered = lru_cache(maxsize=size)(render)
+
+    def rendered(card: Card) -> Rendered:
+        if card.buttons or card.links or card.image is not None or card.file is not None:
+            return render(card)
+        try:
+            return remembered(card)
+        except TypeError:  # a card holding a list, not a tuple: unhashable, made afresh
+            return render(card)
+
+    return rendered
 
 
 def render(card: Card) -> Rendered:

@@ -12,7 +12,7 @@ import discord
 
 from bot.cards import Card
 from bot.model import MessageRef
-from bot.platforms.discord_render import render
+from bot.platforms.discord_render import Rendered, render
 
 log = logging.getLogger("bot.platforms.discord")
 
@@ -35,8 +35,11 @@ class InteractionResponder:
     by Discord (the member sees "This interaction failed"; the effect is stored).
     """
 
-    def __init__(self, interaction: discord.Interaction, *, component: bool, defer_after: float) -> None:
+    def __init__(self, interaction: discord.Interaction, *, component: bool, defer_after: float,
+                 render: Callable[[Card], Rendered] = render) -> None:  # fmt: skip
+        """`render`: how cards become messages (the platform's, which remembers them)."""
         self.interaction = interaction
+        self.render = render
         self.component = component
         self._lock = asyncio.Lock()
         self._thinking = False  # a public "thinking" placeholder is waiting to be replaced
@@ -45,7 +48,7 @@ class InteractionResponder:
         self._timer = None if component else asyncio.get_running_loop().call_later(defer_after, self._start_deferral)
 
     async def respond(self, card: Card) -> MessageRef | None:
-        rendered = render(card)
+        rendered = self.render(card)
         async with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
