@@ -81,8 +81,11 @@ class File:
     mime: str = "text/csv"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Card:
+    """What a handler answers: a platform makes it a message (an embed, blocks, lines).
+    Frozen; `dataclasses.replace` makes a changed copy."""
+
     title: str = ""
     text: str = ""
     fields: tuple[Field, ...] = ()
@@ -94,6 +97,16 @@ class Card:
     footer: str = ""
     ephemeral: bool = False
     """Shown only to the member who acted ("only you")."""
+
+    def __init__(
+        self, title: str = "", text: str = "", fields: tuple[Field, ...] = (), buttons: tuple[Button, ...] = (),
+        links: tuple[Link, ...] = (), image: Image | None = None, file: File | None = None, footer: str = "",
+        ephemeral: bool = False,
+    ) -> None:  # fmt: skip
+        # the generated frozen __init__ sets each field through object.__setattr__: 1.45 us a
+        # card, one in eight of a trivial command's whole cost; one dict update is a third of that
+        self.__dict__.update(title=title, text=text, fields=fields, buttons=buttons, links=links, image=image,
+                             file=file, footer=footer, ephemeral=ephemeral)  # fmt: skip
 
     def plain_text(self) -> str:
         """The card as plain lines, for notifications and the console; times in UTC."""
