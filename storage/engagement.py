@@ -5,51 +5,52 @@ rollups' counts are merged while they wait (`Database.count`: one upsert per day
 member-day and flush, not one per event). An interaction whose effect is a unit of work
 (a vote) carries its event into that unit's transaction instead (`carry`), so the effect is
 never stored without the event that records it.
+
+What an event becomes (its raw row, its counters, whether its first_engagement, members_seen
+and community name rows are due) is decided in storage/engagement_rows.py, for every path
+here: `event` (buffered, its counters tallied per batch: `_take`), `_write` (`record`, and
+`event` for a value SQLite might refuse) and `carry`.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from datetime import datetime, timedelta, tzinfo
+from collections.abc import Callable, Sequence
+from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.clock import EPOCH, MICROSECOND, IsoText, LocalHours, iso, micros
 from bot.model import Community, EngagementEvent, Member, Place
-from storage.activity import counts_as_activity
 from storage.buffer import Pending, storable
 from storage.db import Database
+from storage.engagement_rows import (
+    ACTIVE,
+    COUNTERS,
+    DAILY,
+    FIRST,
+    HOURLY,
+    INSERT_EVENT,
+    INSERT_EVENT_US,
+    NAME_COMMUNITY,
+    SEEN_REFRESH,
+    SEEN_REFRESH_US,
+    UPSERT_MEMBER,
+    Key,
+    Known,
+    Row,
+    Rows,
+    counter_rows,
+    name_due,
+    plain,
+    rollups,
+    seen_due,
+)
 
-INSERT_EVENT = (
-    "INSERT INTO engagement_events (at, platform, community_id, member_id, kind, cog, subject)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-UPSERT_MEMBER = (
-    "INSERT INTO members_seen (platform, community_id, member_id, display_name, first_seen, last_seen)"
-    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, community_id, member_id)"
-    " DO UPDATE SET display_name = excluded.display_name, last_seen = excluded.last_seen"
-)
+__all__ = [  # the statements are storage/engagement_rows.py's; named here too for their users
+    "ACTIVE", "ANONYMISE", "DAILY", "FIRST", "HOURLY", "INSERT_EVENT", "INSERT_EVENT_US", "NAME_COMMUNITY",
+    "SEEN_REFRESH", "SEEN_REFRESH_US", "UPSERT_MEMBER", "CarriedEvent", "EngagementLog",
+]  # fmt: skip
 
-INSERT_EVENT_US = (  # `at` as microseconds since the epoch (?1): SQLite writes its iso() text
-    "INSERT INTO engagement_events (at, platform, community_id, member_id, kind, cog, subject)"
-    " VALUES (strftime('%Y-%m-%dT%H:%M:%S.', ?1 / 1000000, 'unixepoch') || substr(?1 % 1000000 + 1000000, 2) || 'Z',"
-    " ?2, ?3, ?4, ?5, ?6, ?7)"
-)
-
-# the rollups' counters: the key's columns, then how many events to add (Database.count)
-DAILY = (
-    "INSERT INTO engagement_daily (platform, community_id, day, kind, cog, events) VALUES (?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (platform, community_id, day, kind, cog) DO UPDATE SET events = events + excluded.events"
-)
-HOURLY = (
-    "INSERT INTO engagement_hourly (platform, community_id, day, hour, events) VALUES (?, ?, ?, ?, ?)"
-    " ON CONFLICT (platform, community_id, day, hour) DO UPDATE SET events = events + excluded.events"
-)
-ACTIVE = (
-    "INSERT INTO active_members (platform, community_id, day, member_id, events) VALUES (?, ?, ?, ?, ?)"
-    " ON CONFLICT (platform, community_id, day, member_id) DO UPDATE SET events = events + excluded.events"
-)
-FIRST = "INSERT OR IGNORE INTO first_engagement (platform, community_id, member_id, cog, day) VALUES (?, ?, ?, ?, ?)"
 ANONYMISE = (  # (token, platform, member id): rows that would clash with the token's are dropped
     "UPDATE OR IGNORE active_members SET member_id = ?1 WHERE platform = ?2 AND member_id = ?3",
     "DELETE FROM active_members WHERE platform = ?2 AND member_id = ?3 AND ?1 IS NOT NULL",
@@ -59,59 +60,48 @@ ANONYMISE = (  # (token, platform, member id): rows that would clash with the to
     "DELETE FROM member_activity WHERE platform = ?2 AND member_id = ?3 AND ?1 IS NOT NULL",
 )
 
-NAME_COMMUNITY = (
-    "INSERT INTO community_names (platform, community_id, name, seen_at) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (platform, community_id) DO UPDATE SET name = excluded.name, seen_at = excluded.seen_at"
-)
-
-SEEN_REFRESH = timedelta(minutes=5)
-SEEN_REFRESH_US = SEEN_REFRESH // MICROSECOND
-
-Rows = list[tuple[str, tuple[Any, ...]]]  # (statement, parameters), as a unit of work writes them
-Counts = list[tuple[str, tuple[Any, ...]]]  # (counter statement, key): one more each
+MemberKey = tuple[str, str, str]  # (platform, community, member)
 Tally = tuple[str, str, str, int, str, str | None, str]  # (platform, community, day, hour, kind, cog, member)
-
-
-class _Known:
-    """What this process has written about one member: when members_seen was last
-    refreshed (microseconds, see bot.clock.micros), the features whose first_engagement
-    row is written (a second INSERT OR IGNORE would change nothing), and whether SQLite
-    can store the member's id and community (checked once, see storage.buffer.storable)."""
-
-    __slots__ = ("seen", "firsts", "storable")
-
-    def __init__(self, storable: bool) -> None:
-        self.seen: int | None = None
-        self.firsts: tuple[str, ...] = ()
-        self.storable = storable
+Noted = tuple[MemberKey, bool, str | None, int | None, str | None]
+"""What a carried event wrote, for the log to note once it commits: (the member's key,
+whether the key is storable, the community name written or None, the time members_seen
+was refreshed as of (micros) or None, the cog whose first_engagement row was written or None)."""
 
 
 class CarriedEvent:
     """An interaction's engagement event as the rows and counts a unit of work writes in
     its own transaction (a `storage.unit_of_work.Rider`: `db.unit(work, rider)`). What the
-    log remembers having written (members seen, first engagements) changes only once the
-    unit has committed; then `then()` is called (the Bot: do not record it again)."""
+    log remembers having written (members seen, first engagements, community names)
+    changes only once the unit has committed (`committed()`: the log notes `noted`); then
+    `then()` is called (the Bot: do not record it again). An unnamed event notes nothing
+    (`log` and `noted` None)."""
 
-    __slots__ = ("_rows", "_counts", "_apply", "_then")
+    __slots__ = ("_rows", "_counts", "_log", "_noted", "_then")
 
-    def __init__(self, rows: Rows, counts: Counts, apply: Callable[[], None], then: Callable[[], None]) -> None:
-        self._rows, self._counts, self._apply, self._then = rows, counts, apply, then
+    def __init__(
+        self, rows: Sequence[Row], counts: Sequence[Row], log: EngagementLog | None, noted: Noted | None,
+        then: Callable[[], None],
+    ) -> None:  # fmt: skip
+        self._rows, self._counts, self._log, self._noted, self._then = rows, counts, log, noted, then
 
-    def rows(self) -> Rows:
+    def rows(self) -> Sequence[Row]:
+        """(statement, parameters) pairs: the name, members_seen, event and FIRST rows due."""
         return self._rows
 
-    def counts(self) -> Counts:
+    def counts(self) -> Sequence[Row]:
+        """(counter statement, key) pairs: DAILY, and HOURLY and ACTIVE for an activity."""
         return self._counts
 
     def committed(self) -> None:
-        self._apply()
+        if self._log is not None and self._noted is not None:
+            self._log._note(self._noted)
         self._then()
 
 
 class EngagementLog:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._known: dict[tuple[str, str, str], _Known] = {}  # (platform, community, member)
+        self._known: dict[MemberKey, Known] = {}
         self._community_names: dict[tuple[str, str], str] = {}  # as last written by this process
         self._named: Community | None = None  # the community whose name was checked last
         self._iso = IsoText()
@@ -132,9 +122,7 @@ class EngagementLog:
         day, hour = self._local(us, zone)
         known = self._saw(community, member, us)
         platform, community_id, member_id = community.platform, community.id, member.id
-        if known.storable and us >= 0 and kind.isascii() and (cog is None or cog.isascii()) and (
-            subject is None or subject.isascii()
-        ):  # the common case: nothing SQLite could refuse
+        if known.storable and us >= 0 and plain(kind, cog, subject):  # the common case: nothing SQLite could refuse
             buffer = self._buffer
             buffer.append(INSERT_EVENT_US, (us, platform, community_id, member_id, kind, cog, subject))
             key = (platform, community_id, day, hour, kind, cog, member_id)
@@ -150,31 +138,31 @@ class EngagementLog:
                     day, hour, known)  # fmt: skip
 
     def _take(self, pending: Pending) -> None:
-        """A buffer source (storage.buffer.RowBuffer): this batch's tally as merged counts,
-        and the first_engagement rows of the features members used for the first time."""
+        """A buffer source (storage.buffer.RowBuffer): this batch's tally as merged counts
+        (`rollups` of each tallied key, `n` events each), and the first_engagement rows of
+        the features members used for the first time."""
         tally, self._tally = self._tally, {}
         if not tally:
             return
-        daily: dict[tuple[Any, ...], int] = {}
-        hourly: dict[tuple[Any, ...], int] = {}
-        active: dict[tuple[Any, ...], int] = {}
+        daily: dict[Key, int] = {}
+        hourly: dict[Key, int] = {}
+        active: dict[Key, int] = {}
         first: list[tuple[Any, ...]] = []
+        known_of = self._known.get
         for (platform, community_id, day, hour, kind, cog, member_id), n in tally.items():
-            key = (platform, community_id, day, kind, cog or "")
-            daily[key] = daily.get(key, 0) + n
-            if not counts_as_activity(kind, cog):
-                continue
-            key = (platform, community_id, day, hour)
-            hourly[key] = hourly.get(key, 0) + n
-            key = (platform, community_id, day, member_id)
-            active[key] = active.get(key, 0) + n
-            if cog:
-                known = self._known.get((platform, community_id, member_id))
-                if known is None or cog not in known.firsts:
-                    first.append((platform, community_id, member_id, cog, day))
-                    if known is not None:
-                        known.firsts += (cog,)
-        for sql, counted in ((DAILY, daily), (HOURLY, hourly), (ACTIVE, active)):
+            known = known_of((platform, community_id, member_id))
+            day_key, hour_key, member_key, due = rollups(platform, community_id, member_id, day, hour, kind, cog,
+                                                         known)  # fmt: skip
+            daily[day_key] = daily.get(day_key, 0) + n
+            if hour_key is not None:
+                hourly[hour_key] = hourly.get(hour_key, 0) + n
+            if member_key is not None:
+                active[member_key] = active.get(member_key, 0) + n
+            if due is not None:
+                first.append(due)
+                if known is not None:
+                    known.wrote_first(due[3])
+        for sql, counted in zip(COUNTERS, (daily, hourly, active), strict=True):
             if counted:
                 pending.setdefault(sql, []).extend([(*key, n) for key, n in counted.items()])
         if first:
@@ -186,44 +174,60 @@ class EngagementLog:
     ) -> CarriedEvent:  # fmt: skip
         """What `event` (or, `unnamed`, `record_unnamed`) would buffer, as rows for a unit
         of work's own transaction (see CarriedEvent); nothing changes here until it commits.
-        Rows SQLite could not store are left out (set aside and logged, as `enqueue` does)."""
-        us = micros(at)
+        Rows SQLite could not store are left out (set aside and counted in `db.rejected`).
+        `storable` runs over the rows only when a value could be refused: the member's key
+        is checked once (`Known.storable`), the event's text by `plain`, names if written."""
+        us = (at - EPOCH) // MICROSECOND if at.tzinfo is not None else micros(at)  # as `event`
         day, hour = self._local(us, zone)
         platform, community_id = community.platform, community.id
-        counts: Counts = [(DAILY, (platform, community_id, day, kind, cog or ""))]
-        if unnamed:
-            return CarriedEvent([], _checked(counts, self.db), _nothing, then)
+        if unnamed:  # as `record_unnamed`
+            daily, hourly, active, _ = rollups(platform, community_id, None, day, None, kind, cog, None)
+            return CarriedEvent([], self._checked(counter_rows(daily, hourly, active)), None, None, then)
+        member_id = member.id
+        key = (platform, community_id, member_id)
+        known = self._known.get(key)
+        fits = known.storable if known is not None else storable(key)
+        daily, hourly, active, first = rollups(platform, community_id, member_id, day, hour, kind, cog, known)
+        counts: Sequence[Row] = counter_rows(daily, hourly, active)
         stamp = self._iso(us)
         rows: Rows = []
-        key = (platform, community_id, member.id)
-        known = self._known.get(key)
-        name = community.name
-        named = bool(name) and self._community_names.get((platform, community_id)) != name
-        if named:
+        name = community.name if name_due(self._community_names, community) else None
+        if name is not None:
             rows.append((NAME_COMMUNITY, (platform, community_id, name, stamp)))
-        refresh = known is None or known.seen is None or us - known.seen >= SEEN_REFRESH_US
-        if refresh:
-            rows.append((UPSERT_MEMBER, (platform, community_id, member.id, member.display_name, stamp, stamp)))
-        rows.append((INSERT_EVENT, (stamp, platform, community_id, member.id, kind, cog, subject)))
-        first = False
-        if counts_as_activity(kind, cog):
-            counts.append((HOURLY, (platform, community_id, day, hour)))
-            counts.append((ACTIVE, (platform, community_id, day, member.id)))
-            first = bool(cog) and (known is None or cog not in known.firsts)
-            if first:
-                rows.append((FIRST, (platform, community_id, member.id, cog, day)))
+        seen = seen_due(known, us)
+        if seen:
+            rows.append((UPSERT_MEMBER, (platform, community_id, member_id, member.display_name, stamp, stamp)))
+        rows.append((INSERT_EVENT, (stamp, platform, community_id, member_id, kind, cog, subject)))
+        if first is not None:
+            rows.append((FIRST, first))
+        if not (fits and plain(kind, cog, subject)):
+            rows, counts = self._checked(rows), self._checked(counts)
+        elif (name is not None and not (type(name) is str and name.isascii())) or (
+            seen and not (type(member.display_name) is str and member.display_name.isascii())
+        ):  # a name SQLite might refuse: only its row could be left out
+            rows = self._checked(rows)
+        noted: Noted = (key, fits, name, us if seen else None, cog if first is not None else None)
+        return CarriedEvent(rows, counts, self, noted, then)
 
-        def apply() -> None:
-            if named:
-                self._community_names[(platform, community_id)] = name
-                self._named = None
-            now_known = self._known.get(key) or self._known.setdefault(key, _Known(_storable_member(key)))
-            if refresh and (now_known.seen is None or now_known.seen < us):
-                now_known.seen = us
-            if first and cog not in now_known.firsts:
-                now_known.firsts += (cog,)
+    def _note(self, noted: Noted) -> None:
+        """A carried event committed: note what it wrote, as `event` notes what it buffers."""
+        key, fits, name, seen, first = noted
+        if name is not None:
+            self._community_names[(key[0], key[1])] = name
+            self._named = None
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = Known(fits)
+        if seen is not None:
+            known.saw(seen)
+        if first is not None:
+            known.wrote_first(first)
 
-        return CarriedEvent(_checked(rows, self.db), _checked(counts, self.db), apply, then)
+    def _checked(self, rows: Sequence[Row]) -> Rows:
+        """The rows SQLite can store; the others set aside (counted, as `enqueue` does)."""
+        kept = [row for row in rows if storable(row[1])]
+        self.db.rejected += len(rows) - len(kept)
+        return kept
 
     def record(self, event: EngagementEvent, local: datetime) -> None:
         """One event, and the daily rollups the report reads, buffered together so they are
@@ -236,26 +240,27 @@ class EngagementLog:
             known = self._known.get((event.platform, event.community_id, event.member_id))
         self._write(event, local.date().isoformat(), local.hour, known)
 
-    def _write(self, event: EngagementEvent, day: str, hour: int, known: _Known | None) -> None:
+    def _write(self, event: EngagementEvent, day: str, hour: int, known: Known | None) -> None:
+        """The event row, its counters and its first_engagement row if due, each checked
+        (`enqueue`, `count`: a value SQLite cannot store is set aside)."""
         db = self.db
-        where = (event.platform, event.community_id)
+        daily, hourly, active, first = rollups(event.platform, event.community_id, event.member_id, day, hour,
+                                               event.kind, event.cog, known)  # fmt: skip
         db.enqueue(INSERT_EVENT, event)
-        db.count(DAILY, (*where, day, event.kind, event.cog or ""))
-        member_id, cog = event.member_id, event.cog
-        if not counts_as_activity(event.kind, cog):
-            return
-        db.count(HOURLY, (*where, day, hour))  # when members take part: when to post
-        if member_id is not None:
-            db.count(ACTIVE, (*where, day, member_id))
-            if cog and (known is None or cog not in known.firsts):
-                db.enqueue(FIRST, (*where, member_id, cog, day))
-                if known is not None:
-                    known.firsts += (cog,)
+        for sql, key in counter_rows(daily, hourly, active):
+            db.count(sql, key)
+        if first is not None:
+            db.enqueue(FIRST, first)
+            if known is not None:
+                known.wrote_first(first[3])
 
     def record_unnamed(self, community: Community, kind: str, cog: str | None, local: datetime) -> None:
         """Count an interaction in the day's total only: no member, no time of day, no raw
         row (for anonymous ballots: nothing in the log can be matched to a vote)."""
-        self.db.count(DAILY, (community.platform, community.id, local.date().isoformat(), kind, cog or ""))
+        day = local.date().isoformat()
+        daily, hourly, active, _ = rollups(community.platform, community.id, None, day, None, kind, cog, None)
+        for sql, key in counter_rows(daily, hourly, active):
+            self.db.count(sql, key)
 
     def saw(self, community: Community, member: Member, at: datetime) -> None:
         """Note the member as seen; refreshed at most every few minutes, not every event.
@@ -263,20 +268,20 @@ class EngagementLog:
         (`alcts-bot report --community NAME`)."""
         self._saw(community, member, micros(at))
 
-    def _saw(self, community: Community, member: Member, us: int) -> _Known:
+    def _saw(self, community: Community, member: Member, us: int) -> Known:
         platform, community_id = community.platform, community.id
         if community is not self._named and community.name:  # the same community as last time: its name is written
-            if self._community_names.get((platform, community_id)) != community.name:
+            if name_due(self._community_names, community):
                 self._community_names[(platform, community_id)] = community.name
                 self.db.enqueue(NAME_COMMUNITY, (platform, community_id, community.name, self._iso(us)))
             self._named = community
         key = (platform, community_id, member.id)
         known = self._known.get(key)
-        if known is None:
-            known = self._known[key] = _Known(_storable_member(key))
-        elif known.seen is not None and us - known.seen < SEEN_REFRESH_US:
+        if known is not None and not seen_due(known, us):
             return known
-        known.seen = us
+        if known is None:
+            known = self._known[key] = Known(storable(key))
+        known.saw(us)
         stamp = self._iso(us)
         self.db.enqueue(UPSERT_MEMBER, (platform, community_id, member.id, member.display_name, stamp, stamp))
         return known
@@ -346,18 +351,3 @@ class EngagementLog:
             )
         self._known = {k: v for k, v in self._known.items() if k[0] != member.platform or k[2] != member.id}
         return events
-
-
-def _storable_member(key: tuple[str, str, str]) -> bool:
-    return storable(key)
-
-
-def _nothing() -> None:
-    return None
-
-
-def _checked(rows: Rows, db: Database) -> Rows:
-    """The rows SQLite can store; the others set aside (counted, as `enqueue` does)."""
-    kept = [row for row in rows if storable(row[1])]
-    db.rejected += len(rows) - len(kept)
-    return kept
