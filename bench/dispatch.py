@@ -101,7 +101,6 @@ async def open_side(path: Path) -> Side:
     bot.load_cogs()
     bot.add_cog(Ping())
     await bot.open()
-    heap.settle()  # as `alcts-bot run` does once started (bot/heap.py)
     raw = await aiosqlite.connect(path, isolation_level=None)
     for pragma in PRAGMAS:
         await raw.execute(pragma)
@@ -160,6 +159,8 @@ async def run(events: int, rounds: int, history: str | None, history_events: int
             try:
                 for r in range(rounds):
                     empty = await open_side(tmp / f"empty-{r}.sqlite3")
+                    if r == 0:  # as `alcts-bot run` does once started (bot/heap.py); once: a closed
+                        heap.settle()  # round's objects, frozen, would never be collected
                     sides = [("empty", empty)] + ([("history", large)] if large is not None else [])
                     for k, (variant, side) in enumerate(sides if r % 2 == 0 else sides[::-1]):
                         if (r + k) % 2 == 0:

@@ -108,6 +108,13 @@ class Card:
         self.__dict__.update(title=title, text=text, fields=fields, buttons=buttons, links=links, image=image,
                              file=file, footer=footer, ephemeral=ephemeral)  # fmt: skip
 
+    @property
+    def text_only(self) -> bool:
+        """No buttons, links, chart or file: all of it is text (which `==` tells apart), so a
+        platform may render it once and reuse the result (a thousand voters share three
+        answers). Buttons are left out: their args compare loosely (`True == 1`)."""
+        return not (self.buttons or self.links or self.image is not None or self.file is not None)
+
     def plain_text(self) -> str:
         """The card as plain lines, for notifications and the console; times in UTC."""
         lines = [part for part in (self.title, self.text) if part]

@@ -87,3 +87,20 @@ def test_answers_are_rendered_once_and_each_card_as_itself() -> None:
     assert sending.rendered(notice("Your vote: MARC.")) == render(notice("Your vote: MARC."))
     odd = Card(text="a list, not a tuple", fields=[])  # type: ignore[arg-type]  # unhashable: built afresh
     assert sending.rendered(odd) == render(odd)
+
+
+def test_a_remembered_render_is_each_cards_own_when_cards_are_equal_but_differ() -> None:
+    from bot.cards import Button, Card
+    from bot.platforms.slack_blocks import render
+    from bot.platforms.slack_send import remembered_renders
+
+    """Found in review: a remembered render is looked up by Card equality, which is looser
+    than the render (`True == 1`): a button with args (True,) got the blocks of an earlier
+    card with args (1,). Cards with buttons are rendered afresh."""
+    sending = SlackSending()
+    sending.spell = str
+    sending._rendered = remembered_renders(str)
+    one = Card(text="Pick", buttons=(Button("Yes", "vote", (1,)),))
+    yes = Card(text="Pick", buttons=(Button("Yes", "vote", (True,)),))
+    assert sending.rendered(one) == render(one)
+    assert sending.rendered(yes) == render(yes)

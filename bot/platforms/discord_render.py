@@ -116,7 +116,7 @@ def remembered_renders(size: int = RENDERED) -> Callable[[Card], Rendered]:
     remembered = lru_cache(maxsize=size)(render)
 
     def rendered(card: Card) -> Rendered:
-        if card.buttons or card.links or card.image is not None or card.file is not None:
+        if not card.text_only:
             return render(card)
         try:
             return remembered(card)

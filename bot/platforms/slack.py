@@ -141,6 +141,7 @@ class SlackPlatform(SlackForms):
         # (channel, message ts) -> when and with which response_url it was last clicked
         self._clicked: OrderedDict[tuple[str, str], tuple[float, ResponseUrl]] = OrderedDict()
         self.spell: Callable[[str], str] = str
+        self._rendered = remembered_renders(self.spell)  # again once the command's spelling is known (start)
         self._snapshot_due = False
         self._snapshotting = False
         self.homes = HomeRefresher(self.refresh_home, platform=PLATFORM)

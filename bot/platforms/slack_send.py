@@ -63,9 +63,12 @@ class SlackSending:
     _rendered: Callable[[Card], dict[str, Any]]  # `rendered()`, remembered (set once `spell` is)
 
     def rendered(self, card: Card) -> dict[str, Any]:
-        """`render(card)` for a card without a chart, as a shared value the caller must not
-        change (spread it into a new dict); the latest RENDERED cards are remembered, so the
-        same answer to a thousand clicks ("Your vote: RDA.") is built once."""
+        """`render(card)` for a card without a chart, as a value the caller must not change
+        (spread it into a new dict); the latest RENDERED text-only cards (`Card.text_only`)
+        are remembered, so the same answer to a thousand clicks ("Your vote: RDA.") is built
+        once."""
+        if not card.text_only:
+            return render(card, spell=self.spell)
         try:
             return self._rendered(card)
         except TypeError:  # a card holding a list, not a tuple: unhashable, built afresh
