@@ -14,7 +14,7 @@ How a form goes:
    replayed click changes nothing) adds one input, up to the field's `items[1]`. Slack
    keeps what was typed because block and action ids do not change.
 3. The `view_submission` (callback id `form:<command name>`) is checked like every request
-   (signature, shape, replay: `slack_edge.request_identity`), its `view.state.values`
+   (signature, shape, replay: `slack_replay.request_identity`), its `view.state.values`
    become `FormValues`, and the command is dispatched in the channel kept in
    `private_metadata`, as the member (role resolved as for slash commands). It is
    acknowledged after dispatch has finished (acknowledged means stored): with
@@ -43,7 +43,7 @@ from slack_sdk.errors import SlackApiError
 from bot.cards import Card, notice
 from bot.forms import Form, FormValues
 from bot.model import CommandInvoked, Member, MessageRef, Place
-from bot.platforms.slack_edge import BlockActions, Model, Refused, SlashCommand
+from bot.platforms.slack_edge import Refused
 from bot.platforms.slack_intake import AckGate
 from bot.platforms.slack_modal import (
     ADD_PREFIX,
@@ -58,6 +58,7 @@ from bot.platforms.slack_modal import (
     modal,
     validate_submission,
 )
+from bot.platforms.slack_payloads import BlockActions, Model, SlashCommand
 from bot.platforms.slack_send import PLATFORM, UNREACHABLE, SlackSending
 from bot.platforms.slack_translate import SlackResponder, SlackTranslation
 
@@ -152,7 +153,8 @@ class FormResponder(SlackResponder):
 
 class SlackForms(SlackTranslation):
     """Opening forms, their "Add" buttons and their submissions; a mixin of SlackPlatform,
-    which provides the intake, the edge log, `_first_time` and `_durably`."""
+    which provides the intake and the edge log (and, through `SlackInbound`, `_first_time`,
+    `_model` and `_durably`)."""
 
     intake: Intake
     edge: EdgeLog

@@ -24,7 +24,7 @@ The modal (`modal`): `{"type": "modal", "callback_id": "form:poll create", "titl
 not fit. The submission's `view.state.values` is `{block_id: {"value": {"type": ...,
 "value" | "selected_options" | "selected_date_time" | "selected_conversation" |
 "selected_option": ...}}}`, checked by `FormSubmission` as strictly as every payload
-(bot/platforms/slack_edge.py) before anything reads it.
+(bot/platforms/slack_payloads.py) before anything reads it.
 
 Slack's limits, kept here: title, submit and close at most 24 characters; 100 blocks;
 callback_id 255; private_metadata 3,000; labels and hints 2,000; placeholders 150;
@@ -44,12 +44,12 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError
 
 from bot.forms import Form, FormField, FormValues
-from bot.platforms.slack_edge import (
+from bot.platforms.slack_edge import Refused
+from bot.platforms.slack_payloads import (
     BlockActions,
     Id,
     Model,
     Name,
-    Refused,
     View,
     ViewSubmission,
     _text,

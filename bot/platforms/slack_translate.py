@@ -21,7 +21,9 @@ from bot.model import (
 from bot.platforms.base import STALE_BUTTON, Responder, SilentResponder, custom_id_fits
 from bot.platforms.slack_blocks import from_slack, is_link_click
 from bot.platforms.slack_directory import SlackDirectory
-from bot.platforms.slack_edge import (
+from bot.platforms.slack_home import HomeRefresher, HomeResponder, home_view
+from bot.platforms.slack_intake import AckGate
+from bot.platforms.slack_payloads import (
     Action,
     AppHomeOpened,
     BlockActions,
@@ -32,8 +34,6 @@ from bot.platforms.slack_edge import (
     SlashCommand,
     TeamJoin,
 )
-from bot.platforms.slack_home import HomeRefresher, HomeResponder, home_view
-from bot.platforms.slack_intake import AckGate
 from bot.platforms.slack_send import PLATFORM, ResponseUrl, SlackSending
 
 log = logging.getLogger("bot.platforms.slack")

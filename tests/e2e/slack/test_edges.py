@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-import bot.platforms.slack as slack_module
+import bot.platforms.slack_inbound as inbound_module
 from bot.platforms.base import STALE_BUTTON
 from bot.platforms.slack_edge import MAX_BODY, TOO_LONG, UNREADABLE
 from tests.e2e.slack.conftest import ANN, GENERAL, SlackHarness
@@ -129,7 +129,7 @@ async def test_the_signature_is_checked_before_anything_is_parsed(
         parsed.append(raw)
         raise AssertionError("parsed before the signature was checked")
 
-    monkeypatch.setattr(slack_module, "parse", spy)
+    monkeypatch.setattr(inbound_module, "parse", spy)
     payload = slack.wire.command("follow", ANN, GENERAL)
     raw = urlencode(payload).encode()
     for headers in ({"Content-Type": FORM}, signed(raw, FORM, secret="wrong"),

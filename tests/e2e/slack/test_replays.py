@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.platforms.slack_edge import BlockActions, SlashCommand, ViewSubmission, request_identity
+from bot.platforms.slack_payloads import BlockActions, SlashCommand, ViewSubmission
+from bot.platforms.slack_replay import request_identity
 from tests.e2e.slack.conftest import ANN, BEA, GENERAL, SlackHarness
 from tests.e2e.slack.fake_slack import FakeSlack
 
