@@ -11,7 +11,8 @@ Seams (contract): `DISCORD_API_BASE` sets `discord.http.Route.BASE`, which every
 
 Start-up fails in one line (`ConfigError`, exit code 2 from `alcts-bot run`), never a
 traceback or a hang: a refused token, Discord out of reach, or a gateway that refuses us.
-Webinars mirrored as server Events live in `discord_events`; forms (modals) in `discord_forms`.
+Webinars mirrored as server Events live in `discord_events`; forms (modals) in `discord_forms`;
+what Discord sends (gateway events, the one way in to the core) in `discord_inbound`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -28,67 +29,50 @@ import discord
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from bot.app import Bot, Context
+from bot.app import Bot
 from bot.cards import Card
-from bot.commands import Choice
 from bot.config import CommunitySettings, ConfigError, Settings
 from bot.errors import DirectMessagesClosed, MessageGone
 from bot.model import (
-    ButtonPressed,
-    CommandInvoked,
     Community,
-    EventInterest,
     EventListing,
-    Interaction,
     Member,
-    MemberJoined,
-    MemberLeft,
-    MessagePosted,
     MessageRef,
     Place,
 )
 from bot.platforms.base import (
-    STALE_BUTTON,
     ChannelLookup,
     RoleLookup,
-    SilentResponder,
-    custom_id_fits,
     nonce,
 )
-from bot.platforms.discord_commands import build_commands, suggest
+from bot.platforms.discord_commands import build_commands
 from bot.platforms.discord_connect import FirstConnect, _client, _gateway_ended, _reason, _refusal
 from bot.platforms.discord_connect import apply_seams as apply_seams  # where it was
 from bot.platforms.discord_events import NEEDS_MANAGE_EVENTS as NEEDS_MANAGE_EVENTS  # where it was
 from bot.platforms.discord_events import list_event, raw_interest_events
-from bot.platforms.discord_forms import CommandResponder, DiscordForms
-from bot.platforms.discord_lookups import CURRENT, channel_lookup, post_problem, role_lookup
-from bot.platforms.discord_render import NO_MENTIONS, clip, remembered_renders, render
+from bot.platforms.discord_forms import DiscordForms
+from bot.platforms.discord_inbound import DiscordInbound
+from bot.platforms.discord_lookups import channel_lookup, post_problem, role_lookup
+from bot.platforms.discord_render import clip, remembered_renders, render
 from bot.platforms.discord_respond import (
     PLATFORM,
-    ChannelResponder,
-    InteractionResponder,
 )
-from bot.platforms.discord_roles import follower_role, role_of
+from bot.platforms.discord_roles import follower_role
 
 log = logging.getLogger(__name__)
 
 DEFER_AFTER_SECONDS = 2.0  # Discord wants an answer within 3 s
 SNAPSHOT_EVERY_SECONDS = 24 * 3600
 DRAIN_SECONDS = 10.0
-GUILD_ONLY = "This works in a server, not in direct messages."
 CANNOT_MESSAGE_USER = 50007  # the member takes no direct messages from the bot or server members
 UNKNOWN_USER = 10013
-SUGGEST_SECONDS = 2.0  # an autocomplete answer, like any interaction's, is due within 3 s
 CLOSE_SECONDS = 5.0  # for the gateway connection to end once the client is closed
-
-MakeEvent = Callable[[Member, Place], Interaction]
-
 
 def create(bot: Bot, settings: Settings) -> DiscordPlatform:
     return DiscordPlatform(bot, settings)
 
 
-class DiscordPlatform:
+class DiscordPlatform(DiscordInbound):
     name = PLATFORM
 
     def __init__(
@@ -282,167 +266,6 @@ class DiscordPlatform:
         """The server a community is, from discord.py's cache (None: not one the bot is in)."""
         return self.client.get_guild(int(community.id)) if community.id.isdigit() else None
 
-    # -- gateway events ----------------------------------------------------------------------
-
-    async def _on_connect(self) -> None:
-        self._connected.set()
-
-    async def _on_command(self, interaction: discord.Interaction, name: str, options: dict[str, Any]) -> None:
-        await self._handle(interaction, lambda m, p: CommandInvoked(m, p, name=name, options=options), component=False,
-                           respond=CommandResponder)  # fmt: skip
-
-    async def _on_interaction(self, interaction: discord.Interaction) -> None:
-        """Buttons: every click is routed by its custom_id, whatever message it sits on.
-        Modal submissions and their retry buttons go to `discord_forms`."""
-        if self.forms.claims(interaction):
-            await self.forms.take(interaction)
-            return
-        data: dict[str, Any] = dict(interaction.data or {})
-        if interaction.type is not discord.InteractionType.component or data.get("component_type") != discord.ComponentType.button.value:
-            return
-        custom_id = str(data.get("custom_id", ""))
-        if not custom_id_fits(custom_id):  # a number beyond what storage takes: no button of ours
-            if not self._closing:
-                await interaction.response.send_message(STALE_BUTTON, ephemeral=True, allowed_mentions=NO_MENTIONS)
-            return
-        message = interaction.message
-        ref = MessageRef(PLATFORM, str(interaction.channel_id), str(message.id)) if message else None
-        await self._handle(interaction, lambda m, p: ButtonPressed(m, p, custom_id=custom_id, message=ref), component=True)
-
-    async def _on_complete(self, interaction: discord.Interaction, name: str, option: str, typed: str) -> list[Choice]:
-        """Autocomplete: what the command's model suggests for this member in this channel.
-        Not an interaction of the core's: nothing is dispatched, recorded or answered in chat."""
-        command = self.bot.registry.commands.get(name)
-        if self._closing or interaction.guild_id is None or command is None:
-            return []
-        with self._tracked():
-            config, member, place = await self._who(interaction)
-            event = CommandInvoked(member, place, name=name, options=_typed_so_far(interaction))
-            ctx = Context(event, SilentResponder(), self.bot.clock.now(), self.bot.config.timezone(config), config)
-            try:
-                return await asyncio.wait_for(suggest(command, ctx, option, typed), SUGGEST_SECONDS)
-            except TimeoutError:
-                log.warning("suggestions for /%s %s took over %.0fs; none offered", name, option, SUGGEST_SECONDS)
-            except Exception:
-                log.exception("suggestions failed for /%s %s", name, option)
-            return []
-
-    async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        """Only reached when Discord's copy of a command is out of date (the core handles the rest)."""
-        log.error("slash command not understood: %s", error)
-        if not interaction.response.is_done():
-            await interaction.response.send_message(
-                "That command has changed; try again in a minute.", ephemeral=True, allowed_mentions=NO_MENTIONS
-            )
-
-    async def _on_guild(self, guild: discord.Guild) -> None:
-        if guild.member_count is not None:
-            await self._record_member_count(guild, guild.member_count)
-
-    async def _on_event_interest(self, data: dict[str, Any], interested: bool) -> None:
-        """A member marked (or unmarked) "Interested" on a scheduled event: an EventInterest
-        for the core, which counts it as going when the event mirrors a webinar."""
-        if self._closing:
-            return
-        guild = self.client.get_guild(int(data.get("guild_id") or 0))
-        if guild is None or not data.get("user_id") or not data.get("guild_scheduled_event_id"):
-            return
-        user_id = int(data["user_id"])
-        with self._tracked():
-            user: discord.User | discord.Member | None = guild.get_member(user_id)
-            if user is None:
-                try:
-                    user = await guild.fetch_member(user_id)
-                except discord.HTTPException as exc:  # left the server, or no access
-                    log.info("scheduled event interest from user=%s not found in guild=%s (%s)", user_id, guild.id, exc.status)
-                    return
-            community = self._community(guild)
-            config = await self.bot.config.get(community)
-            permissions = user.guild_permissions if isinstance(user, discord.Member) else discord.Permissions.none()
-            channel = guild.system_channel
-            place = Place(community, str(channel.id) if channel else "", channel.name if channel else "")
-            event = EventInterest(self._member(user, permissions, config), place,
-                                  listing_id=str(data["guild_scheduled_event_id"]), interested=interested)  # fmt: skip
-            await self.bot.dispatch(event, SilentResponder())
-
-    async def _on_member_join(self, user: discord.Member) -> None:
-        await self._member_event(user.guild, user, MemberJoined)
-
-    async def _on_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
-        guild = self.client.get_guild(payload.guild_id)
-        if guild is not None:
-            await self._member_event(guild, payload.user, MemberLeft)
-
-    async def _on_message(self, message: discord.Message) -> None:
-        """Only with the message-content intent: chat reaches the core (typed trivia answers)."""
-        if message.author.bot or message.guild is None or not message.content or self._closing:
-            return
-        with self._tracked():
-            community = self._community(message.guild)
-            config = await self.bot.config.get(community)
-            permissions = message.author.guild_permissions if isinstance(message.author, discord.Member) else discord.Permissions.none()
-            member = self._member(message.author, permissions, config)
-            place = Place(community, str(message.channel.id), getattr(message.channel, "name", "") or "")
-            event = MessagePosted(member, place, text=message.content)
-            await self.bot.dispatch(event, ChannelResponder(message.channel, place.channel_id))
-
-    # -- the one way in --------------------------------------------------------------------------
-
-    async def _handle(self, interaction: discord.Interaction, make_event: MakeEvent, *, component: bool,
-                      respond: Callable[..., InteractionResponder] = InteractionResponder) -> None:  # fmt: skip
-        if self._closing:
-            return
-        if interaction.guild_id is None:
-            await interaction.response.send_message(GUILD_ONLY, ephemeral=True)
-            return
-        with self._tracked():
-            config, member, place = await self._who(interaction)
-            responder = respond(interaction, component=component, defer_after=self.defer_after, render=self.rendered)
-            current = CURRENT.set(interaction)  # who a channel a setting names must be visible to
-            try:
-                await self.bot.dispatch(make_event(member, place), responder)
-            finally:
-                CURRENT.reset(current)
-                await responder.finish()
-
-    async def _who(self, interaction: discord.Interaction) -> tuple[CommunitySettings, Member, Place]:
-        """The community's settings, the member (with the role they hold there) and the place."""
-        assert interaction.guild_id is not None
-        guild = self.client.get_guild(interaction.guild_id)
-        community = Community(PLATFORM, str(interaction.guild_id), guild.name if guild else "")
-        config = await self.bot.config.get(community)
-        member = self._member(interaction.user, interaction.permissions, config)
-        place = Place(community, str(interaction.channel_id), getattr(interaction.channel, "name", "") or "")
-        return config, member, place
-
-    async def _member_event(self, guild: discord.Guild, user: discord.User | discord.Member, kind: type[Interaction]) -> None:
-        with self._tracked():
-            community = self._community(guild)
-            config = await self.bot.config.get(community)
-            permissions = user.guild_permissions if isinstance(user, discord.Member) else discord.Permissions.none()
-            channel = guild.system_channel
-            place = Place(community, str(channel.id) if channel else "", channel.name if channel else "")
-            await self.bot.dispatch(kind(self._member(user, permissions, config), place), SilentResponder())
-
-    def _member(self, user: discord.User | discord.Member, permissions: discord.Permissions, config: CommunitySettings) -> Member:
-        roles = user.roles if isinstance(user, discord.Member) else []
-        return Member(PLATFORM, str(user.id), user.display_name, role_of(roles, permissions, config))
-
-    def _community(self, guild: discord.Guild) -> Community:
-        return Community(PLATFORM, str(guild.id), guild.name or "")
-
-    @contextlib.contextmanager
-    def _tracked(self) -> Iterator[None]:
-        """Count handlers in flight so close() can let them answer first."""
-        self._in_flight += 1
-        self._drained.clear()
-        try:
-            yield
-        finally:
-            self._in_flight -= 1
-            if not self._in_flight:
-                self._drained.set()
-
     # -- commands and member counts ----------------------------------------------------------------
 
     async def _sync_commands(self) -> None:
@@ -473,14 +296,6 @@ class DiscordPlatform:
 
     async def _record_member_count(self, guild: discord.Guild, count: int) -> None:
         await self.bot.engagement.record_member_count(self._community(guild), count, self.bot.clock.now())
-
-
-def _typed_so_far(interaction: discord.Interaction) -> dict[str, Any]:
-    """The options filled in while another is being typed (autocomplete), as Discord sent them."""
-    options = list((interaction.data or {}).get("options") or [])
-    while options and options[0].get("type") in (1, 2):  # a subcommand (or group) holds its options
-        options = list(options[0].get("options") or [])
-    return {o["name"]: o.get("value") for o in options if not o.get("focused")}
 
 
 def _keyed(kwargs: dict[str, Any], key: str | None) -> dict[str, Any]:
