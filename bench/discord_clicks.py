@@ -54,7 +54,8 @@ from bot.app import Bot
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.model import Community, Place
-from bot.platforms.discord import NO_MENTIONS, DiscordPlatform, apply_seams
+from bot.platforms.discord import DiscordPlatform, apply_seams
+from bot.platforms.discord_render import NO_MENTIONS
 from storage.db import Database
 from tests.e2e.discord.fake_discord import CHANNEL_ID, GUILD_ID
 
