@@ -1,176 +1,35 @@
-"""Quick polls: create, vote by button, live tallies, close on a deadline, results and CSV."""
+"""Quick polls: create, vote by button, live tallies, close on a deadline, results and CSV.
+
+The arguments and the create form are in `args`, the anonymous-poll key in `keys`, how a
+poll looks in `render`; this module is the cog and its setup."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
-import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from bot.app import Bot, Context, Messenger
 from bot.cards import Card, notice
 from bot.clock import Clock
-from bot.commands import (
-    Args,
-    Choice,
-    Deadline,
-    YesNo,
-    button,
-    command,
-    field_error,
-    suggests,
-    timer,
-)
-from bot.config import ConfigError
+from bot.commands import button, command, timer
 from bot.errors import UserError
-from bot.forms import Form, FormField, exact_instant
 from bot.model import ButtonPressed, Member, MessageRef, Place, Role
 from bot.quotas import Quota
 from bot.scheduler import Scheduler
-from bot.text import neutralise, shows, visible
+from bot.text import neutralise
 from bot.timeparse import closes_in
+from cogs.polls.args import EXAMPLE, POLL_FORM, CreatePoll, ExportArgs, PollId
+from cogs.polls.keys import load_key, voter_hash
 from cogs.polls.render import chart_png, export_csv, export_votes_csv, live_card, results_card
-from storage.ballots import (
-    has_anonymous_ballots,
-    key_fingerprint,
-    save_key_fingerprint,
-    stored_key_fingerprint,
-)
+from storage.ballots import key_fingerprint, save_key_fingerprint
 from storage.polls import Poll, PollStore, Tally
 
 Content = Callable[[Place, str, str, datetime], None]
 log = logging.getLogger(__name__)
-MAX_OPTIONS = 25
-LONGEST_POLL = timedelta(days=32)
-SHORTEST_POLL = timedelta(minutes=1)
 DELETE_WINDOW = timedelta(minutes=10)  # how long a poll's creator may delete it (before others vote)
-EXAMPLE = '/poll create "Question?" "Yes" "No"'
-
-
-class CreatePoll(Args):
-    positional = ("question", "options")
-    question: str = Field(min_length=1, description="what to ask, up to 300 characters")
-    options: list[str] = Field([], validate_default=True, description="the answers to choose from: 2 to 25, each up to 75 characters")
-    multi: int = Field(1, ge=1, description="how many answers each member may choose (all: any number)")
-    anonymous: YesNo = Field(False, description="yes: votes are never linked to who cast them, not even in the export")
-    hidden: YesNo = Field(False, description="yes: the results stay hidden until the poll closes")
-    closes: Deadline | None = Field(
-        None, description='a duration (2h, 3d) or a time ("friday 5pm") when voting ends; default: closed by hand'
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _multi_all(cls, data: Any) -> Any:
-        """`multi=all` (or the form's "several answers" box ticked) allows every option;
-        the box left empty allows one."""
-        if isinstance(data, dict) and "multi" in data:
-            multi = data["multi"]
-            if multi is True or (isinstance(multi, str) and multi.strip().lower() in ("all", "yes", "any")):
-                data = {**data, "multi": max(1, len(data.get("options") or []))}
-            elif multi is False:
-                data = {**data, "multi": 1}
-        return data
-
-    @field_validator("question")
-    @classmethod
-    def _question(cls, value: str) -> str:
-        visible(value, "question")
-        if len(value) > 300:
-            raise ValueError(f"the question is {len(value)} characters; keep it to 300")
-        return value
-
-    @field_validator("options")
-    @classmethod
-    def _options(cls, value: list[str]) -> list[str]:
-        options = [neutralise(o).strip() for o in value]  # `Yes` and `Yes` + a zero-width space are one
-        if len(options) < 2:
-            raise ValueError(f"needs at least 2 options, e.g. {EXAMPLE}")
-        if len(options) > MAX_OPTIONS:
-            raise ValueError(f"has {len(options)} options; a poll takes at most {MAX_OPTIONS}")
-        for option in options:
-            if not shows(option):
-                raise ValueError("an option is empty")
-            if len(option) > 75:
-                raise ValueError(f"option {option[:20]!r}... is {len(option)} characters; keep options to 75")
-        if len({o.casefold() for o in options}) != len(options):
-            raise ValueError("two options are the same; make each option different")
-        return value
-
-    @field_validator("closes", mode="before")
-    @classmethod
-    def _picked_closes(cls, value: Any, info: ValidationInfo) -> Any:
-        """An exact instant (the form's date and time picker) as the span until it, refused
-        without examples of typing when it is not 1 minute to 32 days ahead."""
-        now = (info.context or {}).get("now")
-        instant = exact_instant(value) if isinstance(value, str) and now is not None else None
-        if instant is None:
-            return value
-        span = instant - now
-        if span <= timedelta(0):
-            raise ValueError("that time is in the past; pick when voting ends, from 1 minute to 32 days ahead")
-        if not SHORTEST_POLL <= span <= LONGEST_POLL:
-            raise ValueError("pick when voting ends from 1 minute to 32 days ahead")
-        return span
-
-    @field_validator("closes")
-    @classmethod
-    def _closes(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and not SHORTEST_POLL <= value <= LONGEST_POLL:
-            raise ValueError("closes must be between 1 minute and 32 days ahead, e.g. closes=2h, closes=3d or closes=\"friday 5pm\"")
-        return value
-
-    @model_validator(mode="after")
-    def _multi(self) -> CreatePoll:
-        if self.multi > len(self.options):
-            raise field_error("multi", f"multi={self.multi} is more than the {len(self.options)} options", self.multi)
-        return self
-
-
-POLL_FORM = Form(
-    "Create a poll",
-    (
-        FormField("question", "Question", required=True, max_length=300, placeholder="What should we read next?"),
-        FormField("options", "Options", kind="lines", required=True, max_length=75, items=(2, MAX_OPTIONS),
-                  hint="2 to 25 answers, each up to 75 characters"),
-        FormField("settings", "Settings", kind="flags", choices=(
-            ("multi", "Members may choose several answers"),
-            ("anonymous", "Anonymous: votes never linked to voters"),
-            ("hidden", "Hide results until the poll closes"),
-        )),
-        FormField("closes", "Voting ends", kind="datetime", placeholder='2h, 3d or "friday 5pm"',
-                  hint="Leave empty to close the poll by hand"),
-    ),
-    submit="Create poll",
-)  # fmt: skip
-
-
-class PollId(Args):
-    positional = ("id",)
-    id: int = Field(ge=1, description="the poll's number, as its title and /poll list show it")
-
-    @suggests("id")
-    @classmethod
-    async def open_here(cls, cog: Polls, ctx: Context, typed: str) -> list[Choice]:
-        """The open polls in this channel, newest first (a poll is read and managed only where
-        it was asked); to close or delete, a member's own unless a moderator."""
-        own_only = getattr(ctx.event, "name", None) in ("poll close", "poll delete") and ctx.member.role < Role.MODERATOR
-        choices = []
-        for poll_id in reversed(await cog.store.open_polls(ctx.community, ctx.place.channel_id)):
-            poll = await cog.store.get(poll_id, ctx.community)
-            if poll is not None and not (own_only and poll.creator_id != ctx.member.id):
-                choices.append(Choice(f"#{poll.id} {poll.question}", poll.id))
-        return choices
-
-
-class ExportArgs(PollId):
-    votes: YesNo = Field(False, description="yes: one row per vote instead of the totals (not for anonymous polls)")
 
 
 class Polls:
@@ -380,8 +239,7 @@ class Polls:
         return self.anonymous_voter(poll.id, member) if poll.anonymous else member.id
 
     def anonymous_voter(self, poll_id: int, member: Member) -> str:
-        message = f"{poll_id}:{member.platform}:{member.id}".encode()
-        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+        return voter_hash(self.secret, poll_id, member)
 
     def _refresh(self, poll: Poll, message: MessageRef | None) -> None:
         """Update the poll message with the tally as it is when the (coalesced) edit goes out."""
@@ -419,53 +277,8 @@ def _closed(poll_id: int) -> Card:
     return notice(f"Poll #{poll_id} is closed; votes are no longer counted.")
 
 
-def poll_secret(configured: str | None, db_path: Path, key_file: Path | None = None) -> bytes:
-    """BOT_POLL_SECRET; else the random key in BOT_POLL_KEY_FILE; else one in
-    `<database>.poll-key` beside the database, with a warning at start-up: a copy of the data
-    folder then holds both the ballots and the key that links them to members.
-
-    A new key is made only for a database without anonymous ballots: raises ConfigError
-    when the key file is missing but ballots made with a key are stored (a new key would
-    let members vote twice and make forget-me miss their votes)."""
-    if configured:
-        if len(configured) < 16:
-            raise ConfigError(["config: BOT_POLL_SECRET: use at least 16 characters"])
-        return configured.encode()
-    key_file = key_file or default_key_file(db_path)
-    if not key_file.exists():
-        if has_anonymous_ballots(db_path):
-            raise ConfigError([f"config: the anonymous-poll key {key_file} is missing, but {db_path} holds anonymous "
-                               "ballots made with it; restore the file, or point BOT_POLL_KEY_FILE or BOT_POLL_SECRET "
-                               "at the key they were made with"])  # fmt: skip
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(os.urandom(32).hex())
-    try:
-        key = bytes.fromhex(key_file.read_text().strip())
-    except (ValueError, OSError, UnicodeDecodeError):
-        key = b""
-    if len(key) < 16:  # an empty or short key would let anyone link ballots to members
-        raise ConfigError([f"config: the anonymous-poll key in {key_file} is not a key (at least 32 hex digits); "
-                           "remove the file to have a new one made, or set BOT_POLL_SECRET"])  # fmt: skip
-    return key
-
-
-def default_key_file(db_path: Path) -> Path:
-    return db_path.with_suffix(".poll-key")
-
-
 def setup(bot: Bot) -> None:
-    secret = bot.settings.bot_poll_secret
-    key_file = bot.settings.bot_poll_key_file
-    key = poll_secret(secret.get_secret_value() if secret else None, bot.settings.bot_database, key_file)
-    stored = stored_key_fingerprint(bot.settings.bot_database)
-    if stored is not None and stored != key_fingerprint(key) and has_anonymous_ballots(bot.settings.bot_database):
-        raise ConfigError([f"config: this anonymous-poll key is not the one the anonymous ballots in "
-                           f"{bot.settings.bot_database} were made with; restore the previous BOT_POLL_SECRET or "
-                           "key file (a new key would let members vote twice and forget-me miss their votes)"])  # fmt: skip
+    key, warning = load_key(bot.settings)
     polls = Polls(PollStore(bot.db), bot.scheduler, bot, bot.clock, key, bot.engagement.content)
-    if secret is None and key_file is None:
-        polls.key_warning = (f"the anonymous-poll key is kept beside the database ({default_key_file(bot.settings.bot_database)});"
-                             " set BOT_POLL_SECRET or BOT_POLL_KEY_FILE to keep it out of the data folder")  # fmt: skip
+    polls.key_warning = warning  # None, or logged at start: the key sits beside the data
     bot.add_cog(polls)

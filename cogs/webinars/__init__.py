@@ -1,15 +1,9 @@
 """Webinars: scheduled in members' own zones, RSVPs with live counts, reminders sent
 once, calendar import (kept in sync hourly) and export.
 
-Reminders are timers `webinar.remind` keyed `ID:VERSION:OFFSET` (OFFSET seconds before the
-start; 0 is the start notice). A webinar's version rises when its time changes or it is
-cancelled, so an old reminder never goes out. Each delivery (the channel, or one member's
-DMs) is recorded as 'sending' before it is sent and 'sent' after, with the idempotency key
-`webinar:ID:VERSION:OFFSET:TARGET`: a rerun after a crash sends only what is missing and
-asks the platform about what was 'sending' (bot/platforms/base.py: at-least-once, a
-duplicate only where the platform cannot recognise the key). A reminder
-missed while the bot was down goes out late only within REMINDER_GRACE, and never once
-the webinar has started (the start notice itself within its grace).
+The commands' arguments are in `args`, the reminder timers and their deliveries in
+`reminders`, imported calendars' syncs in `sync` (reading and writing .ics in `calendar`),
+how webinars look in `cards`; this module is the cog and its setup.
 """
 
 from __future__ import annotations
@@ -17,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.app import Bot, Context, Messenger
@@ -28,7 +22,7 @@ from bot.commands import button, command, on, timer
 from bot.community import CommunityConfig
 from bot.config import Setting
 from bot.context import postable
-from bot.errors import DirectMessagesClosed, UserError
+from bot.errors import UserError
 from bot.fetched import FetchResult
 from bot.model import EventInterest, EventListing, Member, Place, Role
 from bot.quotas import Quota, button_quota
@@ -37,19 +31,16 @@ from bot.scheduler import Scheduler
 from bot.text import neutralise, truncate
 from bot.timeparse import format_duration
 from cogs.webinars.args import ADD_FORM, AddArgs, EditArgs, IcsArgs, ImportArgs, WebinarId, offsets
-from cogs.webinars.calendar import Occurrence, export_ics, read_calendar
-from cogs.webinars.cards import announcement, attendees_card, change_notice, list_card, reminder
+from cogs.webinars.calendar import export_ics, read_calendar
+from cogs.webinars.cards import announcement, attendees_card, change_notice, list_card
+from cogs.webinars.reminders import Reminders, SendDirect
+from cogs.webinars.sync import SYNC_EVERY, sync_calendar
 from cogs.webinars.when import Start, check_start, parse_start
 from storage.webinars import Webinar, WebinarStore
 
 log = logging.getLogger(__name__)
 
-REMINDER_GRACE = timedelta(minutes=15)
-SYNC_EVERY = timedelta(hours=1)
-MIRRORED_PER_SYNC = 25
-ANNOUNCED_PER_SYNC = 10  # imported webinars announced one by one per sync; the rest in one list  # imported webinars mirrored as platform event listings per sync
 Fetch = Callable[..., Awaitable[FetchResult]]
-SendDirect = Callable[..., Awaitable[Any]]  # (member, card, *, key=, since=)
 Content = Callable[[Place, str, str, datetime], None]
 ListEvent = Callable[[EventListing], Awaitable[tuple[str | None, str | None]]]
 
@@ -75,10 +66,10 @@ class Webinars:
         self.clock = clock
         self.config = config
         self.fetch = fetch
-        self.send_direct = send_direct
         self.content = content
         self.list_event = list_event
         self.content_changed = content_changed  # members' homes show the next webinars
+        self.reminders = Reminders(store, scheduler, messenger, clock, send_direct)
 
     # -- moderators ------------------------------------------------------------------------------
 
@@ -92,14 +83,14 @@ class Webinars:
             start.local, start.zone, start.utc, args.duration, offsets(args.reminders), ctx.member.id, ctx.now,
         )  # fmt: skip
         webinar = await self._webinar(ctx, webinar_id)
-        await self._schedule_reminders(webinar)
+        await self.reminders.schedule(webinar)
         ref = await (ctx.respond if place == ctx.place else lambda c: self.messenger.send(place, c))(
             announcement(webinar, await self.store.counts(webinar.id)))  # fmt: skip
         if ref is not None:
             await self.store.set_message(webinar.id, ref)
         self.content(place, "webinar_announced", str(webinar.id), ctx.now)
         self.content_changed(ctx.community, "webinars")
-        note = await self._list(webinar)
+        note = await self.mirror(webinar)
         told = ", ".join(format_duration(o) for o in webinar.reminders) or "no"
         return notice(f"Webinar #{webinar.id} is set for {start.describe()}, {format_duration(args.duration)}; "
                       f"reminders {told} before, and at the start.{' ' + note if note else ''}")  # fmt: skip
@@ -124,7 +115,7 @@ class Webinars:
             starts_at=start.utc if start else None,
         )  # fmt: skip
         changed = await self._webinar(ctx, webinar.id)
-        await self._after_change(changed, moved=start is not None and start.utc != webinar.starts_at)
+        await self.after_change(changed, moved=start is not None and start.utc != webinar.starts_at)
         what = f"now {start.describe()}" if start else "updated"
         return notice(f"Webinar #{changed.id} is {what}.")
 
@@ -135,9 +126,9 @@ class Webinars:
         if not await self.store.cancel(webinar.id, ctx.now):
             return notice(f"Webinar #{webinar.id} was already cancelled.")
         cancelled = await self._webinar(ctx, webinar.id)
-        await self._list(cancelled)
-        await self._cancel_reminders(cancelled)
-        await self._tell_rsvps(cancelled, "Cancelled")
+        await self.mirror(cancelled)
+        await self.reminders.cancel_outdated(cancelled)
+        await self.reminders.tell_rsvps(cancelled, "Cancelled")
         self._refresh(cancelled)
         return notice(f"Webinar #{webinar.id} ({webinar.title}) is cancelled; its reminders will not go out.",
                       ephemeral=False)  # fmt: skip
@@ -151,7 +142,7 @@ class Webinars:
         result = await self.fetch(args.url, accept="text/calendar, */*;q=0.5")
         calendar = read_calendar(result.body, args.url, now=ctx.now, zone=ctx.tz.key)
         calendar_id = await self.store.add_calendar(place, args.url, calendar.title, ctx.member.id, ctx.now)
-        added, updated, removed = await self._sync(calendar_id, place, calendar.occurrences)
+        added, updated, removed = await sync_calendar(self, calendar_id, place, calendar.occurrences)
         await self.scheduler.repeat("webinar.sync", str(calendar_id), Recurrence.every(SYNC_EVERY), community=ctx.community)
         skipped = f" ({calendar.skipped} later ones skipped: at most 500 at a time)" if calendar.skipped else ""
         return notice(f"Imported {added} webinar{'s' if added != 1 else ''} from {calendar.title} for the next 90 days"
@@ -223,46 +214,8 @@ class Webinars:
 
     @timer("webinar.remind", rerun=True)
     async def send_reminder(self, key: str, payload: dict[str, Any]) -> None:
-        webinar_id, version, offset = (int(part) for part in key.split(":"))
-        webinar = await self.store.get(webinar_id)
-        if webinar is None or webinar.status != "scheduled" or webinar.version != version:
-            return  # moved or cancelled: this reminder lapsed
-        now = self.clock.now()
-        if (offset > 0 and now >= webinar.starts_at) or now > webinar.starts_at - timedelta(seconds=offset) + REMINDER_GRACE:
-            log.warning("webinar reminder skipped, too late webinar=%s offset=%s", webinar_id, offset)
-            return
-        done = await self.store.deliveries(webinar_id, version, offset)
-        if (since := await self._intend(done, key, "channel")) is not False:
-            await self.messenger.send(webinar.place, reminder(webinar, offset), key=f"webinar:{key}:channel", since=since)
-            await self.store.deliver(webinar_id, version, offset, "channel", self.clock.now())
-        for rsvp in await self.store.rsvps(webinar_id):
-            target = f"dm:{rsvp.member.platform}:{rsvp.member.id}"
-            if not rsvp.remind or (since := await self._intend(done, key, target)) is False:
-                continue
-            try:
-                await self.send_direct(rsvp.member, reminder(webinar, offset, direct=True),
-                                       key=f"webinar:{key}:{target}", since=since)  # fmt: skip
-            except DirectMessagesClosed:
-                if await self.store.told_dm_closed(webinar_id, rsvp.member):
-                    await self.messenger.send(webinar.place, notice(
-                        f"{rsvp.member.display_name}: I could not send your reminder for {webinar.title} as a direct "
-                        "message because your direct messages are closed; reminders will appear here.", ephemeral=False))  # fmt: skip
-            await self.store.deliver(webinar_id, version, offset, target, self.clock.now())
-
-    async def _intend(self, done: dict[str, tuple[str, datetime]], key: str, target: str) -> datetime | None | bool:
-        """Before sending a reminder to `target`: False when it was sent; else the intent
-        is stored ('sending') and the result is None (a first attempt) or the time of the
-        earlier intent (a crash or a failure came between it and the 'sent' mark: the
-        platform resolves it by the idempotency key instead of a blind re-send)."""
-        state = done.get(target)
-        if state is None:
-            webinar_id, version, offset = (int(part) for part in key.split(":"))
-            await self.store.sending(webinar_id, version, offset, target, self.clock.now())
-            return None
-        if state[0] == "sent":
-            return False
-        log.warning("webinar reminder resolved after an interruption key=%s target=%s", key, target)
-        return state[1]
+        """One reminder, `ID:VERSION:OFFSET`, delivered once (reminders.py)."""
+        await self.reminders.send(key)
 
     @timer("webinar.sync", rerun=True, limit=2)
     async def sync(self, key: str, payload: dict[str, Any]) -> None:
@@ -279,14 +232,14 @@ class Webinars:
         except UserError as exc:
             await self.store.synced(int(key), now, str(exc))
             return
-        await self._sync(int(key), place, calendar.occurrences)
+        await sync_calendar(self, int(key), place, calendar.occurrences)
         await self.store.synced(int(key), now, None)
 
     async def start(self) -> None:
         """Every scheduled webinar has its pending reminders (made again if lost); every
         imported calendar has its hourly sync."""
         for webinar in await self.store.scheduled():
-            await self._schedule_reminders(webinar, only_missing=True)
+            await self.reminders.schedule(webinar, only_missing=True)
         for calendar_id in await self.store.calendars():
             if not await self.scheduler.repeating("webinar.sync", str(calendar_id)):
                 found = await self.store.calendar(calendar_id)
@@ -296,84 +249,28 @@ class Webinars:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    async def _sync(self, calendar_id: int, place: Place, occurrences: list[Occurrence]) -> tuple[int, int, int]:
-        now = self.clock.now()
-        added = updated = removed = 0
-        seen = set()
-        more: list[Webinar] = []  # imported beyond those announced one by one: listed in one card
-        for occurrence in occurrences:
-            seen.add(occurrence.key)
-            existing = await self.store.by_source(calendar_id, occurrence.key)
-            if existing is None:
-                if occurrence.cancelled:
-                    continue
-                webinar_id = await self.store.add(
-                    f"{uuid.uuid5(uuid.NAMESPACE_URL, f'{calendar_id}|{occurrence.key}')}@alcts-bot", place,
-                    occurrence.title, occurrence.description, occurrence.url, occurrence.local_start, occurrence.zone,
-                    occurrence.starts_at, occurrence.duration, [timedelta(hours=24), timedelta(hours=1)], None, now,
-                    all_day=occurrence.all_day, calendar_id=calendar_id, source_key=occurrence.key,
-                    source_sequence=occurrence.sequence,
-                )  # fmt: skip
-                webinar = await self.store.get(webinar_id)
-                assert webinar is not None
-                await self._schedule_reminders(webinar)
-                if added < ANNOUNCED_PER_SYNC:
-                    ref = await self.messenger.send(place, announcement(webinar, await self.store.counts(webinar.id)))
-                    if ref is not None:
-                        await self.store.set_message(webinar.id, ref)
-                else:
-                    more.append(webinar)
-                self.content(place, "webinar_announced", str(webinar.id), now)
-                if added < MIRRORED_PER_SYNC:  # platforms cap event listings (Discord: about 100 a server)
-                    await self._list(webinar)
-                added += 1
-            elif existing.status == "scheduled" and occurrence.cancelled:
-                if await self.store.cancel(existing.id, now):
-                    await self._after_cancel(existing.id)
-                    removed += 1
-            elif existing.status == "scheduled" and occurrence.sequence > (existing.source_sequence or 0):
-                moved = occurrence.starts_at != existing.starts_at
-                await self.store.change(
-                    existing.id, now, title=occurrence.title, description=occurrence.description, url=occurrence.url,
-                    duration=occurrence.duration, source_sequence=occurrence.sequence,
-                    local_start=occurrence.local_start if moved else None, zone=occurrence.zone if moved else None,
-                    starts_at=occurrence.starts_at if moved else None,
-                )  # fmt: skip
-                changed = await self.store.get(existing.id)
-                assert changed is not None
-                await self._after_change(changed, moved=moved, announce=True)
-                updated += 1
-        if more:
-            await self.messenger.send(place, _more_card(more))
-        if added:
-            self.content_changed(place.community, "webinars")
-        for webinar in await self.store.from_calendar(calendar_id, now):
-            removed_from_calendar = webinar.source_key not in seen and webinar.starts_at <= now + timedelta(days=89)
-            if removed_from_calendar and await self.store.cancel(webinar.id, now):
-                await self._after_cancel(webinar.id)
-                removed += 1
-        return added, updated, removed
-
-    async def _after_cancel(self, webinar_id: int) -> None:
+    async def after_cancel(self, webinar_id: int) -> None:
+        """A cancelled webinar: its listing, reminders, those going, the channel and its message."""
         cancelled = await self.store.get(webinar_id)
         assert cancelled is not None
-        await self._list(cancelled)
-        await self._cancel_reminders(cancelled)
-        await self._tell_rsvps(cancelled, "Cancelled")
+        await self.mirror(cancelled)
+        await self.reminders.cancel_outdated(cancelled)
+        await self.reminders.tell_rsvps(cancelled, "Cancelled")
         await self.messenger.send(cancelled.place, change_notice(cancelled, "Cancelled"))
         self._refresh(cancelled)
 
-    async def _after_change(self, webinar: Webinar, *, moved: bool, announce: bool = False) -> None:
-        await self._list(webinar)
+    async def after_change(self, webinar: Webinar, *, moved: bool, announce: bool = False) -> None:
+        """A changed webinar: its listing and message; moved, its reminders and those going too."""
+        await self.mirror(webinar)
         if moved:
-            await self._cancel_reminders(webinar)
-            await self._schedule_reminders(webinar)
-            await self._tell_rsvps(webinar, "New time")
+            await self.reminders.cancel_outdated(webinar)
+            await self.reminders.schedule(webinar)
+            await self.reminders.tell_rsvps(webinar, "New time")
         if announce:
             await self.messenger.send(webinar.place, change_notice(webinar, "New time" if moved else "Updated"))
         self._refresh(webinar)
 
-    async def _list(self, webinar: Webinar) -> str | None:
+    async def mirror(self, webinar: Webinar) -> str | None:
         """Mirror the webinar as the platform's event listing (Discord Scheduled Events);
         returns a sentence for the moderator when the platform refused."""
         listing = EventListing(
@@ -404,33 +301,6 @@ class Webinars:
         else:
             await self.store.clear_going(webinar.id, ctx.member, ctx.now)
         self._refresh(webinar)
-
-    async def _schedule_reminders(self, webinar: Webinar, *, only_missing: bool = False) -> None:
-        now = self.clock.now()
-        for offset in (*webinar.reminders, timedelta(0)):
-            due = webinar.starts_at - offset
-            if due + REMINDER_GRACE <= now:
-                continue
-            key = f"{webinar.id}:{webinar.version}:{int(offset.total_seconds())}"
-            if only_missing and await self.scheduler.status("webinar.remind", key) is not None:
-                continue
-            await self.scheduler.schedule("webinar.remind", key, due, grace=REMINDER_GRACE)
-
-    async def _cancel_reminders(self, webinar: Webinar) -> None:
-        for key in await self.scheduler.pending("webinar.remind", f"{webinar.id}:"):
-            if not key.startswith(f"{webinar.id}:{webinar.version}:"):
-                await self.scheduler.cancel("webinar.remind", key)
-
-    async def _tell_rsvps(self, webinar: Webinar, what: str) -> None:
-        """Those going hear of a new time or a cancellation, privately where they can be."""
-        for rsvp in await self.store.rsvps(webinar.id):
-            if rsvp.going:
-                try:
-                    await self.send_direct(rsvp.member, change_notice(webinar, what))
-                except DirectMessagesClosed:
-                    log.info("could not tell member=%s of webinar=%s change: DMs closed", rsvp.member.id, webinar.id)
-                except Exception:
-                    log.exception("could not tell member=%s of webinar=%s change", rsvp.member.id, webinar.id)
 
     def _refresh(self, webinar: Webinar) -> None:
         """After a change (RSVP, edit, cancellation): its message and members' homes."""
@@ -472,13 +342,6 @@ class Webinars:
 
     async def forget_member(self, member: Member) -> int:
         return await self.store.forget_member(member)
-
-
-def _more_card(webinars: list[Webinar]) -> Card:
-    listed = list_card(webinars[:50])
-    extra = f"\n...and {len(webinars) - 50} more (/webinar list)." if len(webinars) > 50 else ""
-    return Card(title=f"{len(webinars)} more webinars from the calendar", text=listed.text + extra,
-                footer="/webinar show ID for one, with its RSVP buttons.")  # fmt: skip
 
 
 def setup(bot: Bot) -> None:
