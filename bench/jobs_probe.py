@@ -76,11 +76,12 @@ def instrument(bot: Bot, phases: Phases) -> Callable[[], None]:
     real_parse = jobs_module.parse_feed
     jobs_module.parse_feed = phases.wrap_sync("parse (feedparser + entry clean-up)", real_parse)  # type: ignore[assignment]
     store = cog.store  # type: ignore[attr-defined]
+    poller = cog.poller  # type: ignore[attr-defined]  # cogs/jobs/polling.py
     for owner, attribute, name in [
         (store, "feed", "read the feed row"), (cog, "fetch", "fetch (GET, body)"),
-        (cog, "_decide", "decide (lookup, filters, caps)"), (store, "record_success", "store state + items (1 transaction)"),
-        (cog, "_minutes", "read the interval setting"), (cog, "_every", "reschedule the series"),
-        (store, "set_next_try", "store next try"), (cog, "_post_pending", "post (pending items, sends, marks)"),
+        (poller, "decide", "decide (lookup, filters, caps)"), (store, "record_success", "store state + items (1 transaction)"),
+        (poller, "minutes", "read the interval setting"), (poller, "every", "reschedule the series"),
+        (store, "set_next_try", "store next try"), (poller, "post_pending", "post (pending items, sends, marks)"),
     ]:  # fmt: skip
         setattr(owner, attribute, phases.wrap(name, getattr(owner, attribute)))
 

@@ -25,15 +25,13 @@ from cogs.stats.social import (
     UnknownAccount,
     accounts_lines,
     add_account,
-    check_account,
     fetch_followers,
-    normalise_handle,
-    normalise_network,
     record_count,
     refresh_again,
     refresh_all,
 )
 from cogs.stats.social_csv import parse_counts_csv
+from cogs.stats.social_names import check_account, normalise_handle, normalise_network
 from storage.db import Database
 from storage.social import SocialStore
 from tests.harness import TestBot

@@ -33,12 +33,12 @@ from cogs.stats.social import (
     Fetch,
     accounts_lines,
     add_account,
-    parse_day,
     record_count,
     refresh_again,
     refresh_all,
     remove_account,
 )
+from cogs.stats.social_names import parse_day
 from storage.growth import GrowthQueries
 from storage.social import SocialStore
 

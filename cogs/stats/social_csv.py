@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from cogs.stats.social import (
-    SOURCE_IMPORT,
+from cogs.stats.social import SOURCE_IMPORT
+from cogs.stats.social_names import (
     display,
     normalise_handle,
     normalise_network,

@@ -11,7 +11,7 @@ from bot.commands import Args, ChannelName, Choice, Duration, suggests
 from bot.forms import Form, FormField
 from bot.text import visible
 from bot.timeparse import parse_duration
-from cogs.jobs import http_url
+from cogs.jobs.args import http_url
 from cogs.webinars.when import check_offsets, check_start, parse_start
 
 if TYPE_CHECKING:
