@@ -4,7 +4,8 @@ All writes go through one connection guarded by one lock, so a burst of concurre
 interactions queues instead of failing with "database is locked". Reads use a second
 connection that sees committed data only. Append-only rows that nobody waits for
 (engagement events) are buffered by `enqueue` and written in batches; counters (the
-rollups' upserts) are buffered by `count`, merged by key until written (storage/buffer.py).
+rollups' upserts) are buffered by `count`, merged by key until written (storage/buffer.py;
+the buffering and the flusher are the mixin in storage/buffered_rows.py).
 
 Writes that someone waits for are units of work (`unit`, storage/unit_of_work.py): every
 unit waiting when the writer is free runs in one transaction, as one call on the writer's
@@ -26,16 +27,16 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from storage.buffer import RowBuffer, storable
+from storage.buffer import RowBuffer
+from storage.buffered_rows import FLUSH_EVERY_ROWS, BufferedRows
+from storage.buffered_rows import FLUSH_EVERY_SECONDS as FLUSH_EVERY_SECONDS  # where it was
 from storage.migrations import MIGRATIONS
 from storage.unit_of_work import (
     Carried,
-    Pending,
     Rider,
     Tx,
     Unit,
     finish_transaction,
-    flush_buffered,
     on_thread,
     run_group,
 )
@@ -46,8 +47,6 @@ log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | dict[str, Any]  # a tuple, NamedTuple, list or mapping
 
-FLUSH_EVERY_ROWS = 2000  # rows to write (counters merged): a flush holds the writer some 10-20 ms at most
-FLUSH_EVERY_SECONDS = 0.5
 MAX_GROUP = 1000  # units in one group commit at most (bounds how long one holds the writer)
 AUTOCOMMIT_ONLY = ("PRAGMA", "VACUUM", "ATTACH", "DETACH")  # statements that cannot run in a transaction
 
@@ -73,7 +72,7 @@ def _why(path: Path, exc: BaseException) -> str:
     return f"cannot use the database {path}: {text}"
 
 
-class Database:
+class Database(BufferedRows):
     """An embedded SQLite store with a single serialised writer."""
 
     def __init__(self, path: str | Path, zone: str = "UTC") -> None:
@@ -318,74 +317,6 @@ class Database:
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         rows = list(rows)  # materialised here: a unit may run again
         await self.unit(partial(_executemany, sql, rows))
-
-    def enqueue(self, sql: str, params: Params) -> None:
-        """Buffer an append-only row; written with the next write transaction (so an
-        effect and the event that records it commit together), within FLUSH_EVERY_SECONDS,
-        at FLUSH_EVERY_ROWS buffered rows, or by an explicit `flush()`.
-
-        A row SQLite could not store (a 20-digit id, a lone surrogate) is set aside and
-        logged here, at the boundary, so it can never poison a batch."""
-        if not storable(params):
-            self._set_aside(sql)
-            return
-        self.buffer.append(sql, params)
-
-    def count(self, sql: str, key: tuple[Any, ...]) -> None:
-        """Buffer one more of a counter: `sql` is an upsert whose parameters are `key` and
-        then the number to add (`... DO UPDATE SET n = n + excluded.n`). Counts of one key
-        are merged while they wait (one row a flush); written as `enqueue`'s rows are."""
-        if not self.buffer.count(sql, key):
-            self._set_aside(sql)
-
-    def _set_aside(self, sql: str) -> None:
-        log.warning("engagement row set aside: a value SQLite cannot store sql=%s", sql.split("(")[0].strip())
-        self.rejected += 1
-
-    async def flush(self) -> None:
-        """Write every buffered row in one transaction. If the batch fails, rows are
-        written one by one: a bad row is logged and set aside, the others are stored."""
-        conn = self._require_writer()
-        if not self._pending_rows:
-            if self._rows_out and self._write_lock.locked():  # rows another writer took are on their way:
-                async with self._write_lock:  # wait for them, so a reader that flushed first sees them
-                    pass
-            return  # nothing buffered, nothing on its way: nothing to wait for (a click's ack after its vote)
-        async with self._write_lock:
-            pending = self._take_pending()
-            try:  # one hop; shielded: once sent, the rows are written whatever happens here
-                rejected = await asyncio.shield(on_thread(conn, flush_buffered, pending))
-            except asyncio.CancelledError:
-                raise
-            except BaseException:
-                self._give_back(pending)
-                raise
-            for sql, exc in rejected:
-                self.rejected += 1
-                log.error("buffered row set aside sql=%s error=%s", sql.split("(")[0].strip(), exc)
-            self._rows_out = False
-
-    @property
-    def _pending_rows(self) -> int:
-        return self.buffer.size
-
-    def _take_pending(self) -> Pending:
-        self._rows_out = True  # until the taker, holding the writer, has written or given them back
-        return self.buffer.take()
-
-    def _give_back(self, pending: Pending) -> None:
-        self.buffer.give_back(pending)
-
-    async def _flush_loop(self) -> None:
-        while True:
-            with suppress(TimeoutError):  # asyncio.timeout: wait_for can swallow a cancel on 3.11
-                async with asyncio.timeout(FLUSH_EVERY_SECONDS):
-                    await self._wake_flusher.wait()
-            self._wake_flusher.clear()
-            try:
-                await self.flush()
-            except Exception:  # keep flushing later; the rows stay lost only if the disk is gone
-                log.exception("engagement flush failed")
 
     async def checkpoint(self) -> bool:
         """Copy the write-ahead log into the database file and truncate the log to zero

@@ -23,14 +23,15 @@ transaction; the single writer commits concurrent units together (group commit).
   result afresh on each call; no sends, no shared state).
 - It holds the writer for as long as it runs: no network, no sleeping, no big loops.
 
-**The SQLite engine** (this module and storage/db.py are the only places that know SQLite
-specifics): every unit waiting when the writer is free is taken as one group and run by
-`run_group` as *one* call on the writer connection's own thread: `BEGIN IMMEDIATE`, the
-units (a `SAVEPOINT` each once one has failed: see `run_group`), the buffered rows
-(Database.enqueue) in a savepoint of their own, `COMMIT`. One hop to SQLite's thread and
-one commit for the group, instead of a hop per statement and a commit per unit: the write
-lock is taken once per group, and no statement waits for a turn of the busy event loop
-(with the loop saturated, a lone BEGIN IMMEDIATE was measured at 100-180 ms end to end).
+**The SQLite engine** (this module and storage/db.py, with its mixin
+storage/buffered_rows.py, are the only places that know SQLite specifics): every unit
+waiting when the writer is free is taken as one group and run by `run_group` as *one* call
+on the writer connection's own thread: `BEGIN IMMEDIATE`, the units (a `SAVEPOINT` each
+once one has failed: see `run_group`), the buffered rows (Database.enqueue) in a savepoint
+of their own, `COMMIT`. One hop to SQLite's thread and one commit for the group, instead
+of a hop per statement and a commit per unit: the write lock is taken once per group, and
+no statement waits for a turn of the busy event loop (with the loop saturated, a lone
+BEGIN IMMEDIATE was measured at 100-180 ms end to end).
 
 A PostgreSQL backend would give `unit` the same meaning: take a pooled connection, run the
 unit in `BEGIN ... COMMIT` (psycopg's synchronous connection in a worker thread, with a
