@@ -38,6 +38,7 @@ from bot.text import strip_mass_mentions, truncate
 
 log = logging.getLogger(__name__)
 
+CONTENT_MAX = 2000  # a message's content (an embed's description holds 4,096)
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
 FIELDS_MAX = 25
@@ -127,7 +128,14 @@ def remembered_renders(size: int = RENDERED) -> Callable[[Card], Rendered]:
 
 
 def render(card: Card) -> Rendered:
-    """A chart (`card.image`) shows inside the embed; a download (`card.file`) is attached."""
+    """A chart (`card.image`) shows inside the embed; a download (`card.file`) is attached.
+    A private answer that is only a line or two of text ("Your vote: RDA.") is sent as the
+    message's content, as Discord's own replies are: an embed around it costs its weight
+    twice (sent, and echoed back in Discord's reply) on the busiest path, a vote."""
+    if card.ephemeral and card.text_only and not (card.title or card.fields or card.footer):
+        text = clip(card.text, CONTENT_MAX)
+        if text and len(text) == len(strip_mass_mentions(card.text)):  # whole: else an embed holds more
+            return Rendered(None, None, (), content=text)
     embed = _embed(card)
     view = _view(card.buttons, card.links)
     uploads = tuple(item for item in (card.image, card.file) if item is not None)
