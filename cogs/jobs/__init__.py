@@ -79,7 +79,6 @@ class JobPosts:
         self.scheduler = scheduler
         self.messenger = messenger
         self.clock = clock
-        self.config = config
         self.fetch = fetch
         self.content = content
         self.content_changed = content_changed  # members' homes show the latest posts
