@@ -6,7 +6,10 @@ is manual, so timed flows run instantly.
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -63,3 +66,18 @@ class TestBot:
 
     def later(self, seconds: float) -> datetime:
         return self.clock.now() + timedelta(seconds=seconds)
+
+
+@contextmanager
+def organizer_bot(path: Path) -> Iterator[tuple[asyncio.AbstractEventLoop, TestBot]]:
+    """An organizer's TestBot on a loop of its own, with no quotas, a poll (#1) and a
+    webinar (#1) to act on: for module-scoped fixtures that hypothesis drives."""
+    loop = asyncio.new_event_loop()
+    testbot = TestBot(path, member="olga", role=Role.ORGANIZER, bot_quota_scale=0)
+    loop.run_until_complete(testbot.start())
+    try:
+        loop.run_until_complete(testbot.push('/poll create "Q?" a b', '/webinar add "Talk" "Dec 3 2pm"'))
+        yield loop, testbot
+    finally:
+        loop.run_until_complete(testbot.stop())
+        loop.close()

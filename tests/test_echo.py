@@ -17,9 +17,9 @@ from pydantic import BaseModel, ValidationError
 from bot.app import Bot
 from bot.cards import Card
 from bot.grammar import describe_error
-from bot.model import CommandInvoked, Role
+from bot.model import CommandInvoked
 from bot.text import ECHO_LIMIT, clip_echoes, echo, quoted
-from tests.harness import TestBot
+from tests.harness import TestBot, organizer_bot
 
 FILLERS = {  # a value each required argument accepts, so the junk is what gets refused
     "question": "Lunch?", "options": "a;b", "id": "1", "question_id": "rda-001", "reason": "wrong",
@@ -91,24 +91,19 @@ class Refusals:
 
 @pytest.fixture(scope="module")
 def echo_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[asyncio.AbstractEventLoop, TestBot, Refusals]]:
-    loop = asyncio.new_event_loop()
-    testbot = TestBot(tmp_path_factory.mktemp("echo"), member="olga", role=Role.ORGANIZER, bot_quota_scale=0)
-    loop.run_until_complete(testbot.start())
-    loop.run_until_complete(testbot.push('/poll create "Q?" a b', '/webinar add "Talk" "Dec 3 2pm"'))
-    refusals = Refusals()
-    original = Bot._safe_respond
+    with organizer_bot(tmp_path_factory.mktemp("echo")) as (loop, testbot):
+        refusals = Refusals()
+        original = Bot._safe_respond
 
-    async def spy(self: Bot, responder: Any, card: Card) -> None:
-        refusals.texts.append(card.plain_text())
-        await original(self, responder, card)
+        async def spy(self: Bot, responder: Any, card: Card) -> None:
+            refusals.texts.append(card.plain_text())
+            await original(self, responder, card)
 
-    Bot._safe_respond = spy  # type: ignore[method-assign]
-    try:
-        yield loop, testbot, refusals
-    finally:
-        Bot._safe_respond = original  # type: ignore[method-assign]
-        loop.run_until_complete(testbot.stop())
-        loop.close()
+        Bot._safe_respond = spy  # type: ignore[method-assign]
+        try:
+            yield loop, testbot, refusals
+        finally:
+            Bot._safe_respond = original  # type: ignore[method-assign]
 
 
 def _slots() -> list[tuple[str, str]]:

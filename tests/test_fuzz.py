@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.model import ButtonPressed, Member, Role
-from tests.harness import TestBot
+from bot.model import ButtonPressed, Member
+from tests.harness import TestBot, organizer_bot
 
 # commands that fetch the URL they are given are left out: random hosts would mean DNS
 # look-ups beyond this machine (their URL checks are tested in test_jobs and test_webinars)
@@ -36,16 +36,13 @@ class Loud(logging.Handler):
 
 @pytest.fixture(scope="module")
 def fuzz_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[asyncio.AbstractEventLoop, TestBot, Loud]]:
-    loop = asyncio.new_event_loop()
-    testbot = TestBot(tmp_path_factory.mktemp("fuzz"), member="olga", role=Role.ORGANIZER, bot_quota_scale=0)
-    loop.run_until_complete(testbot.start())
-    loop.run_until_complete(testbot.push('/poll create "Q?" a b', '/webinar add "Talk" "Dec 3 2pm"'))
-    loud = Loud()
-    logging.getLogger().addHandler(loud)
-    yield loop, testbot, loud
-    logging.getLogger().removeHandler(loud)
-    loop.run_until_complete(testbot.stop())
-    loop.close()
+    with organizer_bot(tmp_path_factory.mktemp("fuzz")) as (loop, testbot):
+        loud = Loud()
+        logging.getLogger().addHandler(loud)
+        try:
+            yield loop, testbot, loud
+        finally:
+            logging.getLogger().removeHandler(loud)
 
 
 def _names() -> list[str]:
