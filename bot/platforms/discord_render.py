@@ -133,8 +133,8 @@ def render(card: Card) -> Rendered:
     message's content, as Discord's own replies are: an embed around it costs its weight
     twice (sent, and echoed back in Discord's reply) on the busiest path, a vote."""
     if card.ephemeral and card.text_only and not (card.title or card.fields or card.footer):
-        text = clip(card.text, CONTENT_MAX)
-        if text and len(text) == len(strip_mass_mentions(card.text)):  # whole: else an embed holds more
+        text = strip_mass_mentions(card.text)
+        if text and len(text) <= CONTENT_MAX:  # longer: an embed holds more
             return Rendered(None, None, (), content=text)
     embed = _embed(card)
     view = _view(card.buttons, card.links)
