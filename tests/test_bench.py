@@ -64,7 +64,8 @@ def test_dispatch_and_polls_on_a_small_history(tmp_path: Path) -> None:
     built = run_json("bench.history", "--events", "3000", "--days", "3", "--out", str(history))
     assert {"history.build", "history.events"} <= names(built)
     dispatch = run_json("bench.dispatch", "--events", "300", "--rounds", "2", "--history", str(history))
-    assert {"dispatch.events_per_s", "dispatch.events_per_s_3k", "engagement.write_cost_3k"} == names(dispatch)
+    assert {"dispatch.events_per_s", "dispatch.events_per_s_vs_bare_inserts", "dispatch.events_per_s_3k",
+            "engagement.write_cost_3k"} == names(dispatch)
     polls = run_json("bench.polls", "--votes", "30", "--rounds", "1", "--history", str(history))
     assert {"polls.votes_per_s", "polls.votes_per_s_3k", "polls.votes_stored"} <= names(polls)
     stored = next(item for item in polls if item["name"] == "polls.votes_stored")
@@ -83,3 +84,36 @@ def test_clicks_through_the_fakes_in_their_own_process(module: str) -> None:
 def test_startup() -> None:
     (item,) = run_json("bench.startup", "--rounds", "1")
     assert item["name"] == "startup.shell_first_line" and item["goal"] == "value < 1000"
+
+
+def test_the_dispatch_floor_writes_every_row_it_takes_one_a_loop_turn(tmp_path: Path) -> None:
+    """The bare logger is a floor only if it does the work: every row stored (a last,
+    partial batch too), and each row waits for its own turn of the loop, as the core's do."""
+    import asyncio
+
+    from bench import dispatch
+
+    async def go() -> tuple[int, int, int]:
+        side = await dispatch.open_side(tmp_path / "floor.sqlite3")
+        turns = 0
+
+        async def count_turns() -> None:
+            nonlocal turns
+            while True:
+                turns += 1
+                await asyncio.sleep(0)
+
+        try:
+            before = int(await side.bot.db.scalar("SELECT COUNT(*) FROM engagement_events"))
+            counter = asyncio.create_task(count_turns())
+            await asyncio.sleep(0)
+            await dispatch.raw_round(side, 1234)
+            counter.cancel()
+            after = int(await side.bot.db.scalar("SELECT COUNT(*) FROM engagement_events"))
+            return before, after, turns
+        finally:
+            await side.close()
+
+    before, after, turns = asyncio.run(go())
+    assert after - before == 1234
+    assert turns >= 1234
