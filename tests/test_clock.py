@@ -48,3 +48,17 @@ def test_micros_reads_naive_times_as_utc_and_converts_others() -> None:
     assert micros(datetime(2026, 1, 1)) == micros(datetime(2026, 1, 1, tzinfo=UTC))
     assert micros(datetime(2026, 1, 1, 1, tzinfo=timezone(timedelta(hours=1)))) == micros(datetime(2026, 1, 1, tzinfo=UTC))
     assert IsoText()(micros(datetime(2026, 12, 1, 15, 0, 0, 1000, tzinfo=UTC))) == "2026-12-01T15:00:00.001000Z"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    st.sampled_from([UTC, timezone(timedelta(0)), timezone(timedelta(hours=-5)), ZoneInfo("UTC"), ZoneInfo("Asia/Kolkata"), None]),
+)
+def test_iso_of_a_utc_time_is_the_text_of_every_other(moment: datetime, zone: timezone | ZoneInfo | None) -> None:
+    """`iso`'s shortcut for times already in UTC writes exactly what the general path does."""
+    dt = moment.replace(tzinfo=zone)
+    general = (dt if dt.tzinfo is None else dt.astimezone(UTC)).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    assert iso(dt) == general
+    if dt.tzinfo is not None:
+        assert iso(dt.astimezone(UTC)) == general  # the shortcut's own case

@@ -51,7 +51,7 @@ from bot.platforms.discord_connect import apply_seams as apply_seams  # where it
 from bot.platforms.discord_events import NEEDS_MANAGE_EVENTS as NEEDS_MANAGE_EVENTS  # where it was
 from bot.platforms.discord_events import list_event, raw_interest_events
 from bot.platforms.discord_forms import DiscordForms
-from bot.platforms.discord_inbound import DiscordInbound
+from bot.platforms.discord_inbound import DiscordInbound, InFlight
 from bot.platforms.discord_lookups import channel_lookup, post_problem, role_lookup
 from bot.platforms.discord_render import clip, remembered_renders, render
 from bot.platforms.discord_respond import (
@@ -101,9 +101,7 @@ class DiscordPlatform(DiscordInbound):
         self._connected = asyncio.Event()
         self._closing = False
         self.forms = DiscordForms(bot.registry, self._handle, lambda: self._closing)  # modals: discord_forms
-        self._in_flight = 0
-        self._drained = asyncio.Event()
-        self._drained.set()
+        self._in_flight = InFlight()  # handlers running: close() lets them answer first
         self._runner: asyncio.Task[None] | None = None
         self._snapshots: asyncio.Task[None] | None = None
         handlers: dict[str, Callable[..., Any]] = {
@@ -222,7 +220,7 @@ class DiscordPlatform(DiscordInbound):
         if self._snapshots is not None:
             self._snapshots.cancel()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._drained.wait(), DRAIN_SECONDS)
+            await asyncio.wait_for(self._in_flight.drained.wait(), DRAIN_SECONDS)
         await self.client.close()
         if self._runner is not None:
             await asyncio.wait({self._runner}, timeout=CLOSE_SECONDS)

@@ -11,9 +11,8 @@ interaction's own permissions and roles (`discord_roles.role_of`), answered by a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -61,8 +60,7 @@ class DiscordInbound:
     defer_after: float
     rendered: Callable[[Card], Rendered]
     _closing: bool
-    _in_flight: int
-    _drained: asyncio.Event
+    _in_flight: InFlight
 
     if TYPE_CHECKING:
 
@@ -211,23 +209,40 @@ class DiscordInbound:
             await self.bot.dispatch(kind(self._member(user, permissions, config), place), SilentResponder())
 
     def _member(self, user: discord.User | discord.Member, permissions: discord.Permissions, config: CommunitySettings) -> Member:
-        roles = user.roles if isinstance(user, discord.Member) else []
+        """The member as the core knows them, with the role they hold here. Their server roles
+        are read only when the community names a moderator or organizer role (`role_of`)."""
+        named = config.values.get("organizer_role") or config.values.get("moderator_role")
+        roles = user.roles if named and isinstance(user, discord.Member) else []
         return Member(PLATFORM, str(user.id), user.display_name, role_of(roles, permissions, config))
 
     def _community(self, guild: discord.Guild) -> Community:
         return Community(PLATFORM, str(guild.id), guild.name or "")
 
-    @contextlib.contextmanager
-    def _tracked(self) -> Iterator[None]:
-        """Count handlers in flight so close() can let them answer first."""
-        self._in_flight += 1
-        self._drained.clear()
-        try:
-            yield
-        finally:
-            self._in_flight -= 1
-            if not self._in_flight:
-                self._drained.set()
+    def _tracked(self) -> InFlight:
+        """Count handlers in flight so close() can let them answer first (`with`)."""
+        return self._in_flight
+
+
+class InFlight:
+    """How many handlers are running (`with in_flight:` around each), and an event set
+    whenever none is, which `close()` waits for. One object, entered again and again: no
+    context manager is made per interaction."""
+
+    __slots__ = ("count", "drained")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.drained = asyncio.Event()
+        self.drained.set()
+
+    def __enter__(self) -> None:
+        self.count += 1
+        self.drained.clear()
+
+    def __exit__(self, *exc: object) -> None:
+        self.count -= 1
+        if not self.count:
+            self.drained.set()
 
 
 def _typed_so_far(interaction: discord.Interaction) -> dict[str, Any]:

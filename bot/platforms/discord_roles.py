@@ -14,11 +14,16 @@ from bot.model import Role
 log = logging.getLogger(__name__)
 
 
+ADMINISTRATOR = discord.Permissions(administrator=True).value
+MANAGE_GUILD = discord.Permissions(manage_guild=True).value
+
+
 def role_of(roles: list[discord.Role], permissions: discord.Permissions, config: CommunitySettings) -> Role:
     """Organizer: the organizer_role or Administrator. Moderator: the moderator_role or Manage Server."""
-    if permissions.administrator or find_role(roles, config.organizer_role):
+    settings, granted = config.values, permissions.value
+    if granted & ADMINISTRATOR or find_role(roles, settings.get("organizer_role")):
         return Role.ORGANIZER
-    if permissions.manage_guild or find_role(roles, config.moderator_role):
+    if granted & MANAGE_GUILD or find_role(roles, settings.get("moderator_role")):
         return Role.MODERATOR
     return Role.MEMBER
 
