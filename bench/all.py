@@ -1,7 +1,7 @@
 """Every benchmark, within five minutes: `python -m bench.all [--json] [--history-events N]`.
 
 First a database holding 1 million prior events is built, once for the run
-(`bench.history`, about 40 s). Copies of it serve dispatch's and polls' large-database
+(`bench.history`, about a minute). Copies of it serve dispatch's and polls' large-database
 variants (beside their empty-database ones), the report, and the bot of the Discord and
 Slack vote benchmarks (a bot that has run for a year). Then each benchmark runs in a process of its own, one
 after the other (two at once would time each other), at the sizes below, which fit the
