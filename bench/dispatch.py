@@ -200,16 +200,11 @@ async def run(events: int, rounds: int, history: str | None, history_events: int
                         heap.settle()  # round's objects, frozen, would never be collected
                     sides = [("empty", empty)] + ([("history", large)] if large is not None else [])
                     for k, (variant, side) in enumerate(sides if r % 2 == 0 else sides[::-1]):
-                        if (r + k) % 2 == 0:
-                            raw[variant].append(await raw_round(side, events))
-                            if variant == "empty":
-                                logger.append(await logger_round(side, events))
-                            core[variant].append(await core_round(side, events))
-                        else:
-                            core[variant].append(await core_round(side, events))
-                            if variant == "empty":
-                                logger.append(await logger_round(side, events))
-                            raw[variant].append(await raw_round(side, events))
+                        steps = [(raw[variant], raw_round), (core[variant], core_round)]
+                        if variant == "empty":  # the bare logger, between the two
+                            steps.insert(1, (logger, logger_round))
+                        for timings, timed in steps if (r + k) % 2 == 0 else steps[::-1]:
+                            timings.append(await timed(side, events))
                     await empty.close()
             finally:
                 if large is not None:

@@ -99,7 +99,7 @@ class DiscordInbound:
         command = self.bot.registry.commands.get(name)
         if self._closing or interaction.guild_id is None or command is None:
             return []
-        with self._tracked():
+        with self._in_flight:
             config, member, place = await self._who(interaction)
             event = CommandInvoked(member, place, name=name, options=_typed_so_far(interaction))
             ctx = Context(event, SilentResponder(), self.bot.clock.now(), self.bot.config.timezone(config), config)
@@ -132,7 +132,7 @@ class DiscordInbound:
         if guild is None or not data.get("user_id") or not data.get("guild_scheduled_event_id"):
             return
         user_id = int(data["user_id"])
-        with self._tracked():
+        with self._in_flight:
             user: discord.User | discord.Member | None = guild.get_member(user_id)
             if user is None:
                 try:
@@ -161,7 +161,7 @@ class DiscordInbound:
         """Only with the message-content intent: chat reaches the core (typed trivia answers)."""
         if message.author.bot or message.guild is None or not message.content or self._closing:
             return
-        with self._tracked():
+        with self._in_flight:
             community = self._community(message.guild)
             config = await self.bot.config.get(community)
             permissions = message.author.guild_permissions if isinstance(message.author, discord.Member) else discord.Permissions.none()
@@ -179,7 +179,7 @@ class DiscordInbound:
         if interaction.guild_id is None:
             await interaction.response.send_message(GUILD_ONLY, ephemeral=True)
             return
-        with self._tracked():
+        with self._in_flight:
             config, member, place = await self._who(interaction)
             responder = respond(interaction, component=component, defer_after=self.defer_after, render=self.rendered)
             current = CURRENT.set(interaction)  # who a channel a setting names must be visible to
@@ -200,7 +200,7 @@ class DiscordInbound:
         return config, member, place
 
     async def _member_event(self, guild: discord.Guild, user: discord.User | discord.Member, kind: type[Interaction]) -> None:
-        with self._tracked():
+        with self._in_flight:
             community = self._community(guild)
             config = await self.bot.config.get(community)
             permissions = user.guild_permissions if isinstance(user, discord.Member) else discord.Permissions.none()
@@ -217,10 +217,6 @@ class DiscordInbound:
 
     def _community(self, guild: discord.Guild) -> Community:
         return Community(PLATFORM, str(guild.id), guild.name or "")
-
-    def _tracked(self) -> InFlight:
-        """Count handlers in flight so close() can let them answer first (`with`)."""
-        return self._in_flight
 
 
 class InFlight:
