@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.model import ButtonPressed, Member
+from bot.platforms.base import custom_id_fits
 from tests.harness import TestBot, organizer_bot
 
 # commands that fetch the URL they are given are left out: random hosts would mean DNS
@@ -85,3 +86,23 @@ def test_any_button_id_is_answered_in_one_sentence(fuzz_bot: Any, action: str, a
     out = testbot.out.getvalue()[before:]
     assert SORRY not in out, (custom_id, out)
     assert not loud.records, (custom_id, [r.getMessage() for r in loud.records])
+
+
+NUMBERISH = st.text(alphabet="0123456789-+_ \u0661\u0662", max_size=25)
+EDGE = st.integers(min_value=2**63 - 10**4, max_value=2**63 + 10**4)  # 19 digits, either side of the limit
+EDGES = st.one_of(EDGE.map(str), EDGE.map(lambda n: f"-{n}"), EDGE.map(lambda n: f"{n // 10}"))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(parts=st.lists(st.one_of(NUMBERISH, ARG, EDGES), min_size=1, max_size=4))
+def test_a_button_id_fits_64_bits_exactly_when_every_number_in_it_does(parts: list[str]) -> None:
+    """custom_id_fits skips parts too short to overflow; it must agree with parsing them all."""
+    custom_id = ":".join(["poll.vote", *parts])
+    expected = True
+    for part in parts:
+        try:
+            number = int(part)
+        except ValueError:
+            continue
+        expected = expected and -(2**63) <= number < 2**63
+    assert custom_id_fits(custom_id) is expected, custom_id

@@ -115,6 +115,7 @@ def nonce(key: str) -> str:
 
 STALE_BUTTON = "That button is out of date; it has no effect now."
 INT64 = 2**63
+SHORT = len(str(INT64)) - 1  # 18: a part this long is below 10**18 (int() takes signs, _ and spaces too)
 
 
 def custom_id_fits(custom_id: str) -> bool:
@@ -122,6 +123,8 @@ def custom_id_fits(custom_id: str) -> bool:
     range the core's storage takes: a platform answers a click on `poll.vote:` and a
     20-digit number with STALE_BUTTON instead of passing it on."""
     for part in custom_id.split(":")[1:]:
+        if len(part) <= SHORT:  # too short to reach 2**63, whatever int() makes of it
+            continue
         try:
             number = int(part)
         except ValueError:
