@@ -64,8 +64,8 @@ def test_dispatch_and_polls_on_a_small_history(tmp_path: Path) -> None:
     built = run_json("bench.history", "--events", "3000", "--days", "3", "--out", str(history))
     assert {"history.build", "history.events"} <= names(built)
     dispatch = run_json("bench.dispatch", "--events", "300", "--rounds", "2", "--history", str(history))
-    assert {"dispatch.events_per_s", "dispatch.events_per_s_vs_bare_logger", "dispatch.events_per_s_3k",
-            "engagement.write_cost_3k"} == names(dispatch)
+    assert {"dispatch.events_per_s", "dispatch.events_per_s_vs_bare_logger", "dispatch.bare_logger_vs_raw",
+            "dispatch.events_per_s_3k", "engagement.write_cost_3k"} == names(dispatch)
     polls = run_json("bench.polls", "--votes", "30", "--rounds", "1", "--history", str(history))
     assert {"polls.votes_per_s", "polls.votes_per_s_3k", "polls.votes_stored"} <= names(polls)
     stored = next(item for item in polls if item["name"] == "polls.votes_stored")
