@@ -6,6 +6,11 @@ a burst of clicks on it to the floor (a bare library handler that answers each c
 "Your vote: ...") and a burst to the bot (a real vote: stored, answered, the poll message
 edited), back to back, alternating which goes first. Every member clicks once, so every
 vote is new. The fake process sends the clicks and times them (see bench/fakes.py).
+
+`--adapter-only` puts `AdapterOnly` in the bot's place: the platform adapter, whole, in
+front of a core that answers each vote at once and stores nothing. Its figures
+(`<platform>.adapter_only.*`, no goals) show how near the floor the adapter alone comes:
+the ceiling of the vote_burst ratio, since everything the core does comes on top of it.
 """
 
 from __future__ import annotations
@@ -24,9 +29,9 @@ import aiohttp
 
 from bench.common import Figure, alternate, figure, median, paired, percentile
 from bot.app import Bot
-from bot.cards import Card
-from bot.model import CommandInvoked, Member, MessageRef, Place, Role
-from bot.platforms.base import Platform
+from bot.cards import Card, notice
+from bot.model import ButtonPressed, CommandInvoked, Interaction, Member, MessageRef, Place, Role
+from bot.platforms.base import Platform, Responder
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-poll-secret-0123456789"
@@ -41,6 +46,17 @@ STEADY_GOAL = "value < 50"
 def answer_text(custom_id: str) -> str:
     """What a bare handler answers to `poll.vote:<poll>:<option>` (what the bot says too)."""
     return f"{ANSWER}: {LABELS[int(custom_id.rsplit(':', 1)[1]) % len(LABELS)]}."
+
+
+class AdapterOnly(Bot):
+    """The bot with a core that answers a vote at once ("Your vote: ...", as the floor
+    does) and stores nothing; anything else goes through the real core (the bench's polls)."""
+
+    async def dispatch(self, event: Interaction, responder: Responder) -> bool:
+        if isinstance(event, ButtonPressed) and event.custom_id.startswith("poll.vote:"):
+            await responder.respond(notice(answer_text(event.custom_id)))
+            return True
+        return await super().dispatch(event, responder)
 
 
 def quiet() -> None:
@@ -196,27 +212,41 @@ async def rounds(bot: Bot, platform: Platform, place: Place, floor: Send, load: 
     return Results(pairs, steady)
 
 
-def figures(prefix: str, results: Results, *, ack_deadline: bool) -> tuple[list[Figure], list[str]]:
-    """The figures of one platform, and notes for the human table."""
+def figures(prefix: str, results: Results, *, ack_deadline: bool,
+            adapter_only: bool = False) -> tuple[list[Figure], list[str]]:  # fmt: skip
+    """The figures of one platform, and notes for the human table. `adapter_only` (the
+    load was `AdapterOnly`): named `<prefix>.adapter_only.*`, without goals but two: every
+    vote answered, and none stored (the core was not in the way)."""
     pairs, (steady_floor, steady_load) = results.pairs, results.steady
     floors, loads = [f for f, _ in pairs], [lo for _, lo in pairs]
+
+    def goal(text: str) -> str | None:
+        return None if adapter_only else text
+
+    if adapter_only:
+        prefix = f"{prefix}.adapter_only"
     out = [
-        paired(f"{prefix}.vote_burst", "votes/s", [b.rate for b in loads], [b.rate for b in floors], BURST_GOAL),
+        paired(f"{prefix}.vote_burst", "votes/s", [b.rate for b in loads], [b.rate for b in floors], goal(BURST_GOAL)),
         paired(f"{prefix}.vote_burst_answer_p99", "ms", [b.answer_p99 for b in loads], [b.answer_p99 for b in floors],
-               None if ack_deadline else DEADLINE_GOAL),
+               None if ack_deadline else goal(DEADLINE_GOAL)),
     ]  # fmt: skip
     if ack_deadline:
         out.append(paired(f"{prefix}.vote_burst_ack_p99", "ms", [b.ack_p99 for b in loads],
-                          [b.ack_p99 for b in floors], DEADLINE_GOAL))  # fmt: skip
-    out += [
-        figure(f"{prefix}.vote_burst_converged", median(b.converged_ms or float("nan") for b in loads), "ms"),
-        figure(f"{prefix}.vote_burst_edits", median(b.edits for b in loads), "edits"),
-        figure(f"{prefix}.vote_steady_answer_p99", steady_load.answer_p99, "ms", steady_floor.answer_p99, goal=STEADY_GOAL),
-    ]
+                          [b.ack_p99 for b in floors], goal(DEADLINE_GOAL)))  # fmt: skip
+    if not adapter_only:  # no votes, so no tally to converge on
+        out += [
+            figure(f"{prefix}.vote_burst_converged", median(b.converged_ms or float("nan") for b in loads), "ms"),
+            figure(f"{prefix}.vote_burst_edits", median(b.edits for b in loads), "edits"),
+        ]
+    out.append(figure(f"{prefix}.vote_steady_answer_p99", steady_load.answer_p99, "ms", steady_floor.answer_p99,
+                      goal=goal(STEADY_GOAL)))  # fmt: skip
     every = [*loads, steady_load]
     sent = sum(b.sent for b in every)
     out.append(figure(f"{prefix}.votes_answered", sum(b.answered for b in every), "votes", sent, goal="ratio == 1"))
-    out.append(figure(f"{prefix}.votes_stored", sum(b.stored for b in every), "votes", sent, goal="ratio == 1"))
+    if adapter_only:  # its core stored nothing: the adapter alone was timed
+        out.append(figure(f"{prefix}.votes_stored", sum(b.stored for b in every), "votes", goal="value == 0"))
+    else:
+        out.append(figure(f"{prefix}.votes_stored", sum(b.stored for b in every), "votes", sent, goal="ratio == 1"))
     notes = [HEADER]
     for r, (floor, load) in enumerate(pairs):
         notes.append(floor.line(f"round {r + 1} floor"))

@@ -40,6 +40,7 @@ from bench import history as hist
 from bench.clicks import (
     ANSWER,
     SECRET,
+    AdapterOnly,
     Burst,
     FakeProcess,
     answer_text,
@@ -92,7 +93,7 @@ async def new_session(fake: FakeProcess, known: set[str]) -> str:
 
 
 async def run(clicks: int, count: int, rate: float, seconds: float, history: str | None, history_events: int,
-              as_json: bool) -> None:  # fmt: skip
+              as_json: bool, adapter_only: bool = False) -> None:  # fmt: skip
     quiet()
     async with hist.prepared(history, history_events) as (source, about), fake_process("discord") as fake:
         port, token = fake.hello["port"], fake.hello["token"]
@@ -105,7 +106,7 @@ async def run(clicks: int, count: int, rate: float, seconds: float, history: str
                 discord_api_base=f"http://127.0.0.1:{port}/api/v10", discord_gateway_url=f"ws://127.0.0.1:{port}/gateway",
             )  # type: ignore[call-arg]
             apply_seams(settings)
-            bot = Bot(settings, Database(path), SystemClock())
+            bot = (AdapterOnly if adapter_only else Bot)(settings, Database(path), SystemClock())
             bot.load_cogs()
             await bot.open()
             client, task = await bare_client(settings)
@@ -128,15 +129,18 @@ async def run(clicks: int, count: int, rate: float, seconds: float, history: str
 
                     return send
 
-                results = await rounds(bot, platform, place, sender(floor_session, False), sender(bot_session, True),
+                results = await rounds(bot, platform, place, sender(floor_session, False),
+                                       sender(bot_session, not adapter_only),
                                        clicks=clicks, count=count, rate=rate, seconds=seconds)  # fmt: skip
             finally:
                 await client.close()
                 await asyncio.gather(task, return_exceptions=True)
                 await bot.close()
-    out, notes = figures("discord", results, ack_deadline=False)
+    out, notes = figures("discord", results, ack_deadline=False, adapter_only=adapter_only)
     about = "an empty database" if source is None else about
-    emit(out, as_json, [f"Discord: {clicks:,} clicks a burst from as many members, {count} paired rounds, the bot on {about}", *notes])
+    who = "the adapter alone (its core answers at once, stores nothing)" if adapter_only else "the bot"
+    emit(out, as_json, [f"Discord: {clicks:,} clicks a burst from as many members, {count} paired rounds, {who} on {about}",
+                        *notes])  # fmt: skip
 
 
 def main() -> None:
@@ -144,9 +148,12 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=1000, help="clicks a burst, one per member")
     parser.add_argument("--rate", type=float, default=100.0, help="clicks a second in the steady run")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the steady run")
+    parser.add_argument("--adapter-only", action="store_true",
+                        help="the adapter with a core that answers at once and stores nothing (bench/clicks.py)")  # fmt: skip
     history_arguments(parser, default_events=0)  # the bot on a copy of a history: a bot a year old
     args = parser.parse_args()
-    asyncio.run(run(args.clicks, args.rounds, args.rate, args.seconds, args.history, args.history_events, args.json))
+    asyncio.run(run(args.clicks, args.rounds, args.rate, args.seconds, args.history, args.history_events, args.json,
+                    args.adapter_only))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -45,7 +45,17 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bench import history as hist
-from bench.clicks import ANSWER, SECRET, Burst, answer_text, fake_process, figures, quiet, rounds
+from bench.clicks import (
+    ANSWER,
+    SECRET,
+    AdapterOnly,
+    Burst,
+    answer_text,
+    fake_process,
+    figures,
+    quiet,
+    rounds,
+)
 from bench.common import arguments, emit, history_arguments
 from bench.fakes import CHANNEL
 from bot import heap
@@ -86,7 +96,7 @@ async def bare_bolt(port: int, api_url: str) -> tuple[web.AppRunner, aiohttp.Cli
 
 
 async def run(clicks: int, count: int, concurrency: int, rate: float, seconds: float, history: str | None,
-              history_events: int, as_json: bool) -> None:  # fmt: skip
+              history_events: int, as_json: bool, adapter_only: bool = False) -> None:  # fmt: skip
     quiet()
     async with hist.prepared(history, history_events) as (source, about), fake_process("slack", "--users", str(clicks)) as fake:
         api_url = fake.hello["api_url"]
@@ -99,7 +109,7 @@ async def run(clicks: int, count: int, concurrency: int, rate: float, seconds: f
                 _env_file=None, bot_database=path, bot_poll_secret=SECRET, bot_http_port=bot_port,
                 slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_api_url=api_url,
             )  # type: ignore[call-arg]
-            bot = Bot(settings, Database(path), SystemClock())
+            bot = (AdapterOnly if adapter_only else Bot)(settings, Database(path), SystemClock())
             bot.load_cogs()
             platform = SlackPlatform(bot, settings)
             bot.add_platform(platform)
@@ -110,7 +120,8 @@ async def run(clicks: int, count: int, concurrency: int, rate: float, seconds: f
                 heap.settle()  # as `alcts-bot run` does once started (bot/heap.py)
                 place = Place(platform.community, CHANNEL, "bench")
 
-                def sender(port: int, converge: bool) -> Any:
+                def sender(port: int, load: bool) -> Any:
+                    converge = load and not adapter_only  # no votes stored: no tally to wait for
                     async def send(poll: int, message: str, size: int, at: float) -> Burst:
                         burst = await fake.burst(
                             url=f"http://127.0.0.1:{port}{EVENTS_PATH}", prefix=f"poll.vote:{poll}", options=3,
@@ -118,7 +129,7 @@ async def run(clicks: int, count: int, concurrency: int, rate: float, seconds: f
                             message=message, expect_answer=ANSWER,
                             expect_message=f"{size} voters so far" if converge else None, timeout=60,
                         )  # fmt: skip
-                        if converge:
+                        if load:
                             await platform.intake.idle()
                         return burst
 
@@ -131,11 +142,12 @@ async def run(clicks: int, count: int, concurrency: int, rate: float, seconds: f
                 await runner.cleanup()
                 await session.close()
                 await bot.close()
-    out, notes = figures("slack", results, ack_deadline=True)
+    out, notes = figures("slack", results, ack_deadline=True, adapter_only=adapter_only)
     about = "an empty database" if source is None else about
     connections = f"{concurrency} connections" if concurrency else "one connection per click"
+    who = "the adapter alone (its core answers at once, stores nothing)" if adapter_only else "the bot"
     emit(out, as_json, [f"Slack: {clicks:,} signed clicks a burst from as many members over {connections}, "
-                        f"{count} paired rounds, the bot on {about}; at most {peak} in flight in the adapter",
+                        f"{count} paired rounds, {who} on {about}; at most {peak} in flight in the adapter",
                         *notes])  # fmt: skip
 
 
@@ -145,10 +157,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=100, help="connections the fake clicks over (0: one per click)")
     parser.add_argument("--rate", type=float, default=100.0, help="clicks a second in the steady run")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the steady run")
+    parser.add_argument("--adapter-only", action="store_true",
+                        help="the adapter with a core that answers at once and stores nothing (bench/clicks.py)")  # fmt: skip
     history_arguments(parser, default_events=0)  # the bot on a copy of a history: a bot a year old
     args = parser.parse_args()
     asyncio.run(run(args.clicks, args.rounds, args.concurrency, args.rate, args.seconds, args.history,
-                    args.history_events, args.json))  # fmt: skip
+                    args.history_events, args.json, args.adapter_only))  # fmt: skip
 
 
 if __name__ == "__main__":
