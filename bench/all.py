@@ -7,7 +7,7 @@ Slack vote benchmarks (a bot that has run for a year). Then each benchmark runs 
 after the other (two at once would time each other), at the sizes below, which fit the
 budget on a 2-core machine. The click benchmarks take 9 paired rounds: one round's ratio
 there moves by 0.2-0.5 on this machine, and the median of 9 moves less than that of 5.
-They run again with `--adapter-only` (7 rounds, on an empty database): each platform's
+They run again with `--adapter-only` (5 rounds, on an empty database): each platform's
 adapter in front of a core that answers at once and stores nothing, against the same
 floor, which is as near the floor as the whole bot could come (bench/clicks.py).
 
@@ -37,8 +37,8 @@ RUNS: list[tuple[str, list[str], bool]] = [  # module, arguments, takes --histor
     ("bench.discord_clicks", ["--clicks", "1000", "--rounds", "9", "--seconds", "3"], True),
     ("bench.slack_clicks", ["--clicks", "1000", "--rounds", "9", "--seconds", "3"], True),
     # the adapters alone, their core answering at once (the ceiling of the two ratios above)
-    ("bench.discord_clicks", ["--clicks", "1000", "--rounds", "7", "--seconds", "1", "--adapter-only"], False),
-    ("bench.slack_clicks", ["--clicks", "1000", "--rounds", "7", "--seconds", "1", "--adapter-only"], False),
+    ("bench.discord_clicks", ["--clicks", "1000", "--rounds", "5", "--seconds", "1", "--adapter-only"], False),
+    ("bench.slack_clicks", ["--clicks", "1000", "--rounds", "5", "--seconds", "1", "--adapter-only"], False),
     ("bench.jobs", ["--rounds", "3", "--feeds", "100"], False),
     ("bench.report", [], True),
 ]
