@@ -7,9 +7,9 @@ Slack vote benchmarks (a bot that has run for a year). Then each benchmark runs 
 after the other (two at once would time each other), at the sizes below, which fit the
 budget on a 2-core machine. The click benchmarks take 9 paired rounds: one round's ratio
 there moves by 0.2-0.5 on this machine, and the median of 9 moves less than that of 5.
-They run again with `--adapter-only` (5 rounds, on an empty database): each platform's
-adapter in front of a core that answers at once and stores nothing, against the same
-floor, which is as near the floor as the whole bot could come (bench/clicks.py).
+Each of their rounds also times the platform's adapter alone, in front of a core that
+answers at once and stores nothing: as near the floor as the whole bot could come
+(bench/clicks.py).
 
 With `--json`, standard output carries one JSON object per figure, `{"name", "value",
 "unit", "baseline", "ratio", "goal"}` (see bench/common.py), ending with each benchmark's
@@ -36,9 +36,6 @@ RUNS: list[tuple[str, list[str], bool]] = [  # module, arguments, takes --histor
     ("bench.polls", ["--votes", "1000", "--rounds", "7"], True),
     ("bench.discord_clicks", ["--clicks", "1000", "--rounds", "9", "--seconds", "3"], True),
     ("bench.slack_clicks", ["--clicks", "1000", "--rounds", "9", "--seconds", "3"], True),
-    # the adapters alone, their core answering at once (the ceiling of the two ratios above)
-    ("bench.discord_clicks", ["--clicks", "1000", "--rounds", "5", "--seconds", "1", "--adapter-only"], False),
-    ("bench.slack_clicks", ["--clicks", "1000", "--rounds", "5", "--seconds", "1", "--adapter-only"], False),
     ("bench.jobs", ["--rounds", "3", "--feeds", "100"], False),
     ("bench.report", [], True),
 ]
@@ -90,8 +87,7 @@ def main() -> int:
                     options.history_events = 0  # the others run without their large-database variants
             sys.stdout.write(out)
             sys.stdout.flush()
-            variant = ".adapter_only" if "--adapter-only" in args else ""
-            times.append(figure(f"{module}{variant}.seconds", seconds, "s"))
+            times.append(figure(f"{module}.seconds", seconds, "s"))
             print(f"== {module}: {'failed' if seconds is None else f'{seconds:.1f} s'}", file=human, flush=True)
     total = figure("bench.all.seconds", time.monotonic() - started, "s", goal=f"value <= {BUDGET_SECONDS}")
     if options.json:

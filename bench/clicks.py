@@ -2,15 +2,16 @@
 burst rounds, the steady run and the figures.
 
 A round: a new poll (made untimed, through the core, its message posted on the fake), then
-a burst of clicks on it to the floor (a bare library handler that answers each click
-"Your vote: ...") and a burst to the bot (a real vote: stored, answered, the poll message
-edited), back to back, alternating which goes first. Every member clicks once, so every
-vote is new. The fake process sends the clicks and times them (see bench/fakes.py).
+bursts of clicks on it, back to back, to three contestants in an order that rotates from
+round to round: the floor (a bare library handler that answers each click "Your vote:
+..."), the bot (a real vote: stored, answered, the poll message edited), and the adapter
+alone (`AdapterOnly`: the bot's real platform adapter, with a database of its own, in
+front of a core that answers each vote at once with the floor's text and stores nothing).
+Every member clicks once a burst, so every vote is new.
 
-`--adapter-only` puts `AdapterOnly` in the bot's place: the platform adapter, whole, in
-front of a core that answers each vote at once and stores nothing. Its figures
-(`<platform>.adapter_only.*`, no goals) show how near the floor the adapter alone comes:
-the ceiling of the vote_burst ratio, since everything the core does comes on top of it.
+The adapter alone shows how near the floor a bot could come if its core cost nothing: the
+ceiling of the vote_burst ratio, measured in the same rounds (`<platform>.adapter_only.*`,
+no speed goal). The fake process sends the clicks and times them (see bench/fakes.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import Figure, alternate, figure, median, paired, percentile
+from bench.common import Figure, figure, median, paired, percentile
 from bot.app import Bot
 from bot.cards import Card, notice
 from bot.model import ButtonPressed, CommandInvoked, Interaction, Member, MessageRef, Place, Role
@@ -50,7 +51,7 @@ def answer_text(custom_id: str) -> str:
 
 class AdapterOnly(Bot):
     """The bot with a core that answers a vote at once ("Your vote: ...", as the floor
-    does) and stores nothing; anything else goes through the real core (the bench's polls)."""
+    does) and stores nothing; anything else goes through the real core."""
 
     async def dispatch(self, event: Interaction, responder: Responder) -> bool:
         if isinstance(event, ButtonPressed) and event.custom_id.startswith("poll.vote:"):
@@ -176,13 +177,15 @@ Send = Callable[[int, str, int, float], Awaitable[Burst]]  # (poll, message, cou
 
 @dataclass
 class Results:
-    pairs: list[tuple[Burst, Burst]]  # (floor, bot) per round
-    steady: tuple[Burst, Burst]
+    rounds: list[tuple[Burst, Burst, Burst]]  # (floor, bot, adapter alone) per round
+    steady: tuple[Burst, Burst]  # (floor, bot)
 
 
-async def rounds(bot: Bot, platform: Platform, place: Place, floor: Send, load: Send, *, clicks: int, count: int,
-                 rate: float, seconds: float) -> Results:  # fmt: skip
-    """A warm-up pair, `count` paired burst rounds, then one steady pair at `rate`."""
+async def rounds(bot: Bot, platform: Platform, place: Place, floor: Send, load: Send, adapter: Send, *,
+                 clicks: int, count: int, rate: float, seconds: float) -> Results:  # fmt: skip
+    """A warm-up burst each, `count` rounds of one burst each on one poll (the order
+    rotates: each contestant goes first, second and third as often), then one steady pair
+    (floor, bot) at `rate`."""
 
     async def run(send: Send, size: int, at: float, poll: tuple[int, str] | None = None) -> Burst:
         poll = poll or await new_poll(bot, platform, place)
@@ -191,69 +194,61 @@ async def rounds(bot: Bot, platform: Platform, place: Place, floor: Send, load: 
         burst.stored = await stored(bot, poll[0])
         return burst
 
-    await run(floor, clicks, 0)  # warm: connections, caches (Slack's users), Bolt's auth.test
-    await run(load, clicks, 0)
-    polls: dict[int, tuple[int, str]] = {}
-
-    async def poll_of(r: int) -> tuple[int, str]:  # both sides of a round click on one poll's message
-        if r not in polls:
-            polls[r] = await new_poll(bot, platform, place)
-        return polls[r]
-
-    async def floor_round(r: int) -> Burst:
-        return await run(floor, clicks, 0, await poll_of(r))
-
-    async def load_round(r: int) -> Burst:
-        return await run(load, clicks, 0, await poll_of(r))
-
-    pairs = await alternate(count, floor_round, load_round)
+    for warm in (floor, load, adapter):  # connections, caches (Slack's users), Bolt's auth.test
+        await run(warm, clicks, 0)
+    timed: list[tuple[Burst, Burst, Burst]] = []
+    sides = [floor, load, adapter]
+    for r in range(count):
+        poll = await new_poll(bot, platform, place)  # every contestant of a round clicks on its message
+        bursts: dict[int, Burst] = {}
+        for k in range(3):
+            side = (r + k) % 3
+            bursts[side] = await run(sides[side], clicks, 0, poll)
+        timed.append((bursts[0], bursts[1], bursts[2]))
     steady_n = max(1, int(rate * seconds))
     steady = (await run(floor, steady_n, rate), await run(load, steady_n, rate))
-    return Results(pairs, steady)
+    return Results(timed, steady)
 
 
-def figures(prefix: str, results: Results, *, ack_deadline: bool,
-            adapter_only: bool = False) -> tuple[list[Figure], list[str]]:  # fmt: skip
-    """The figures of one platform, and notes for the human table. `adapter_only` (the
-    load was `AdapterOnly`): named `<prefix>.adapter_only.*`, without goals but two: every
-    vote answered, and none stored (the core was not in the way)."""
-    pairs, (steady_floor, steady_load) = results.pairs, results.steady
-    floors, loads = [f for f, _ in pairs], [lo for _, lo in pairs]
-
-    def goal(text: str) -> str | None:
-        return None if adapter_only else text
-
-    if adapter_only:
-        prefix = f"{prefix}.adapter_only"
+def figures(prefix: str, results: Results, *, ack_deadline: bool) -> tuple[list[Figure], list[str]]:
+    """The figures of one platform, and notes for the human table. The adapter alone's
+    (`<prefix>.adapter_only.*`) carry no goal on speed; every vote it was sent answered."""
+    (steady_floor, steady_load) = results.steady
+    floors = [f for f, _, _ in results.rounds]
+    loads = [lo for _, lo, _ in results.rounds]
+    alone = [a for _, _, a in results.rounds]
     out = [
-        paired(f"{prefix}.vote_burst", "votes/s", [b.rate for b in loads], [b.rate for b in floors], goal(BURST_GOAL)),
+        paired(f"{prefix}.vote_burst", "votes/s", [b.rate for b in loads], [b.rate for b in floors], BURST_GOAL),
         paired(f"{prefix}.vote_burst_answer_p99", "ms", [b.answer_p99 for b in loads], [b.answer_p99 for b in floors],
-               None if ack_deadline else goal(DEADLINE_GOAL)),
+               None if ack_deadline else DEADLINE_GOAL),
     ]  # fmt: skip
     if ack_deadline:
         out.append(paired(f"{prefix}.vote_burst_ack_p99", "ms", [b.ack_p99 for b in loads],
-                          [b.ack_p99 for b in floors], goal(DEADLINE_GOAL)))  # fmt: skip
-    if not adapter_only:  # no votes, so no tally to converge on
-        out += [
-            figure(f"{prefix}.vote_burst_converged", median(b.converged_ms or float("nan") for b in loads), "ms"),
-            figure(f"{prefix}.vote_burst_edits", median(b.edits for b in loads), "edits"),
-        ]
-    out.append(figure(f"{prefix}.vote_steady_answer_p99", steady_load.answer_p99, "ms", steady_floor.answer_p99,
-                      goal=goal(STEADY_GOAL)))  # fmt: skip
+                          [b.ack_p99 for b in floors], DEADLINE_GOAL))  # fmt: skip
+    out += [
+        figure(f"{prefix}.vote_burst_converged", median(b.converged_ms or float("nan") for b in loads), "ms"),
+        figure(f"{prefix}.vote_burst_edits", median(b.edits for b in loads), "edits"),
+        figure(f"{prefix}.vote_steady_answer_p99", steady_load.answer_p99, "ms", steady_floor.answer_p99, goal=STEADY_GOAL),
+    ]
     every = [*loads, steady_load]
     sent = sum(b.sent for b in every)
     out.append(figure(f"{prefix}.votes_answered", sum(b.answered for b in every), "votes", sent, goal="ratio == 1"))
-    if adapter_only:  # its core stored nothing: the adapter alone was timed
-        out.append(figure(f"{prefix}.votes_stored", sum(b.stored for b in every), "votes", goal="value == 0"))
-    else:
-        out.append(figure(f"{prefix}.votes_stored", sum(b.stored for b in every), "votes", sent, goal="ratio == 1"))
+    out.append(figure(f"{prefix}.votes_stored", sum(b.stored for b in every), "votes", sent, goal="ratio == 1"))
+    out += [
+        paired(f"{prefix}.adapter_only.vote_burst", "votes/s", [b.rate for b in alone], [b.rate for b in floors]),
+        paired(f"{prefix}.adapter_only.vote_burst_answer_p99", "ms", [b.answer_p99 for b in alone],
+               [b.answer_p99 for b in floors]),  # fmt: skip
+        figure(f"{prefix}.adapter_only.votes_answered", sum(b.answered for b in alone), "votes",
+               sum(b.sent for b in alone), goal="ratio == 1"),  # fmt: skip
+    ]
     notes = [HEADER]
-    for r, (floor, load) in enumerate(pairs):
+    for r, (floor, load, bare) in enumerate(results.rounds):
         notes.append(floor.line(f"round {r + 1} floor"))
         notes.append(load.line(f"round {r + 1} bot") + f"  ratio {load.rate / floor.rate if floor.rate else 0:.2f}")
+        notes.append(bare.line(f"round {r + 1} adapter alone") + f"  ratio {bare.rate / floor.rate if floor.rate else 0:.2f}")
     notes.append(steady_floor.line(f"steady {steady_floor.sent} floor"))
     notes.append(steady_load.line(f"steady {steady_load.sent} bot"))
-    busy = [b for f, lo in pairs for b in (f, lo) if b.seconds and b.cpu / b.seconds > 0.8]
+    busy = [b for burst in results.rounds for b in burst if b.seconds and b.cpu / b.seconds > 0.8]
     if busy:
         notes.append(f"note: the fake's process was busy over {len(busy)} bursts (CPU > 0.8 of the burst): "
                      "there, the fake may bound both sides, and the ratio flatters the bot")  # fmt: skip

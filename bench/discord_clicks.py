@@ -1,30 +1,33 @@
 """Real poll votes through the Discord adapter next to a bare discord.py handler on the same
-fake Discord, in paired rounds.
+fake Discord, in rounds; and the adapter alone, the ceiling.
 
     python -m bench.discord_clicks [--clicks 1000] [--rounds 5] [--rate 100] [--seconds 5]
         [--history PATH | --history-events N] [--json]
 
 The fake Discord runs in a process of its own (`bench.fakes discord`) and sends the clicks:
 INTERACTION_CREATE frames over the gateway, all at once, from `--clicks` members (one click
-each). Both contestants run in this process, each with its own gateway session, and the
+each). The contestants run in this process, each with its own gateway session, and the
 fake sends each burst to one of them:
 
 - floor: a bare `discord.Client` (the adapter's intents and cache options) whose
   `on_interaction` answers every click with an ephemeral "Your vote: ..." message;
 - load: the bot (`DiscordPlatform`, `Bot` with the default cogs, SQLite): a real
   `poll.vote` (read, decide, commit, its engagement rows), answered privately, and the
-  poll's message edited with the tally (coalesced).
+  poll's message edited with the tally (coalesced);
+- the adapter alone: a second `DiscordPlatform` in front of `AdapterOnly` (bench/clicks.py),
+  a core that answers at once with the floor's text and stores nothing.
 
-Each round makes a new poll (untimed) whose message both bursts click on; the rounds
-alternate which side goes first. A click's ack on Discord is its answer (the interaction
-callback carries the message), timed by the fake from sending the frame to receiving it.
-`--history PATH` (or `--history-events N`, built first) runs the bot on a copy of a database
-of prior events (see bench.history); bench.all does, with 1 million.
+Each round makes a new poll (untimed) whose message the round's bursts click on; the order
+of the three rotates from round to round. A click's ack on Discord is its answer (the
+interaction callback carries the message), timed by the fake from sending the frame to
+receiving it. `--history PATH` (or `--history-events N`, built first) runs the bot on a copy
+of a database of prior events (see bench.history); bench.all does, with 1 million.
 
 Figures: discord.vote_burst (votes answered per second, from the first click sent to the
 last answer; goal ratio >= 0.8 of the floor), discord.vote_burst_answer_p99 (goal under
 Discord's 3 s), the poll message's edits and when it showed the final tally, a steady
-`--rate` a second for `--seconds` (p99 goal 50 ms), and every vote answered and stored.
+`--rate` a second for `--seconds` (p99 goal 50 ms), every vote answered and stored; and
+discord.adapter_only.vote_burst (no goal: the ratio's ceiling) with its answers.
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ async def new_session(fake: FakeProcess, known: set[str]) -> str:
 
 
 async def run(clicks: int, count: int, rate: float, seconds: float, history: str | None, history_events: int,
-              as_json: bool, adapter_only: bool = False) -> None:  # fmt: skip
+              as_json: bool) -> None:  # fmt: skip
     quiet()
     async with hist.prepared(history, history_events) as (source, about), fake_process("discord") as fake:
         port, token = fake.hello["port"], fake.hello["token"]
@@ -106,17 +109,25 @@ async def run(clicks: int, count: int, rate: float, seconds: float, history: str
                 discord_api_base=f"http://127.0.0.1:{port}/api/v10", discord_gateway_url=f"ws://127.0.0.1:{port}/gateway",
             )  # type: ignore[call-arg]
             apply_seams(settings)
-            bot = (AdapterOnly if adapter_only else Bot)(settings, Database(path), SystemClock())
+            bot = Bot(settings, Database(path), SystemClock())
             bot.load_cogs()
             await bot.open()
+            alone_path = Path(tmp_name) / "adapter.sqlite3"  # the adapter alone: its own, empty database
+            alone_settings = settings.model_copy(update={"bot_database": alone_path})
+            alone = AdapterOnly(alone_settings, Database(alone_path), SystemClock())
+            await alone.open()
             client, task = await bare_client(settings)
             floor_session = await new_session(fake, set())
             platform = DiscordPlatform(bot, settings, ready_timeout=0.05)
             bot.add_platform(platform)
+            alone_platform = DiscordPlatform(alone, alone_settings, ready_timeout=0.05)
+            alone.add_platform(alone_platform)
             try:
                 await platform.start()
-                heap.settle()  # as `alcts-bot run` does once started (bot/heap.py)
                 bot_session = await new_session(fake, {floor_session})
+                await alone_platform.start()
+                alone_session = await new_session(fake, {floor_session, bot_session})
+                heap.settle()  # as `alcts-bot run` does once started (bot/heap.py)
                 place = Place(Community("discord", str(GUILD_ID), "ALCTS Test Guild"), str(CHANNEL_ID), "general")
 
                 def sender(session: str, converge: bool) -> Any:
@@ -129,17 +140,17 @@ async def run(clicks: int, count: int, rate: float, seconds: float, history: str
 
                     return send
 
-                results = await rounds(bot, platform, place, sender(floor_session, False),
-                                       sender(bot_session, not adapter_only),
-                                       clicks=clicks, count=count, rate=rate, seconds=seconds)  # fmt: skip
+                results = await rounds(bot, platform, place, sender(floor_session, False), sender(bot_session, True),
+                                       sender(alone_session, False), clicks=clicks, count=count, rate=rate,
+                                       seconds=seconds)  # fmt: skip
             finally:
                 await client.close()
                 await asyncio.gather(task, return_exceptions=True)
+                await alone.close()
                 await bot.close()
-    out, notes = figures("discord", results, ack_deadline=False, adapter_only=adapter_only)
+    out, notes = figures("discord", results, ack_deadline=False)
     about = "an empty database" if source is None else about
-    who = "the adapter alone (its core answers at once, stores nothing)" if adapter_only else "the bot"
-    emit(out, as_json, [f"Discord: {clicks:,} clicks a burst from as many members, {count} paired rounds, {who} on {about}",
+    emit(out, as_json, [f"Discord: {clicks:,} clicks a burst from as many members, {count} rounds, the bot on {about}",
                         *notes])  # fmt: skip
 
 
@@ -148,12 +159,9 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=1000, help="clicks a burst, one per member")
     parser.add_argument("--rate", type=float, default=100.0, help="clicks a second in the steady run")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the steady run")
-    parser.add_argument("--adapter-only", action="store_true",
-                        help="the adapter with a core that answers at once and stores nothing (bench/clicks.py)")  # fmt: skip
     history_arguments(parser, default_events=0)  # the bot on a copy of a history: a bot a year old
     args = parser.parse_args()
-    asyncio.run(run(args.clicks, args.rounds, args.rate, args.seconds, args.history, args.history_events, args.json,
-                    args.adapter_only))  # fmt: skip
+    asyncio.run(run(args.clicks, args.rounds, args.rate, args.seconds, args.history, args.history_events, args.json))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Real poll votes through the Slack adapter next to a bare Bolt handler on the same fake
-Slack, in paired rounds.
+Slack, in rounds; and the adapter alone, the ceiling.
 
     python -m bench.slack_clicks [--clicks 1000] [--rounds 5] [--concurrency 100] [--rate 100]
         [--seconds 5] [--history PATH | --history-events N] [--json]
@@ -8,7 +8,7 @@ The fake Slack runs in a process of its own (`bench.fakes slack`): the Web API a
 response_urls the bot and the floor call, and the clicks, signed `block_actions` sent over
 HTTP from `--clicks` members (one click each), all at once over at most `--concurrency`
 connections (0: one per click; beyond the adapter's in-flight limit a click is refused as
-busy, which counts against the bot). Both contestants serve HTTP in this process:
+busy, which counts against the bot). The contestants serve HTTP in this process:
 
 - floor: a bare slack-bolt `AsyncApp` (its own aiohttp server, signature checks on, and
   `process_before_response` as the adapter runs it: the HTTP ack goes once the listener
@@ -16,18 +16,24 @@ busy, which counts against the bot). Both contestants serve HTTP in this process
 - load: the bot (`SlackPlatform`, `Bot` with the default cogs, SQLite): a real
   `poll.vote` (request identity claimed, vote read, decided and committed, engagement rows),
   acked once committed, answered privately on the response_url after the ack, and the
-  poll's message updated with the tally (chat.update, coalesced).
+  poll's message updated with the tally (chat.update, coalesced);
+- the adapter alone: a second `SlackPlatform` (its own port and database) in front of
+  `AdapterOnly` (bench/clicks.py), a core that answers at once with the floor's text and
+  stores nothing; the adapter's own work stays (signature check, validation, the durable
+  request-identity claim, the ack after it, the answer on the response_url).
 
-Each round makes a new poll (untimed) whose message both bursts click on; rounds alternate
-which side goes first. The fake times each click's ack (the HTTP response) and its answer
-(the response_url POST). `--history PATH` (or `--history-events N`, built first) runs the
-bot on a copy of a database of prior events (see bench.history); bench.all does, with 1 million.
+Each round makes a new poll (untimed) whose message the round's bursts click on; the order
+of the three rotates from round to round. The fake times each click's ack (the HTTP
+response) and its answer (the response_url POST). `--history PATH` (or `--history-events
+N`, built first) runs the bot on a copy of a database of prior events (see bench.history);
+bench.all does, with 1 million.
 
 Figures: slack.vote_burst (votes answered per second, first click sent to last answer; goal
 ratio >= 0.8 of the floor), slack.vote_burst_ack_p99 (goal under Slack's 3 s),
 slack.vote_burst_answer_p99, the poll message's edits and when it showed the final
-tally, a steady `--rate` a second for `--seconds` (answer p99 goal 50 ms), and every vote
-answered and stored.
+tally, a steady `--rate` a second for `--seconds` (answer p99 goal 50 ms), every vote
+answered and stored; and slack.adapter_only.vote_burst (no goal: the ratio's ceiling) with
+its answers.
 """
 
 from __future__ import annotations
@@ -96,7 +102,7 @@ async def bare_bolt(port: int, api_url: str) -> tuple[web.AppRunner, aiohttp.Cli
 
 
 async def run(clicks: int, count: int, concurrency: int, rate: float, seconds: float, history: str | None,
-              history_events: int, as_json: bool, adapter_only: bool = False) -> None:  # fmt: skip
+              history_events: int, as_json: bool) -> None:  # fmt: skip
     quiet()
     async with hist.prepared(history, history_events) as (source, about), fake_process("slack", "--users", str(clicks)) as fake:
         api_url = fake.hello["api_url"]
@@ -104,24 +110,30 @@ async def run(clicks: int, count: int, concurrency: int, rate: float, seconds: f
             path = Path(tmp_name) / "bot.sqlite3"
             if source is not None:
                 hist.copy(source, path)
-            bot_port, floor_port = free_port(), free_port()
+            bot_port, floor_port, alone_port = free_port(), free_port(), free_port()
             settings = Settings(
                 _env_file=None, bot_database=path, bot_poll_secret=SECRET, bot_http_port=bot_port,
                 slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_api_url=api_url,
             )  # type: ignore[call-arg]
-            bot = (AdapterOnly if adapter_only else Bot)(settings, Database(path), SystemClock())
+            bot = Bot(settings, Database(path), SystemClock())
             bot.load_cogs()
             platform = SlackPlatform(bot, settings)
             bot.add_platform(platform)
             await bot.open()
+            alone_path = Path(tmp_name) / "adapter.sqlite3"  # the adapter alone: its own, empty database
+            alone_settings = settings.model_copy(update={"bot_database": alone_path, "bot_http_port": alone_port})
+            alone = AdapterOnly(alone_settings, Database(alone_path), SystemClock())
+            alone_platform = SlackPlatform(alone, alone_settings)
+            alone.add_platform(alone_platform)
+            await alone.open()
             runner, session = await bare_bolt(floor_port, api_url)
             try:
                 await platform.start()
+                await alone_platform.start()
                 heap.settle()  # as `alcts-bot run` does once started (bot/heap.py)
                 place = Place(platform.community, CHANNEL, "bench")
 
-                def sender(port: int, load: bool) -> Any:
-                    converge = load and not adapter_only  # no votes stored: no tally to wait for
+                def sender(port: int, adapter: SlackPlatform | None, converge: bool) -> Any:
                     async def send(poll: int, message: str, size: int, at: float) -> Burst:
                         burst = await fake.burst(
                             url=f"http://127.0.0.1:{port}{EVENTS_PATH}", prefix=f"poll.vote:{poll}", options=3,
@@ -129,25 +141,26 @@ async def run(clicks: int, count: int, concurrency: int, rate: float, seconds: f
                             message=message, expect_answer=ANSWER,
                             expect_message=f"{size} voters so far" if converge else None, timeout=60,
                         )  # fmt: skip
-                        if load:
-                            await platform.intake.idle()
+                        if adapter is not None:  # its work after the answers (the clicks' ends) is done
+                            await adapter.intake.idle()
                         return burst
 
                     return send
 
-                results = await rounds(bot, platform, place, sender(floor_port, False), sender(bot_port, True),
+                results = await rounds(bot, platform, place, sender(floor_port, None, False),
+                                       sender(bot_port, platform, True), sender(alone_port, alone_platform, False),
                                        clicks=clicks, count=count, rate=rate, seconds=seconds)  # fmt: skip
                 peak = platform.intake.peak
             finally:
                 await runner.cleanup()
                 await session.close()
+                await alone.close()
                 await bot.close()
-    out, notes = figures("slack", results, ack_deadline=True, adapter_only=adapter_only)
+    out, notes = figures("slack", results, ack_deadline=True)
     about = "an empty database" if source is None else about
     connections = f"{concurrency} connections" if concurrency else "one connection per click"
-    who = "the adapter alone (its core answers at once, stores nothing)" if adapter_only else "the bot"
     emit(out, as_json, [f"Slack: {clicks:,} signed clicks a burst from as many members over {connections}, "
-                        f"{count} paired rounds, {who} on {about}; at most {peak} in flight in the adapter",
+                        f"{count} rounds, the bot on {about}; at most {peak} in flight in the adapter",
                         *notes])  # fmt: skip
 
 
@@ -157,12 +170,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=100, help="connections the fake clicks over (0: one per click)")
     parser.add_argument("--rate", type=float, default=100.0, help="clicks a second in the steady run")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the steady run")
-    parser.add_argument("--adapter-only", action="store_true",
-                        help="the adapter with a core that answers at once and stores nothing (bench/clicks.py)")  # fmt: skip
     history_arguments(parser, default_events=0)  # the bot on a copy of a history: a bot a year old
     args = parser.parse_args()
     asyncio.run(run(args.clicks, args.rounds, args.concurrency, args.rate, args.seconds, args.history,
-                    args.history_events, args.json, args.adapter_only))  # fmt: skip
+                    args.history_events, args.json))  # fmt: skip
 
 
 if __name__ == "__main__":
