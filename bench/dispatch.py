@@ -25,9 +25,13 @@ Also timed, without a goal: a bare logger taking the same arrivals as the core (
 on its own turn of the loop, `asyncio.sleep(0)`, 500 rows a transaction, arrivals waiting
 while a batch is written): what the core costs over the least a logger fed by the network
 must do. Adding the same turn to both sides pulls that ratio towards 1, which is why the
-goal stays on the strict floor. The bare logger against the strict floor is printed too: the
-most a core could reach there if dispatching, routing and answering an event cost nothing
-(about 0.5 on a 2-core machine: the goal sits at that ceiling).
+goal stays on the strict floor. The bare logger against the strict floor is printed too: about
+what a core could reach there if dispatching, routing and answering an event cost nothing
+(0.56-0.60 on a 2-core machine in bench.all's runs: the goal sits near that ceiling). The
+logger writes inline, arrivals waiting: one that writes in a task of its own while rows keep
+arriving, as the core's flusher does, measured no higher (0.50 in two runs, against the
+inline one's 0.51 and 0.57 in two runs just after): SQLite's thread then contends with the
+loop for the GIL row by row.
 
 Empty: every round on a new database (migrated, then warmed with one event per member).
 History: one copy of the history, opened and warmed once, written by both sides in turn.
