@@ -115,7 +115,7 @@ def nonce(key: str) -> str:
 
 STALE_BUTTON = "That button is out of date; it has no effect now."
 INT64 = 2**63
-SHORT = len(str(INT64)) - 1  # 18: a part this long is below 10**18 (int() takes signs, _ and spaces too)
+SHORT = len(str(INT64)) - 1  # 18: a part this long or shorter is below 10**18 (int() takes signs, _ and spaces too)
 
 
 def custom_id_fits(custom_id: str) -> bool:
