@@ -5,7 +5,7 @@ First a database holding 1 million prior events is built, once for the run
 variants (beside their empty-database ones), the report, and the bot of the Discord and
 Slack vote benchmarks (a bot that has run for a year). Then each benchmark runs in a process of its own, one
 after the other (two at once would time each other), at the sizes below, which fit the
-budget on a 2-core machine. The click benchmarks take 9 paired rounds: one round's ratio
+budget on a 2-core machine. The click benchmarks take 9 rounds: one round's ratio
 there moves by 0.2-0.5 on this machine, and the median of 9 moves less than that of 5.
 Each of their rounds also times the platform's adapter alone, in front of a core that
 answers at once and stores nothing: as near the floor as the whole bot could come

@@ -1,4 +1,4 @@
-"""What the Discord and Slack vote benchmarks share: the fake's process, the polls, paired
+"""What the Discord and Slack vote benchmarks share: the fake's process, the polls, the
 burst rounds, the steady run and the figures.
 
 A round: a new poll (made untimed, through the core, its message posted on the fake), then
@@ -11,7 +11,10 @@ Every member clicks once a burst, so every vote is new.
 
 The adapter alone shows how near the floor a bot could come if its core cost nothing: the
 ceiling of the vote_burst ratio, measured in the same rounds (`<platform>.adapter_only.*`,
-no speed goal). The fake process sends the clicks and times them (see bench/fakes.py).
+no speed goal). Its database is empty (with `--history` the bot's is a copy of the
+history); all it writes is what the adapter writes (Slack's request-identity claims). The
+order of the three changes from round to round (ORDERS). The fake process sends the clicks
+and times them (see bench/fakes.py).
 """
 
 from __future__ import annotations
@@ -178,14 +181,22 @@ Send = Callable[[int, str, int, float], Awaitable[Burst]]  # (poll, message, cou
 @dataclass
 class Results:
     rounds: list[tuple[Burst, Burst, Burst]]  # (floor, bot, adapter alone) per round
+    orders: list[tuple[int, ...]]  # the order each round ran them in (0 floor, 1 bot, 2 adapter alone)
     steady: tuple[Burst, Burst]  # (floor, bot)
+
+
+# Round r runs the contestants in ORDERS[r % 6]: each block of three rounds puts each one
+# first, second and third once; the second block reverses the first's cycle, so each
+# follows each of the others as often over six rounds.
+ORDERS = ((0, 1, 2), (1, 2, 0), (2, 0, 1), (0, 2, 1), (2, 1, 0), (1, 0, 2))
+NAMES = ("floor", "bot", "adapter alone")
 
 
 async def rounds(bot: Bot, platform: Platform, place: Place, floor: Send, load: Send, adapter: Send, *,
                  clicks: int, count: int, rate: float, seconds: float) -> Results:  # fmt: skip
-    """A warm-up burst each, `count` rounds of one burst each on one poll (the order
-    rotates: each contestant goes first, second and third as often), then one steady pair
-    (floor, bot) at `rate`."""
+    """A warm-up burst each, `count` rounds of one burst each on one poll, in the orders
+    of ORDERS (balanced when `count` is a multiple of 3), then one steady pair (floor,
+    bot) at `rate`."""
 
     async def run(send: Send, size: int, at: float, poll: tuple[int, str] | None = None) -> Burst:
         poll = poll or await new_poll(bot, platform, place)
@@ -197,17 +208,17 @@ async def rounds(bot: Bot, platform: Platform, place: Place, floor: Send, load: 
     for warm in (floor, load, adapter):  # connections, caches (Slack's users), Bolt's auth.test
         await run(warm, clicks, 0)
     timed: list[tuple[Burst, Burst, Burst]] = []
-    sides = [floor, load, adapter]
-    for r in range(count):
+    sides = (floor, load, adapter)
+    orders = [ORDERS[r % len(ORDERS)] for r in range(count)]
+    for order in orders:
         poll = await new_poll(bot, platform, place)  # every contestant of a round clicks on its message
         bursts: dict[int, Burst] = {}
-        for k in range(3):
-            side = (r + k) % 3
+        for side in order:
             bursts[side] = await run(sides[side], clicks, 0, poll)
         timed.append((bursts[0], bursts[1], bursts[2]))
     steady_n = max(1, int(rate * seconds))
     steady = (await run(floor, steady_n, rate), await run(load, steady_n, rate))
-    return Results(timed, steady)
+    return Results(timed, orders, steady)
 
 
 def figures(prefix: str, results: Results, *, ack_deadline: bool) -> tuple[list[Figure], list[str]]:
@@ -241,17 +252,23 @@ def figures(prefix: str, results: Results, *, ack_deadline: bool) -> tuple[list[
         figure(f"{prefix}.adapter_only.votes_answered", sum(b.answered for b in alone), "votes",
                sum(b.sent for b in alone), goal="ratio == 1"),  # fmt: skip
     ]
+    if ack_deadline:
+        out.append(paired(f"{prefix}.adapter_only.vote_burst_ack_p99", "ms", [b.ack_p99 for b in alone],
+                          [b.ack_p99 for b in floors]))  # fmt: skip
     notes = [HEADER]
-    for r, (floor, load, bare) in enumerate(results.rounds):
-        notes.append(floor.line(f"round {r + 1} floor"))
-        notes.append(load.line(f"round {r + 1} bot") + f"  ratio {load.rate / floor.rate if floor.rate else 0:.2f}")
-        notes.append(bare.line(f"round {r + 1} adapter alone") + f"  ratio {bare.rate / floor.rate if floor.rate else 0:.2f}")
+    for r, (bursts, order) in enumerate(zip(results.rounds, results.orders, strict=True)):
+        floor_rate = bursts[0].rate
+        for side in order:  # as they ran
+            ratio = f"  ratio {bursts[side].rate / floor_rate if floor_rate else 0:.2f}" if side else ""
+            notes.append(bursts[side].line(f"round {r + 1} {NAMES[side]}") + ratio)
     notes.append(steady_floor.line(f"steady {steady_floor.sent} floor"))
     notes.append(steady_load.line(f"steady {steady_load.sent} bot"))
     busy = [b for burst in results.rounds for b in burst if b.seconds and b.cpu / b.seconds > 0.8]
     if busy:
         notes.append(f"note: the fake's process was busy over {len(busy)} bursts (CPU > 0.8 of the burst): "
-                     "there, the fake may bound both sides, and the ratio flatters the bot")  # fmt: skip
+                     "there, the fake may bound the contestants, and a ratio flatters the slower one")  # fmt: skip
+    notes.append("a ratio is the median of the per-round ratios, so it can differ from value / baseline (two medians); "
+                 "with small bursts, the adapter alone can come out above the floor")  # fmt: skip
     return out, notes
 
 

@@ -172,7 +172,7 @@ def arguments(description: str, **defaults: Any) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--json", action="store_true", help="one JSON object per figure")
     parser.add_argument("--rounds", type=int, default=defaults.get("rounds", 5),
-                        help="paired rounds (floor and load alternate)")  # fmt: skip
+                        help="rounds (which contestant goes first changes from round to round)")  # fmt: skip
     return parser
 
 

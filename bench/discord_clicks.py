@@ -1,7 +1,7 @@
 """Real poll votes through the Discord adapter next to a bare discord.py handler on the same
 fake Discord, in rounds; and the adapter alone, the ceiling.
 
-    python -m bench.discord_clicks [--clicks 1000] [--rounds 5] [--rate 100] [--seconds 5]
+    python -m bench.discord_clicks [--clicks 1000] [--rounds 9] [--rate 100] [--seconds 5]
         [--history PATH | --history-events N] [--json]
 
 The fake Discord runs in a process of its own (`bench.fakes discord`) and sends the clicks:
@@ -18,7 +18,7 @@ fake sends each burst to one of them:
   a core that answers at once with the floor's text and stores nothing.
 
 Each round makes a new poll (untimed) whose message the round's bursts click on; the order
-of the three rotates from round to round. A click's ack on Discord is its answer (the
+of the three changes from round to round (bench/clicks.py's ORDERS). A click's ack on Discord is its answer (the
 interaction callback carries the message), timed by the fake from sending the frame to
 receiving it. `--history PATH` (or `--history-events N`, built first) runs the bot on a copy
 of a database of prior events (see bench.history); bench.all does, with 1 million.
@@ -155,7 +155,7 @@ async def run(clicks: int, count: int, rate: float, seconds: float, history: str
 
 
 def main() -> None:
-    parser = arguments(__doc__.splitlines()[0])
+    parser = arguments(__doc__.splitlines()[0], rounds=9)  # a multiple of 3: the order is balanced (clicks.ORDERS)
     parser.add_argument("--clicks", type=int, default=1000, help="clicks a burst, one per member")
     parser.add_argument("--rate", type=float, default=100.0, help="clicks a second in the steady run")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the steady run")

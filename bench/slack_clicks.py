@@ -1,7 +1,7 @@
 """Real poll votes through the Slack adapter next to a bare Bolt handler on the same fake
 Slack, in rounds; and the adapter alone, the ceiling.
 
-    python -m bench.slack_clicks [--clicks 1000] [--rounds 5] [--concurrency 100] [--rate 100]
+    python -m bench.slack_clicks [--clicks 1000] [--rounds 9] [--concurrency 100] [--rate 100]
         [--seconds 5] [--history PATH | --history-events N] [--json]
 
 The fake Slack runs in a process of its own (`bench.fakes slack`): the Web API and the
@@ -23,7 +23,7 @@ busy, which counts against the bot). The contestants serve HTTP in this process:
   request-identity claim, the ack after it, the answer on the response_url).
 
 Each round makes a new poll (untimed) whose message the round's bursts click on; the order
-of the three rotates from round to round. The fake times each click's ack (the HTTP
+of the three changes from round to round (bench/clicks.py's ORDERS). The fake times each click's ack (the HTTP
 response) and its answer (the response_url POST). `--history PATH` (or `--history-events
 N`, built first) runs the bot on a copy of a database of prior events (see bench.history);
 bench.all does, with 1 million.
@@ -160,12 +160,12 @@ async def run(clicks: int, count: int, concurrency: int, rate: float, seconds: f
     about = "an empty database" if source is None else about
     connections = f"{concurrency} connections" if concurrency else "one connection per click"
     emit(out, as_json, [f"Slack: {clicks:,} signed clicks a burst from as many members over {connections}, "
-                        f"{count} rounds, the bot on {about}; at most {peak} in flight in the adapter",
+                        f"{count} rounds, the bot on {about}; at most {peak} in flight in the bot's adapter",
                         *notes])  # fmt: skip
 
 
 def main() -> None:
-    parser = arguments(__doc__.splitlines()[0])
+    parser = arguments(__doc__.splitlines()[0], rounds=9)  # a multiple of 3: the order is balanced (clicks.ORDERS)
     parser.add_argument("--clicks", type=int, default=1000, help="clicks a burst, one per member")
     parser.add_argument("--concurrency", type=int, default=100, help="connections the fake clicks over (0: one per click)")
     parser.add_argument("--rate", type=float, default=100.0, help="clicks a second in the steady run")
