@@ -27,7 +27,7 @@ while a batch is written): what the core costs over the least a logger fed by th
 must do. Adding the same turn to both sides pulls that ratio towards 1, which is why the
 goal stays on the strict floor. The bare logger against the strict floor is printed too: about
 what a core could reach there if dispatching, routing and answering an event cost nothing
-(0.55-0.60 on a 2-core machine in bench.all's runs: the goal sits near that ceiling). The
+(0.52-0.64 on a 2-core machine in bench.all's runs: the goal sits near that ceiling). The
 logger writes inline, arrivals waiting: one that writes in a task of its own while rows keep
 arriving, as the core's flusher does, measured no higher (0.50 in two runs, against the
 inline one's 0.51 and 0.57 in two runs just after): SQLite's thread then contends with the
