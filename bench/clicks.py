@@ -180,8 +180,7 @@ Send = Callable[[int, str, int, float], Awaitable[Burst]]  # (poll, message, cou
 
 @dataclass
 class Results:
-    rounds: list[tuple[Burst, Burst, Burst]]  # (floor, bot, adapter alone) per round
-    orders: list[tuple[int, ...]]  # the order each round ran them in (0 floor, 1 bot, 2 adapter alone)
+    rounds: list[tuple[Burst, Burst, Burst]]  # (floor, bot, adapter alone) per round, run in ORDERS[r % 6]
     steady: tuple[Burst, Burst]  # (floor, bot)
 
 
@@ -209,16 +208,15 @@ async def rounds(bot: Bot, platform: Platform, place: Place, floor: Send, load: 
         await run(warm, clicks, 0)
     timed: list[tuple[Burst, Burst, Burst]] = []
     sides = (floor, load, adapter)
-    orders = [ORDERS[r % len(ORDERS)] for r in range(count)]
-    for order in orders:
+    for r in range(count):
         poll = await new_poll(bot, platform, place)  # every contestant of a round clicks on its message
         bursts: dict[int, Burst] = {}
-        for side in order:
+        for side in ORDERS[r % len(ORDERS)]:
             bursts[side] = await run(sides[side], clicks, 0, poll)
         timed.append((bursts[0], bursts[1], bursts[2]))
     steady_n = max(1, int(rate * seconds))
     steady = (await run(floor, steady_n, rate), await run(load, steady_n, rate))
-    return Results(timed, orders, steady)
+    return Results(timed, steady)
 
 
 def figures(prefix: str, results: Results, *, ack_deadline: bool) -> tuple[list[Figure], list[str]]:
@@ -256,9 +254,9 @@ def figures(prefix: str, results: Results, *, ack_deadline: bool) -> tuple[list[
         out.append(paired(f"{prefix}.adapter_only.vote_burst_ack_p99", "ms", [b.ack_p99 for b in alone],
                           [b.ack_p99 for b in floors]))  # fmt: skip
     notes = [HEADER]
-    for r, (bursts, order) in enumerate(zip(results.rounds, results.orders, strict=True)):
+    for r, bursts in enumerate(results.rounds):
         floor_rate = bursts[0].rate
-        for side in order:  # as they ran
+        for side in ORDERS[r % len(ORDERS)]:  # as they ran
             ratio = f"  ratio {bursts[side].rate / floor_rate if floor_rate else 0:.2f}" if side else ""
             notes.append(bursts[side].line(f"round {r + 1} {NAMES[side]}") + ratio)
     notes.append(steady_floor.line(f"steady {steady_floor.sent} floor"))

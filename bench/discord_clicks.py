@@ -18,9 +18,9 @@ fake sends each burst to one of them:
   a core that answers at once with the floor's text and stores nothing.
 
 Each round makes a new poll (untimed) whose message the round's bursts click on; the order
-of the three changes from round to round (bench/clicks.py's ORDERS). A click's ack on Discord is its answer (the
-interaction callback carries the message), timed by the fake from sending the frame to
-receiving it. `--history PATH` (or `--history-events N`, built first) runs the bot on a copy
+of the three changes from round to round (bench/clicks.py's ORDERS). A click's ack on
+Discord is its answer (the interaction callback carries the message), timed by the fake
+from sending the frame to receiving it. `--history PATH` (or `--history-events N`, built first) runs the bot on a copy
 of a database of prior events (see bench.history); bench.all does, with 1 million.
 
 Figures: discord.vote_burst (votes answered per second, from the first click sent to the

@@ -23,8 +23,8 @@ busy, which counts against the bot). The contestants serve HTTP in this process:
   request-identity claim, the ack after it, the answer on the response_url).
 
 Each round makes a new poll (untimed) whose message the round's bursts click on; the order
-of the three changes from round to round (bench/clicks.py's ORDERS). The fake times each click's ack (the HTTP
-response) and its answer (the response_url POST). `--history PATH` (or `--history-events
+of the three changes from round to round (bench/clicks.py's ORDERS). The fake times each
+click's ack (the HTTP response) and its answer (the response_url POST). `--history PATH` (or `--history-events
 N`, built first) runs the bot on a copy of a database of prior events (see bench.history);
 bench.all does, with 1 million.
 

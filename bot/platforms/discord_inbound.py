@@ -41,7 +41,7 @@ from bot.platforms.discord_forms import CommandResponder, DiscordForms
 from bot.platforms.discord_lookups import CURRENT
 from bot.platforms.discord_render import NO_MENTIONS, Rendered
 from bot.platforms.discord_respond import PLATFORM, ChannelResponder, InteractionResponder
-from bot.platforms.discord_roles import role_of
+from bot.platforms.discord_roles import names_a_role, role_of
 
 log = logging.getLogger("bot.platforms.discord")
 
@@ -211,8 +211,7 @@ class DiscordInbound:
     def _member(self, user: discord.User | discord.Member, permissions: discord.Permissions, config: CommunitySettings) -> Member:
         """The member as the core knows them, with the role they hold here. Their server roles
         are read only when the community names a moderator or organizer role (`role_of`)."""
-        named = config.values.get("organizer_role") or config.values.get("moderator_role")
-        roles = user.roles if named and isinstance(user, discord.Member) else []
+        roles = user.roles if names_a_role(config) and isinstance(user, discord.Member) else []
         return Member(PLATFORM, str(user.id), user.display_name, role_of(roles, permissions, config))
 
     def _community(self, guild: discord.Guild) -> Community:

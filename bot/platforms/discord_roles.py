@@ -18,6 +18,13 @@ ADMINISTRATOR = discord.Permissions(administrator=True).value
 MANAGE_GUILD = discord.Permissions(manage_guild=True).value
 
 
+def names_a_role(config: CommunitySettings) -> bool:
+    """Whether the community names an organizer or moderator role: only then do a member's
+    server roles matter to `role_of` (else its permissions decide)."""
+    settings = config.values
+    return bool(settings.get("organizer_role") or settings.get("moderator_role"))
+
+
 def role_of(roles: list[discord.Role], permissions: discord.Permissions, config: CommunitySettings) -> Role:
     """Organizer: the organizer_role or Administrator. Moderator: the moderator_role or Manage Server."""
     settings, granted = config.values, permissions.value
